@@ -1,0 +1,275 @@
+//! Gateway configuration: a TOML file, overridden by command-line flags (or their
+//! environment variables). Every option is documented in `docs/config.md`.
+//!
+//! With no config file the gateway runs in development mode: loopback only, one app with the
+//! ingest key `dev` that accepts `http://localhost:*` and `http://127.0.0.1:*` origins.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth::{App, OriginPattern};
+
+/// Default address of the ingest listener (OTLP/HTTP's well-known port).
+pub const DEFAULT_INGEST_LISTEN: &str = "127.0.0.1:4318";
+/// Default address of the admin listener (viewer, API, health).
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:4319";
+/// Default directory of the embedded store.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// The ingest key development mode accepts.
+pub const DEV_KEY: &str = "dev";
+/// The origins development mode accepts.
+pub const DEV_ORIGINS: [&str; 2] = ["http://localhost:*", "http://127.0.0.1:*"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid {field}: {problem}")]
+    Invalid { field: String, problem: String },
+}
+
+/// The config file's shape. Private: the rest of the gateway reads [`Config`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    apps: Vec<AppSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    ingest_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppSection {
+    name: String,
+    key: String,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+}
+
+/// Every size and count limit of the ingest path, in one place.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body the ingest listener reads, in bytes; larger gets 413.
+    /// Defaults to 1 MiB (1048576).
+    pub max_body_bytes: u64,
+    /// Write requests waiting for the store before new ones get 503 with `Retry-After`.
+    /// Defaults to 1024.
+    pub store_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: 1024 * 1024, store_queue: 1024 }
+    }
+}
+
+/// Command-line overrides; `None` keeps the file's value or the default.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub ingest_listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
+}
+
+/// The gateway's resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    data_dir: PathBuf,
+    ingest_listen: SocketAddr,
+    admin_listen: SocketAddr,
+    limits: Limits,
+    apps: Vec<App>,
+    dev_mode: bool,
+}
+
+impl Config {
+    /// Loads `path` (or development mode when `None`) and applies the overrides.
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let (file, dev_mode) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let file = toml::from_str::<FileConfig>(&text).map_err(|source| {
+                    ConfigError::Parse { path: path.into(), source: Box::new(source) }
+                })?;
+                (file, false)
+            }
+            None => (FileConfig::default(), true),
+        };
+        Config::resolve(file, dev_mode, overrides)
+    }
+
+    /// Parses config text, as [`Config::load`] does for a file.
+    pub fn from_toml(text: &str, overrides: Overrides) -> Result<Config, ConfigError> {
+        let file = toml::from_str::<FileConfig>(text).map_err(|source| ConfigError::Parse {
+            path: PathBuf::from("<inline>"),
+            source: Box::new(source),
+        })?;
+        Config::resolve(file, false, overrides)
+    }
+
+    /// Development mode's configuration with the overrides applied.
+    pub fn dev(overrides: Overrides) -> Result<Config, ConfigError> {
+        Config::resolve(FileConfig::default(), true, overrides)
+    }
+
+    fn resolve(file: FileConfig, dev_mode: bool, o: Overrides) -> Result<Config, ConfigError> {
+        let default_addr = |s: &str| s.parse::<SocketAddr>().ok();
+        let ingest_listen = o
+            .ingest_listen
+            .or(file.server.ingest_listen)
+            .or_else(|| default_addr(DEFAULT_INGEST_LISTEN))
+            .ok_or_else(|| invalid("server.ingest_listen", "no address"))?;
+        let admin_listen = o
+            .admin_listen
+            .or(file.server.admin_listen)
+            .or_else(|| default_addr(DEFAULT_ADMIN_LISTEN))
+            .ok_or_else(|| invalid("server.admin_listen", "no address"))?;
+        let data_dir =
+            o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+
+        let apps = if dev_mode {
+            for (field, addr) in [("ingest_listen", ingest_listen), ("admin_listen", admin_listen)] {
+                if !addr.ip().is_loopback() {
+                    return Err(invalid(
+                        field,
+                        "development mode (no --config) binds to loopback only; \
+                         write a config file to listen on other addresses",
+                    ));
+                }
+            }
+            let origins = DEV_ORIGINS.iter().filter_map(|p| OriginPattern::parse(p).ok()).collect();
+            vec![App { name: "dev".into(), key: DEV_KEY.into(), allowed_origins: origins }]
+        } else {
+            file.apps.into_iter().map(resolve_app).collect::<Result<Vec<_>, _>>()?
+        };
+        if !dev_mode && apps.is_empty() {
+            return Err(invalid("apps", "at least one [[apps]] entry with a key is required"));
+        }
+        let mut keys: Vec<&str> = apps.iter().map(|a| a.key.as_str()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            return Err(invalid("apps.key", "two apps share one key"));
+        }
+        if file.limits.max_body_bytes == 0 || file.limits.store_queue == 0 {
+            return Err(invalid("limits", "limits must be greater than zero"));
+        }
+        Ok(Config { data_dir, ingest_listen, admin_listen, limits: file.limits, apps, dev_mode })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+    pub fn ingest_listen(&self) -> SocketAddr {
+        self.ingest_listen
+    }
+    pub fn admin_listen(&self) -> SocketAddr {
+        self.admin_listen
+    }
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    pub fn apps(&self) -> &[App] {
+        &self.apps
+    }
+    pub fn dev_mode(&self) -> bool {
+        self.dev_mode
+    }
+}
+
+fn resolve_app(app: AppSection) -> Result<App, ConfigError> {
+    if app.key.trim().is_empty() {
+        return Err(invalid("apps.key", format!("app {:?} has an empty key", app.name)));
+    }
+    let allowed_origins = app
+        .allowed_origins
+        .iter()
+        .map(|p| OriginPattern::parse(p).map_err(|e| invalid("apps.allowed_origins", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(App { name: app.name, key: app.key, allowed_origins })
+}
+
+fn invalid(field: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { field: field.into(), problem: problem.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_mode_accepts_the_dev_key_from_localhost_only() {
+        let config = Config::dev(Overrides::default()).expect("dev config");
+        assert!(config.dev_mode());
+        let app = &config.apps()[0];
+        assert_eq!(app.key, DEV_KEY);
+        assert!(app.allows_origin("http://localhost:5173"));
+        assert!(app.allows_origin("http://127.0.0.1:8080"));
+        assert!(!app.allows_origin("https://localhost:5173"));
+        assert!(!app.allows_origin("http://evil.example:80"));
+        assert_eq!(config.ingest_listen().port(), 4318);
+        assert_eq!(config.admin_listen().port(), 4319);
+    }
+
+    #[test]
+    fn dev_mode_refuses_a_public_address() {
+        let overrides = Overrides {
+            ingest_listen: Some("0.0.0.0:4318".parse().expect("addr")),
+            ..Overrides::default()
+        };
+        let err = Config::dev(overrides).expect_err("must refuse");
+        assert!(err.to_string().contains("loopback"), "{err}");
+    }
+
+    #[test]
+    fn file_config_reads_apps_limits_and_flags_win() {
+        let text = r#"
+            data_dir = "/var/lib/rum"
+            [server]
+            ingest_listen = "0.0.0.0:4318"
+            [limits]
+            max_body_bytes = 2048
+            [[apps]]
+            name = "shop"
+            key = "k1"
+            allowed_origins = ["https://shop.example.com", "https://*.example.org"]
+        "#;
+        let overrides =
+            Overrides { data_dir: Some("/tmp/x".into()), ..Overrides::default() };
+        let config = Config::from_toml(text, overrides).expect("config");
+        assert_eq!(config.data_dir(), Path::new("/tmp/x"));
+        assert_eq!(config.ingest_listen().to_string(), "0.0.0.0:4318");
+        assert_eq!(config.limits().max_body_bytes, 2048);
+        assert!(config.apps()[0].allows_origin("https://shop.example.com"));
+        assert!(config.apps()[0].allows_origin("https://a.example.org"));
+        assert!(!config.apps()[0].allows_origin("https://example.org.evil.com"));
+    }
+
+    #[test]
+    fn a_typo_fails_at_start() {
+        let err = Config::from_toml("[limits]\nmax_body_byte = 1\n", Overrides::default())
+            .expect_err("typo");
+        assert!(err.to_string().contains("max_body_byte"), "{err}");
+    }
+
+    #[test]
+    fn a_config_file_needs_an_app() {
+        assert!(Config::from_toml("", Overrides::default()).is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! The one rejection type of the ingest boundary and how each variant maps to a response.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Why the gateway refused a request. Each variant maps to one status and one stable
+/// `reason` code in the JSON body `{"error": "<reason>", "message": "<detail>"}`.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// No ingest key in the request.
+    #[error("no ingest key: pass ?key=KEY (beacons) or Authorization: Bearer KEY (OTLP)")]
+    MissingKey,
+    /// An ingest key no configured app has.
+    #[error("unknown ingest key")]
+    UnknownKey,
+    /// The `Origin` header is not in the app's allow-list.
+    #[error("origin {0:?} is not allowed for this key")]
+    OriginNotAllowed(String),
+    /// A content type this endpoint does not read.
+    #[error("unsupported content type {0:?}; expected {1}")]
+    UnsupportedMediaType(String, &'static str),
+    /// The body is over the configured limit.
+    #[error("body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(u64),
+    /// The body could not be read from the connection.
+    #[error("could not read the request body: {0}")]
+    BodyRead(String),
+    /// The body is not the JSON or protobuf it claims to be.
+    #[error("malformed body: {0}")]
+    Malformed(String),
+    /// A beacon of a wire-format version this gateway does not speak.
+    #[error("unsupported beacon version {0}; this gateway reads version 1")]
+    UnsupportedVersion(u64),
+    /// Decoded, but a field breaks the wire format's rules.
+    #[error("invalid {field}: {problem}")]
+    Invalid { field: String, problem: String },
+    /// The store's write queue is full: the client should retry later.
+    #[error("the store is busy; retry later")]
+    Busy,
+    /// The store failed to commit: nothing of the request was kept.
+    #[error("the store failed to commit")]
+    StoreFailed,
+}
+
+impl Rejection {
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Rejection::Invalid { field: field.into(), problem: problem.into() }
+    }
+
+    /// The stable reason code clients and tests match on.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::MissingKey => "missing_key",
+            Rejection::UnknownKey => "unknown_key",
+            Rejection::OriginNotAllowed(_) => "origin_not_allowed",
+            Rejection::UnsupportedMediaType(..) => "unsupported_media_type",
+            Rejection::PayloadTooLarge(_) => "payload_too_large",
+            Rejection::BodyRead(_) => "body_read_failed",
+            Rejection::Malformed(_) => "malformed_body",
+            Rejection::UnsupportedVersion(_) => "unsupported_version",
+            Rejection::Invalid { .. } => "invalid_field",
+            Rejection::Busy => "busy",
+            Rejection::StoreFailed => "store_failed",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::MissingKey => StatusCode::UNAUTHORIZED,
+            Rejection::UnknownKey | Rejection::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            Rejection::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::BodyRead(_)
+            | Rejection::Malformed(_)
+            | Rejection::UnsupportedVersion(_)
+            | Rejection::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Rejection::Busy | Rejection::StoreFailed => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(reason = self.reason(), error = %self, "Rejected a request.");
+        } else {
+            tracing::debug!(reason = self.reason(), error = %self, "Rejected a request.");
+        }
+        let body = serde_json::json!({ "error": self.reason(), "message": self.to_string() });
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<crate::store::writer::WriteError> for Rejection {
+    fn from(e: crate::store::writer::WriteError) -> Self {
+        match e {
+            crate::store::writer::WriteError::Busy => Rejection::Busy,
+            crate::store::writer::WriteError::Failed => Rejection::StoreFailed,
+        }
+    }
+}

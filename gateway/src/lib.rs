@@ -1,0 +1,27 @@
+//! rum-gateway: the self-hosted ingest gateway of the RUM product.
+//!
+//! Data flows one way, each stage a module with a narrow type at its boundary:
+//!
+//! ```text
+//!  SDK beacon  ─ ingest/beacon.rs ─┐                      (issue 5: enrich → scrub → sample)
+//!                                  ├─ validate.rs ─► Batch ─────────────────────────────► store/
+//!  OTLP/HTTP   ─ ingest/otlp.rs ───┘
+//! ```
+//!
+//! * [`ingest`]: the ingest listener's HTTP handlers: authentication by ingest key, CORS,
+//!   content type and body-size checks, decoding.
+//! * [`validate`]: turns a decoded beacon into the gateway's own [`model::Batch`].
+//! * [`store`]: the embedded SQLite store; a request is acknowledged only after its batch has
+//!   committed.
+//! * [`api`] and [`viewer`]: the admin listener's JSON API and trace viewer.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod model;
+pub mod server;
+pub mod store;
+pub mod validate;
+pub mod viewer;

@@ -1,0 +1,78 @@
+//! `rum-gateway`: command-line entry point.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use gateway::config::{Config, Overrides};
+
+/// Receives RUM beacons and OTLP traces, stores them and serves the trace viewer.
+#[derive(Parser, Debug)]
+#[command(name = "rum-gateway", version)]
+struct Cli {
+    /// TOML config file (docs/config.md). Without one the gateway runs in development mode:
+    /// loopback only, ingest key `dev`, origins http://localhost:* and http://127.0.0.1:*.
+    #[arg(long, env = "RUM_GATEWAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded store [default: ./data].
+    #[arg(long, env = "RUM_GATEWAY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address of the ingest listener (beacons, OTLP) [default: 127.0.0.1:4318].
+    #[arg(long, env = "RUM_GATEWAY_INGEST_LISTEN")]
+    ingest_listen: Option<SocketAddr>,
+    /// Address of the admin listener (viewer, API, health) [default: 127.0.0.1:4319].
+    #[arg(long, env = "RUM_GATEWAY_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUM_GATEWAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        data_dir: cli.data_dir,
+        ingest_listen: cli.ingest_listen,
+        admin_listen: cli.admin_listen,
+    };
+    let config = Config::load(cli.config.as_deref(), overrides).context("loading the configuration")?;
+    if config.dev_mode() {
+        tracing::warn!(
+            key = gateway::config::DEV_KEY,
+            origins = ?gateway::config::DEV_ORIGINS,
+            "Development mode (no --config): loopback only, accepting the ingest key `dev` from \
+             localhost origins. Write a config file for anything else."
+        );
+    }
+    tracing::info!(data_dir = %config.data_dir().display(), apps = config.apps().len(), "Starting.");
+    gateway::server::run(config, shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("Shutting down: draining requests and the store queue.");
+}

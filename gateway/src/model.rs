@@ -1,0 +1,207 @@
+//! The gateway's own record types: what validation produces and the store keeps.
+//! Names follow OpenTelemetry's trace data model.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// Attributes as a JSON object: OpenTelemetry attribute values map onto JSON strings,
+/// numbers, booleans and arrays of them.
+pub type Attributes = Map<String, Value>;
+
+/// A W3C trace id: 16 bytes, never all zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TraceId(pub [u8; 16]);
+
+/// A W3C span id: 8 bytes, never all zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpanId(pub [u8; 8]);
+
+macro_rules! impl_id {
+    ($ty:ident, $len:literal) => {
+        impl $ty {
+            /// Parses lowercase or uppercase hex of exactly the id's length; all-zero is invalid.
+            pub fn from_hex(text: &str) -> Option<Self> {
+                let mut bytes = [0u8; $len];
+                hex::decode_to_slice(text, &mut bytes).ok()?;
+                Self::from_bytes(&bytes)
+            }
+
+            pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+                let bytes: [u8; $len] = bytes.try_into().ok()?;
+                (bytes != [0u8; $len]).then_some($ty(bytes))
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+    };
+}
+impl_id!(TraceId, 16);
+impl_id!(SpanId, 8);
+
+/// OpenTelemetry's SpanKind, written lowercase in the store and the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl SpanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Internal => "internal",
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SpanKind> {
+        Some(match text {
+            "internal" => SpanKind::Internal,
+            "server" => SpanKind::Server,
+            "client" => SpanKind::Client,
+            "producer" => SpanKind::Producer,
+            "consumer" => SpanKind::Consumer,
+            _ => return None,
+        })
+    }
+}
+
+/// OpenTelemetry's status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusCode {
+    Unset,
+    Ok,
+    Error,
+}
+
+impl StatusCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "unset",
+            StatusCode::Ok => "ok",
+            StatusCode::Error => "error",
+        }
+    }
+}
+
+/// Where a span came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A beacon of the browser SDK.
+    Browser,
+    /// OTLP from a backend.
+    Otlp,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Browser => "browser",
+            Source::Otlp => "otlp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_unix_nano: i64,
+    pub end_unix_nano: i64,
+    pub status: StatusCode,
+    pub status_message: String,
+    pub attributes: Attributes,
+    pub resource: Attributes,
+    pub source: Source,
+}
+
+/// One page view of a browser session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageView {
+    pub id: String,
+    pub session_id: String,
+    pub url: String,
+    pub referrer: String,
+    /// web-vitals' navigationType: navigate, reload, back-forward, prerender, …
+    pub navigation_type: String,
+    pub start_unix_nano: i64,
+    pub resource: Attributes,
+}
+
+/// One report of a web vital, shaped like web-vitals' Metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vital {
+    pub page_view_id: String,
+    /// web-vitals' metric id: unique per metric instance; a later report of the same id
+    /// replaces the earlier one.
+    pub metric_id: String,
+    /// LCP, INP, CLS, FCP or TTFB.
+    pub name: String,
+    /// Milliseconds, except CLS (unitless).
+    pub value: f64,
+    pub delta: f64,
+    /// good, needs-improvement or poor.
+    pub rating: String,
+    pub navigation_type: String,
+}
+
+/// What one request hands to the store: committed together or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub spans: Vec<Span>,
+    pub page_views: Vec<PageView>,
+    pub vitals: Vec<Vital>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty() && self.page_views.is_empty() && self.vitals.is_empty()
+    }
+}
+
+/// Unix milliseconds (the beacon's unit, fractional) to unix nanoseconds, rounded to the
+/// microsecond: an f64 of today's unix milliseconds holds about 0.2 µs of resolution, and
+/// browsers coarsen their clocks to 5 µs or more anyway.
+pub fn unix_ms_to_nanos(ms: f64) -> Option<i64> {
+    if !ms.is_finite() || ms < 0.0 || ms > 9.0e12 {
+        return None;
+    }
+    let whole = ms.trunc() as i64;
+    let micros = ((ms - ms.trunc()) * 1e3).round() as i64;
+    Some(whole * 1_000_000 + micros * 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_roundtrip_and_reject_zero_and_bad_length() {
+        let t = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("id");
+        assert_eq!(t.to_string(), "0af7651916cd43dd8448eb211c80319c");
+        assert!(TraceId::from_hex("00000000000000000000000000000000").is_none());
+        assert!(TraceId::from_hex("0af7651916cd43dd").is_none());
+        assert!(SpanId::from_hex("b7ad6b7169203331").is_some());
+        assert!(SpanId::from_hex("b7ad6b716920333g").is_none());
+    }
+
+    #[test]
+    fn ms_to_nanos_keeps_microseconds() {
+        assert_eq!(unix_ms_to_nanos(1_732_460_000_123.456), Some(1_732_460_000_123_456_000));
+        assert_eq!(unix_ms_to_nanos(-1.0), None);
+        assert_eq!(unix_ms_to_nanos(f64::NAN), None);
+    }
+}

@@ -1,0 +1,269 @@
+//! The embedded store: one SQLite database (WAL) in the data directory.
+//!
+//! Browser and backend spans share one `spans` table keyed by trace id, so a trace joins
+//! both sides. Writes go through [`writer`]'s single writer thread; reads open their own
+//! connection, which WAL lets run beside the writer.
+
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use writer::StoreHandle;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "rum.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored JSON is corrupt: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the store's writer has stopped")]
+    WriterGone,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id        TEXT NOT NULL,
+    span_id         TEXT NOT NULL,
+    parent_span_id  TEXT,
+    name            TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    start_unix_nano INTEGER NOT NULL,
+    end_unix_nano   INTEGER NOT NULL,
+    status_code     TEXT NOT NULL,
+    status_message  TEXT NOT NULL,
+    attributes      TEXT NOT NULL,
+    resource        TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+) WITHOUT ROWID;
+
+-- One row per trace, kept up to date on every span insert so listing recent traces
+-- does not scan the spans table.
+CREATE TABLE IF NOT EXISTS traces (
+    trace_id        TEXT PRIMARY KEY,
+    start_unix_nano INTEGER NOT NULL,
+    end_unix_nano   INTEGER NOT NULL,
+    span_count      INTEGER NOT NULL,
+    root_name       TEXT,
+    root_service    TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_unix_nano);
+
+CREATE TABLE IF NOT EXISTS page_views (
+    page_view_id    TEXT PRIMARY KEY,
+    session_id      TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    referrer        TEXT NOT NULL,
+    navigation_type TEXT NOT NULL,
+    start_unix_nano INTEGER NOT NULL,
+    resource        TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS page_views_by_start ON page_views (start_unix_nano);
+
+CREATE TABLE IF NOT EXISTS vitals (
+    page_view_id    TEXT NOT NULL,
+    metric_id       TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    value           REAL NOT NULL,
+    delta           REAL NOT NULL,
+    rating          TEXT NOT NULL,
+    navigation_type TEXT NOT NULL,
+    received_unix_nano INTEGER NOT NULL,
+    PRIMARY KEY (page_view_id, metric_id)
+) WITHOUT ROWID;
+"#;
+
+/// Opens (creating if needed) the database in `data_dir` with the schema applied.
+pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|source| StoreError::CreateDir { path: data_dir.into(), source })?;
+    let conn = Connection::open(data_dir.join(DB_FILE))?;
+    // WAL lets readers run beside the writer; synchronous=FULL makes a commit durable
+    // before the request it holds is acknowledged.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// A trace in the recent-traces list.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_name: Option<String>,
+    pub root_service: Option<String>,
+    /// Unix nanoseconds, as a decimal string (as OTLP/JSON writes 64-bit integers).
+    pub start_time_unix_nano: String,
+    pub end_time_unix_nano: String,
+    pub span_count: i64,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SpanStatus {
+    pub code: String,
+    pub message: String,
+}
+
+/// A stored span as the API returns it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StoredSpan {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub start_time_unix_nano: String,
+    pub end_time_unix_nano: String,
+    pub status: SpanStatus,
+    pub attributes: Value,
+    pub resource: Value,
+    /// `browser` (a beacon) or `otlp` (a backend).
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StoredVital {
+    pub name: String,
+    pub value: f64,
+    pub delta: f64,
+    pub rating: String,
+    pub id: String,
+    pub navigation_type: String,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StoredPageView {
+    pub page_view_id: String,
+    pub session_id: String,
+    pub url: String,
+    pub referrer: String,
+    pub navigation_type: String,
+    pub start_time_unix_nano: String,
+    pub resource: Value,
+    /// The latest report of each vital, keyed by name (LCP, INP, CLS, FCP, TTFB).
+    pub vitals: serde_json::Map<String, Value>,
+}
+
+pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT trace_id, root_name, root_service, start_unix_nano, end_unix_nano, span_count
+         FROM traces ORDER BY start_unix_nano DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map(params![limit], |r| {
+        Ok(TraceSummary {
+            trace_id: r.get(0)?,
+            root_name: r.get(1)?,
+            root_service: r.get(2)?,
+            start_time_unix_nano: r.get::<_, i64>(3)?.to_string(),
+            end_time_unix_nano: r.get::<_, i64>(4)?.to_string(),
+            span_count: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every span of a trace, ordered by start time.
+pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT trace_id, span_id, parent_span_id, name, kind, start_unix_nano, end_unix_nano,
+                status_code, status_message, attributes, resource, source
+         FROM spans WHERE trace_id = ?1 ORDER BY start_unix_nano, span_id",
+    )?;
+    let rows = stmt.query_map(params![trace_id], |r| {
+        Ok((
+            StoredSpan {
+                trace_id: r.get(0)?,
+                span_id: r.get(1)?,
+                parent_span_id: r.get(2)?,
+                name: r.get(3)?,
+                kind: r.get(4)?,
+                start_time_unix_nano: r.get::<_, i64>(5)?.to_string(),
+                end_time_unix_nano: r.get::<_, i64>(6)?.to_string(),
+                status: SpanStatus { code: r.get(7)?, message: r.get(8)? },
+                attributes: Value::Null,
+                resource: Value::Null,
+                source: r.get(11)?,
+            },
+            r.get::<_, String>(9)?,
+            r.get::<_, String>(10)?,
+        ))
+    })?;
+    let mut spans = Vec::new();
+    for row in rows {
+        let (mut span, attributes, resource) = row?;
+        span.attributes = serde_json::from_str(&attributes)?;
+        span.resource = serde_json::from_str(&resource)?;
+        spans.push(span);
+    }
+    Ok(spans)
+}
+
+pub fn recent_page_views(conn: &Connection, limit: u32) -> Result<Vec<StoredPageView>, StoreError> {
+    let ids: Vec<String> = conn
+        .prepare_cached("SELECT page_view_id FROM page_views ORDER BY start_unix_nano DESC LIMIT ?1")?
+        .query_map(params![limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut views = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(view) = page_view(conn, &id)? {
+            views.push(view);
+        }
+    }
+    Ok(views)
+}
+
+pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredPageView>, StoreError> {
+    let view = conn
+        .prepare_cached(
+            "SELECT page_view_id, session_id, url, referrer, navigation_type, start_unix_nano, resource
+             FROM page_views WHERE page_view_id = ?1",
+        )?
+        .query_row(params![page_view_id], |r| {
+            Ok((
+                StoredPageView {
+                    page_view_id: r.get(0)?,
+                    session_id: r.get(1)?,
+                    url: r.get(2)?,
+                    referrer: r.get(3)?,
+                    navigation_type: r.get(4)?,
+                    start_time_unix_nano: r.get::<_, i64>(5)?.to_string(),
+                    resource: Value::Null,
+                    vitals: serde_json::Map::new(),
+                },
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((mut view, resource)) = view else { return Ok(None) };
+    view.resource = serde_json::from_str(&resource)?;
+    // Reports arrive in order; a later metric instance (a bfcache restore) wins its name.
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, value, delta, rating, metric_id, navigation_type FROM vitals
+         WHERE page_view_id = ?1 ORDER BY received_unix_nano, metric_id",
+    )?;
+    let vitals = stmt.query_map(params![page_view_id], |r| {
+        Ok(StoredVital {
+            name: r.get(0)?,
+            value: r.get(1)?,
+            delta: r.get(2)?,
+            rating: r.get(3)?,
+            id: r.get(4)?,
+            navigation_type: r.get(5)?,
+        })
+    })?;
+    for vital in vitals {
+        let vital = vital?;
+        view.vitals.insert(vital.name.clone(), serde_json::to_value(&vital)?);
+    }
+    Ok(Some(view))
+}

@@ -1,0 +1,254 @@
+//! The store's single writer: a thread that drains a bounded queue of write requests,
+//! commits them in one transaction (group commit), then acknowledges each. A request's
+//! handler answers 2xx only after that acknowledgement, so what the gateway acknowledged is
+//! on disk.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{open, StoreError};
+use crate::model::{Batch, PageView, Span, Vital};
+
+/// Most write requests committed in one transaction.
+const MAX_GROUP: usize = 256;
+
+/// Why a write was not acknowledged.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WriteError {
+    /// The queue is full; nothing was written.
+    #[error("the write queue is full")]
+    Busy,
+    /// The transaction failed or the writer stopped; nothing of the batch was kept.
+    #[error("the write failed")]
+    Failed,
+}
+
+struct WriteRequest {
+    batch: Batch,
+    ack: oneshot::Sender<Result<(), WriteError>>,
+}
+
+/// Cheap to clone: the write queue's sender and a shared read connection.
+#[derive(Clone)]
+pub struct StoreHandle {
+    queue: mpsc::Sender<WriteRequest>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+/// The writer thread; join it after every [`StoreHandle`] is dropped to finish the queue.
+pub struct Writer {
+    thread: JoinHandle<()>,
+}
+
+impl Writer {
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            tracing::error!("The store writer thread panicked.");
+        }
+    }
+}
+
+/// Opens the store in `data_dir` and starts its writer with a queue of `capacity` requests.
+pub fn start(data_dir: &Path, capacity: usize) -> Result<(StoreHandle, Writer), StoreError> {
+    let write_conn = open(data_dir)?;
+    let read_conn = open(data_dir)?;
+    let (queue, rx) = mpsc::channel(capacity);
+    let thread = std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || run(write_conn, rx))
+        .map_err(|source| StoreError::CreateDir { path: data_dir.into(), source })?;
+    Ok((StoreHandle { queue, reader: Arc::new(Mutex::new(read_conn)) }, Writer { thread }))
+}
+
+impl StoreHandle {
+    /// Writes a batch and resolves once it has committed.
+    pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.queue.try_send(WriteRequest { batch, ack }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => WriteError::Busy,
+            mpsc::error::TrySendError::Closed(_) => WriteError::Failed,
+        })?;
+        done.await.unwrap_or(Err(WriteError::Failed))
+    }
+
+    /// Runs a read on the read connection, off the async runtime.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let reader = Arc::clone(&self.reader);
+        tokio::task::spawn_blocking(move || {
+            // A panic in another read poisons the lock but leaves the connection usable.
+            let conn = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        let outcomes = commit_group(&mut conn, &group);
+        for (request, outcome) in group.into_iter().zip(outcomes) {
+            // The client may have gone; its batch is stored either way.
+            let _ = request.ack.send(outcome);
+        }
+    }
+    tracing::info!("Store writer drained its queue and stopped.");
+}
+
+/// Commits every request's batch in one transaction; each batch sits in a savepoint so a
+/// bad one fails alone.
+fn commit_group(conn: &mut Connection, group: &[WriteRequest]) -> Vec<Result<(), WriteError>> {
+    let all_failed = |error: &dyn std::fmt::Display| {
+        tracing::error!(%error, requests = group.len(), "Store transaction failed.");
+        group.iter().map(|_| Err(WriteError::Failed)).collect()
+    };
+    let mut tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(&e),
+    };
+    let received = now_unix_nano();
+    let mut outcomes = Vec::with_capacity(group.len());
+    for request in group {
+        let outcome = match tx.savepoint() {
+            Ok(mut sp) => match insert_batch(&sp, &request.batch, received) {
+                Ok(()) => sp.commit().map_err(|e| e.to_string()),
+                Err(e) => {
+                    let _ = sp.rollback();
+                    Err(e.to_string())
+                }
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        outcomes.push(outcome.map_err(|error| {
+            tracing::error!(%error, "Store rejected a batch.");
+            WriteError::Failed
+        }));
+    }
+    if let Err(e) = tx.commit() {
+        return all_failed(&e);
+    }
+    outcomes
+}
+
+fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {
+    for span in &batch.spans {
+        insert_span(tx, span)?;
+    }
+    for view in &batch.page_views {
+        insert_page_view(tx, view)?;
+    }
+    for vital in &batch.vitals {
+        insert_vital(tx, vital, received)?;
+    }
+    Ok(())
+}
+
+fn insert_span(tx: &Connection, span: &Span) -> Result<(), StoreError> {
+    let trace_id = span.trace_id.to_string();
+    // A retried request re-sends spans already stored: ignore them, and count each span once.
+    let inserted = tx.prepare_cached(
+        "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
+            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        trace_id,
+        span.span_id.to_string(),
+        span.parent_span_id.map(|id| id.to_string()),
+        span.name,
+        span.kind.as_str(),
+        span.start_unix_nano,
+        span.end_unix_nano,
+        span.status.as_str(),
+        span.status_message,
+        serde_json::to_string(&span.attributes)?,
+        serde_json::to_string(&span.resource)?,
+        span.source.as_str(),
+    ])?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let is_root = span.parent_span_id.is_none();
+    let service = span.resource.get("service.name").and_then(|v| v.as_str());
+    tx.prepare_cached(
+        "INSERT INTO traces (trace_id, start_unix_nano, end_unix_nano, span_count, root_name, root_service)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5)
+         ON CONFLICT (trace_id) DO UPDATE SET
+            start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
+            end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
+            span_count = span_count + 1,
+            root_name = coalesce(excluded.root_name, root_name),
+            root_service = coalesce(excluded.root_service, root_service)",
+    )?
+    .execute(params![
+        trace_id,
+        span.start_unix_nano,
+        span.end_unix_nano,
+        is_root.then_some(span.name.as_str()),
+        if is_root { service } else { None },
+    ])?;
+    Ok(())
+}
+
+fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> {
+    // Every beacon of a view repeats it; the first one stored wins.
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO page_views (page_view_id, session_id, url, referrer, navigation_type,
+            start_unix_nano, resource) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        view.id,
+        view.session_id,
+        view.url,
+        view.referrer,
+        view.navigation_type,
+        view.start_unix_nano,
+        serde_json::to_string(&view.resource)?,
+    ])?;
+    Ok(())
+}
+
+fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), StoreError> {
+    // A later report of the same metric instance carries its newer value.
+    tx.prepare_cached(
+        "INSERT INTO vitals (page_view_id, metric_id, name, value, delta, rating, navigation_type,
+            received_unix_nano) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (page_view_id, metric_id) DO UPDATE SET
+            value = excluded.value, delta = excluded.delta, rating = excluded.rating,
+            received_unix_nano = excluded.received_unix_nano",
+    )?
+    .execute(params![
+        vital.page_view_id,
+        vital.metric_id,
+        vital.name,
+        vital.value,
+        vital.delta,
+        vital.rating,
+        vital.navigation_type,
+        received,
+    ])?;
+    Ok(())
+}
+
+fn now_unix_nano() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,214 @@
+//! Beacon v1 → [`Batch`]: checks every field against the wire format's rules
+//! (`docs/beacon-v1.md`) and stamps the browser context onto each span.
+
+use serde_json::{Map, Value};
+
+use crate::error::Rejection;
+use crate::ingest::beacon::{BeaconV1, SpanV1, VitalV1};
+use crate::model::{
+    unix_ms_to_nanos, Attributes, Batch, PageView, Source, Span, SpanId, SpanKind, StatusCode,
+    TraceId, Vital,
+};
+
+/// The web vitals a beacon may carry.
+pub const VITAL_NAMES: [&str; 5] = ["LCP", "INP", "CLS", "FCP", "TTFB"];
+/// web-vitals' ratings.
+pub const RATINGS: [&str; 3] = ["good", "needs-improvement", "poor"];
+/// Attribute key of the browser session (OpenTelemetry semantic conventions).
+pub const SESSION_ID: &str = "session.id";
+/// Attribute key of the page view a browser span belongs to.
+pub const PAGE_VIEW_ID: &str = "rum.page_view.id";
+/// Longest id (session, page view, metric) accepted, in bytes.
+const MAX_ID_LEN: usize = 64;
+/// Most attributes on one span or resource.
+const MAX_ATTRIBUTES: usize = 128;
+
+pub fn beacon(beacon: BeaconV1) -> Result<Batch, Rejection> {
+    unix_ms(beacon.sent_at, "sentAt")?;
+    let session_id = id(beacon.session.id, "session.id")?;
+    let view_id = id(beacon.view.id, "view.id")?;
+    let resource = attributes(beacon.resource, "resource")?;
+    let page_view = PageView {
+        id: view_id.clone(),
+        session_id: session_id.clone(),
+        url: beacon.view.url,
+        referrer: beacon.view.referrer,
+        navigation_type: beacon.view.navigation_type,
+        start_unix_nano: unix_ms(beacon.view.start, "view.start")?,
+        resource: resource.clone(),
+    };
+    let spans = beacon
+        .spans
+        .into_iter()
+        .map(|s| span(s, &resource, &session_id, &view_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let vitals = beacon
+        .vitals
+        .into_iter()
+        .map(|v| vital(v, &view_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Batch { spans, page_views: vec![page_view], vitals })
+}
+
+fn span(s: SpanV1, resource: &Attributes, session_id: &str, view_id: &str) -> Result<Span, Rejection> {
+    let trace_id = TraceId::from_hex(&s.trace_id)
+        .ok_or_else(|| Rejection::invalid("spans.traceId", "must be 32 hex digits, not all zero"))?;
+    let span_id = SpanId::from_hex(&s.span_id)
+        .ok_or_else(|| Rejection::invalid("spans.spanId", "must be 16 hex digits, not all zero"))?;
+    let parent_span_id = match s.parent_span_id.as_deref() {
+        None | Some("") => None,
+        Some(hex) => Some(
+            SpanId::from_hex(hex)
+                .ok_or_else(|| Rejection::invalid("spans.parentSpanId", "must be 16 hex digits"))?,
+        ),
+    };
+    let kind = SpanKind::parse(&s.kind)
+        .ok_or_else(|| Rejection::invalid("spans.kind", "must be internal, server, client, producer or consumer"))?;
+    let status = match s.status.as_deref() {
+        None | Some("unset") => StatusCode::Unset,
+        Some("ok") => StatusCode::Ok,
+        Some("error") => StatusCode::Error,
+        Some(_) => return Err(Rejection::invalid("spans.status", "must be ok, error or unset")),
+    };
+    let start = unix_ms(s.start, "spans.start")?;
+    let end = unix_ms(s.end, "spans.end")?;
+    if end < start {
+        return Err(Rejection::invalid("spans.end", "is before spans.start"));
+    }
+    if s.name.is_empty() {
+        return Err(Rejection::invalid("spans.name", "must not be empty"));
+    }
+    let mut attrs = attributes(s.attrs, "spans.attrs")?;
+    attrs.insert(SESSION_ID.into(), Value::String(session_id.into()));
+    attrs.insert(PAGE_VIEW_ID.into(), Value::String(view_id.into()));
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name: s.name,
+        kind,
+        start_unix_nano: start,
+        end_unix_nano: end,
+        status,
+        status_message: String::new(),
+        attributes: attrs,
+        resource: resource.clone(),
+        source: Source::Browser,
+    })
+}
+
+fn vital(v: VitalV1, view_id: &str) -> Result<Vital, Rejection> {
+    if !VITAL_NAMES.contains(&v.name.as_str()) {
+        return Err(Rejection::invalid("vitals.name", "must be LCP, INP, CLS, FCP or TTFB"));
+    }
+    if !RATINGS.contains(&v.rating.as_str()) {
+        return Err(Rejection::invalid("vitals.rating", "must be good, needs-improvement or poor"));
+    }
+    if !v.value.is_finite() || v.value < 0.0 || !v.delta.is_finite() {
+        return Err(Rejection::invalid("vitals.value", "must be a finite number ≥ 0"));
+    }
+    Ok(Vital {
+        page_view_id: view_id.into(),
+        metric_id: id(v.id, "vitals.id")?,
+        name: v.name,
+        value: v.value,
+        delta: v.delta,
+        rating: v.rating,
+        navigation_type: v.nav,
+    })
+}
+
+fn id(text: String, field: &str) -> Result<String, Rejection> {
+    let ok = !text.is_empty()
+        && text.len() <= MAX_ID_LEN
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(text)
+    } else {
+        Err(Rejection::invalid(field, "must be 1–64 characters of [A-Za-z0-9_-]"))
+    }
+}
+
+fn unix_ms(ms: f64, field: &str) -> Result<i64, Rejection> {
+    unix_ms_to_nanos(ms).ok_or_else(|| Rejection::invalid(field, "must be unix milliseconds"))
+}
+
+/// Attribute values are strings, numbers, booleans or flat arrays of them.
+fn attributes(map: Map<String, Value>, field: &str) -> Result<Attributes, Rejection> {
+    if map.len() > MAX_ATTRIBUTES {
+        return Err(Rejection::invalid(field, "has more than 128 attributes"));
+    }
+    let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    for (key, value) in &map {
+        let ok = scalar(value) || matches!(value, Value::Array(items) if items.iter().all(scalar));
+        if !ok || key.is_empty() {
+            return Err(Rejection::invalid(
+                field,
+                format!("attribute {key:?} must be a string, number, boolean or array of them"),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::beacon::decode;
+
+    fn sample() -> serde_json::Value {
+        serde_json::json!({
+            "v": 1, "sentAt": 1732460000500.0,
+            "resource": {"service.name": "web"},
+            "session": {"id": "0123456789abcdef0123456789abcdef"},
+            "view": {"id": "a1b2c3d4e5f60718", "url": "http://localhost/", "type": "navigate", "start": 1732460000000.0},
+            "spans": [{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
+                       "name": "HTTP GET", "kind": "client", "start": 1732460000100.25, "end": 1732460000150.5,
+                       "attrs": {"http.request.method": "GET", "http.response.status_code": 200}}],
+            "vitals": [{"name": "LCP", "value": 812.5, "delta": 812.5, "id": "v1-1-1", "rating": "good", "nav": "navigate"}]
+        })
+    }
+
+    fn run(v: serde_json::Value) -> Result<Batch, Rejection> {
+        beacon(decode(v.to_string().as_bytes())?)
+    }
+
+    #[test]
+    fn a_valid_beacon_becomes_a_batch_with_session_on_each_span() {
+        let batch = run(sample()).expect("valid");
+        let span = &batch.spans[0];
+        assert_eq!(span.start_unix_nano, 1_732_460_000_100_250_000);
+        assert_eq!(span.kind, SpanKind::Client);
+        assert_eq!(span.attributes[SESSION_ID], "0123456789abcdef0123456789abcdef");
+        assert_eq!(span.resource["service.name"], "web");
+        assert_eq!(batch.page_views[0].navigation_type, "navigate");
+        assert_eq!(batch.vitals[0].value, 812.5);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: [(&str, serde_json::Value); 6] = [
+            ("spans.traceId", serde_json::json!("xyz")),
+            ("spans.kind", serde_json::json!("sideways")),
+            ("vitals.name", serde_json::json!("FID")),
+            ("session.id", serde_json::json!("has space")),
+            ("spans.end", serde_json::json!(1.0)),
+            ("spans.attrs", serde_json::json!({"nested": {"a": 1}})),
+        ];
+        for (field, bad) in cases {
+            let mut v = sample();
+            match field {
+                "spans.traceId" => v["spans"][0]["traceId"] = bad,
+                "spans.kind" => v["spans"][0]["kind"] = bad,
+                "vitals.name" => v["vitals"][0]["name"] = bad,
+                "session.id" => v["session"]["id"] = bad,
+                "spans.end" => v["spans"][0]["end"] = bad,
+                _ => v["spans"][0]["attrs"] = bad,
+            }
+            match run(v) {
+                Err(Rejection::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+}

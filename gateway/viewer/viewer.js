@@ -1,0 +1,115 @@
+// The RUM trace viewer: renders the admin API with DOM nodes and textContent only.
+'use strict';
+
+const app = document.getElementById('app');
+const VITALS = ['LCP', 'INP', 'CLS', 'FCP', 'TTFB'];
+
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === 'class') node.className = v; else if (k === 'style') Object.assign(node.style, v);
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null) node.append(c instanceof Node ? c : String(c));
+  return node;
+}
+
+async function api(path) {
+  const res = await fetch(path);
+  if (!res.ok) throw new Error(path + ': ' + res.status + ' ' + (await res.text()));
+  return res.json();
+}
+
+// Nanosecond strings → milliseconds relative to a base, exact via BigInt.
+const msSince = (ns, base) => Number(BigInt(ns) - BigInt(base)) / 1e6;
+const time = (ns) => new Date(Number(BigInt(ns) / 1000000n)).toLocaleString();
+const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) + ' ms';
+const fmtVital = (v) => (v.name === 'CLS' ? v.value.toFixed(3) : fmtMs(v.value));
+
+function vitalsBlock(view) {
+  const box = el('div', { class: 'vitals' });
+  for (const name of VITALS) {
+    const v = view.vitals[name];
+    box.append(el('div', { class: 'vital ' + (v ? v.rating : ''), 'data-vital': name },
+      el('b', null, name), v ? fmtVital(v) : '—'));
+  }
+  return box;
+}
+
+async function renderHome() {
+  const [{ traces }, { page_views }] = await Promise.all([api('/api/traces?limit=100'), api('/api/page_views?limit=50')]);
+  app.replaceChildren(
+    el('h2', null, 'Recent traces'),
+    traces.length === 0 ? el('p', null, 'No traces yet.') : el('table', { id: 'traces' },
+      el('tr', null, el('th', null, 'Started'), el('th', null, 'Root span'), el('th', null, 'Service'), el('th', null, 'Spans'), el('th', null, 'Duration')),
+      ...traces.map((t) => el('tr', null,
+        el('td', null, time(t.start_time_unix_nano)),
+        el('td', null, el('a', { href: '#/trace/' + t.trace_id }, t.root_name || '(root not received)')),
+        el('td', null, t.root_service || ''),
+        el('td', { class: 'num' }, t.span_count),
+        el('td', { class: 'num' }, fmtMs(msSince(t.end_time_unix_nano, t.start_time_unix_nano)))))),
+    el('h2', null, 'Recent page views'),
+    page_views.length === 0 ? el('p', null, 'No page views yet.') : el('table', { id: 'page-views' },
+      el('tr', null, el('th', null, 'Started'), el('th', null, 'URL'), el('th', null, 'Session'), el('th', null, 'Vitals')),
+      ...page_views.map((v) => el('tr', null,
+        el('td', null, time(v.start_time_unix_nano)),
+        el('td', null, v.url, ' ', el('span', { class: 'tag' }, v.navigation_type)),
+        el('td', null, el('code', null, v.session_id.slice(0, 8))),
+        el('td', null, vitalsBlock(v))))),
+  );
+}
+
+async function renderTrace(id) {
+  const trace = await api('/api/traces/' + encodeURIComponent(id));
+  const spans = trace.spans;
+  const byId = new Map(spans.map((s) => [s.span_id, s]));
+  const children = new Map();
+  const roots = [];
+  for (const s of spans) {
+    if (s.parent_span_id && byId.has(s.parent_span_id)) {
+      if (!children.has(s.parent_span_id)) children.set(s.parent_span_id, []);
+      children.get(s.parent_span_id).push(s);
+    } else roots.push(s);
+  }
+  let base = spans[0].start_time_unix_nano, endMax = 0;
+  for (const s of spans) if (BigInt(s.start_time_unix_nano) < BigInt(base)) base = s.start_time_unix_nano;
+  for (const s of spans) endMax = Math.max(endMax, msSince(s.end_time_unix_nano, base));
+  const total = endMax || 1;
+  const rows = el('div', { class: 'waterfall', id: 'waterfall' });
+  const walk = (s, depth) => {
+    const start = msSince(s.start_time_unix_nano, base);
+    const dur = msSince(s.end_time_unix_nano, s.start_time_unix_nano);
+    const details = el('div', { class: 'details', hidden: '' },
+      el('pre', null, JSON.stringify({ span_id: s.span_id, parent_span_id: s.parent_span_id, kind: s.kind,
+        status: s.status, attributes: s.attributes, resource: s.resource }, null, 2)));
+    const row = el('div', { class: 'row', 'data-span-id': s.span_id, 'data-depth': depth,
+      onclick: () => details.toggleAttribute('hidden') },
+      el('div', { class: 'name', style: { paddingLeft: depth * 16 + 'px' } },
+        el('span', { class: 'tag' }, s.resource['service.name'] || s.source), el('span', { class: 'tag' }, s.kind), s.name),
+      el('div', { class: 'track' }, el('div', { class: 'bar ' + (s.status.code === 'error' ? 'error' : s.source),
+        style: { left: (100 * start / total) + '%', width: (100 * dur / total) + '%' } })),
+      el('div', { class: 'num' }, fmtMs(dur)));
+    rows.append(row, details);
+    for (const c of children.get(s.span_id) || []) walk(c, depth + 1);
+  };
+  roots.forEach((r) => walk(r, 0));
+  const view = trace.page_view;
+  app.replaceChildren(
+    el('p', null, el('a', { href: '#/' }, '← all traces')),
+    el('h2', null, 'Trace ', el('code', null, trace.trace_id)),
+    view ? el('div', null, el('h2', null, 'Page view: ', view.url), vitalsBlock(view)) : null,
+    rows,
+  );
+}
+
+async function route() {
+  const m = location.hash.match(/^#\/trace\/([0-9a-fA-F]{32})$/);
+  try {
+    if (m) await renderTrace(m[1]); else await renderHome();
+  } catch (e) {
+    app.replaceChildren(el('p', { class: 'error' }, 'Could not load: ' + e.message));
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();
