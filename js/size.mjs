@@ -1,0 +1,34 @@
+// Size report of the built SDK: raw, gzip and brotli bytes of the .wasm and the JS, and the
+// total a user downloads (.wasm + ESM entry) against the budget. `npm run size`.
+import { readFileSync } from 'node:fs';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+// Half the smallest full-featured peer measured (Elastic apm-rum, 21.8 KB brotli).
+export const BUDGET_BROTLI = 10900;
+
+const dist = fileURLToPath(new URL('./dist/', import.meta.url));
+
+export function measure(file) {
+  const bytes = readFileSync(dist + file);
+  return {
+    file,
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+export function report() {
+  const rows = ['rum_sdk_bg.wasm', 'index.js', 'rum.js'].map(measure);
+  const pad = (s, n) => String(s).padStart(n);
+  console.log('file'.padEnd(18) + pad('raw', 8) + pad('gzip', 8) + pad('brotli', 8));
+  for (const r of rows) console.log(r.file.padEnd(18) + pad(r.raw, 8) + pad(r.gzip, 8) + pad(r.brotli, 8));
+  const [wasm, esm, script] = rows;
+  const total = (js) => wasm.brotli + js.brotli;
+  console.log(`total brotli (npm: .wasm + index.js): ${total(esm)} B; (script tag: .wasm + rum.js): ${total(script)} B`);
+  console.log(`budget: ${BUDGET_BROTLI} B brotli; npm build uses ${((100 * total(esm)) / BUDGET_BROTLI).toFixed(1)}%`);
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) report();

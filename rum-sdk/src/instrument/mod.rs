@@ -1,0 +1,3 @@
+//! Instrumentations that turn what the JS layer records into spans.
+
+pub mod fetch;

@@ -1,0 +1,88 @@
+//! Cumulative Layout Shift: the largest burst of unexpected layout shifts.
+//! <https://web.dev/articles/cls>. Unitless. Shifts within 1 s of each other, spanning at most
+//! 5 s, form a session window; CLS is the largest window's sum. Shifts with
+//! `hadRecentInput` are excluded. Reported when the page is hidden. Good ≤ 0.1, poor > 0.25.
+
+use super::{MetricName, Report, Reporter};
+
+pub const THRESHOLDS: [f64; 2] = [0.1, 0.25];
+/// Largest gap between two shifts of one window, ms.
+const GAP: f64 = 1000.0;
+/// Longest span of one window, ms.
+const CAP: f64 = 5000.0;
+
+pub struct Cls {
+    window_value: f64,
+    window_first: f64,
+    window_last: f64,
+    value: f64,
+    reporter: Reporter,
+}
+
+impl Default for Cls {
+    fn default() -> Self {
+        Cls {
+            window_value: 0.0,
+            window_first: f64::NEG_INFINITY,
+            window_last: f64::NEG_INFINITY,
+            value: 0.0,
+            reporter: Reporter::new(MetricName::Cls, THRESHOLDS),
+        }
+    }
+}
+
+impl Cls {
+    pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool) {
+        if had_recent_input || !(value >= 0.0) {
+            return;
+        }
+        if start_time - self.window_last < GAP && start_time - self.window_first < CAP {
+            self.window_value += value;
+        } else {
+            self.window_value = value;
+            self.window_first = start_time;
+        }
+        self.window_last = start_time;
+        if self.window_value > self.value {
+            self.value = self.window_value;
+        }
+    }
+
+    /// The page is hidden: report the value if it changed since the last report.
+    pub fn report(&mut self) -> Option<Report> {
+        self.reporter.report(self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_session_window_wins() {
+        let mut cls = Cls::default();
+        cls.on_shift(100.0, 0.05, false);
+        cls.on_shift(600.0, 0.05, false); // same window: 0.1
+        cls.on_shift(3000.0, 0.02, false); // gap > 1 s: new window 0.02
+        cls.on_shift(3500.0, 0.5, true); // after input: ignored
+        assert!((cls.report().expect("first").value - 0.1).abs() < 1e-12);
+        assert_eq!(cls.report(), None);
+    }
+
+    #[test]
+    fn window_is_capped_at_five_seconds() {
+        let mut cls = Cls::default();
+        for i in 0..12 {
+            cls.on_shift(f64::from(i) * 500.0, 0.01, false);
+        }
+        // 0..=4500 ms fits one 5 s window (10 shifts); the rest start a new one.
+        assert!((cls.report().expect("report").value - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn zero_is_reported_once() {
+        let mut cls = Cls::default();
+        assert_eq!(cls.report().map(|r| r.value), Some(0.0));
+        assert_eq!(cls.report(), None);
+    }
+}

@@ -1,0 +1,59 @@
+//! Largest Contentful Paint: when the largest image or text block in the viewport rendered.
+//! <https://web.dev/articles/lcp>. Milliseconds from the navigation (from activation when
+//! prerendered), from the last `largest-contentful-paint` entry. Candidates stop at the first
+//! user input (keydown, click, pointerdown) or when the page is hidden; the value is
+//! reported once then. Good ≤ 2500 ms, poor > 4000 ms.
+
+use super::{MetricName, Report, Reporter};
+
+pub const THRESHOLDS: [f64; 2] = [2500.0, 4000.0];
+
+pub struct Lcp {
+    value: Option<f64>,
+    stopped: bool,
+    reporter: Reporter,
+}
+
+impl Default for Lcp {
+    fn default() -> Self {
+        Lcp { value: None, stopped: false, reporter: Reporter::new(MetricName::Lcp, THRESHOLDS) }
+    }
+}
+
+impl Lcp {
+    /// A candidate entry's start time (render time, else load time).
+    pub fn on_entry(&mut self, start_time: f64, activation_start: f64) {
+        if !self.stopped {
+            self.value = Some((start_time - activation_start).max(0.0));
+        }
+    }
+
+    /// Input or hidden: no later candidate counts; the final value is reported.
+    pub fn stop(&mut self) -> Option<Report> {
+        if self.stopped {
+            return None;
+        }
+        self.stopped = true;
+        self.value.and_then(|v| self.reporter.report(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_candidate_before_stop_is_reported_once() {
+        let mut lcp = Lcp::default();
+        lcp.on_entry(500.0, 0.0);
+        lcp.on_entry(900.0, 0.0);
+        assert_eq!(lcp.stop().map(|r| r.value), Some(900.0));
+        lcp.on_entry(5000.0, 0.0);
+        assert_eq!(lcp.stop(), None);
+    }
+
+    #[test]
+    fn no_candidate_means_no_report() {
+        assert_eq!(Lcp::default().stop(), None);
+    }
+}
