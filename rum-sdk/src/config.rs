@@ -1,7 +1,6 @@
 //! The SDK's settings, read from the object the JS layer (`js/src/index.js`) builds from the
 //! user's `init()` options. User-facing options are documented in `docs/api.md`.
 
-use alloc::string::String;
 use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -15,7 +14,7 @@ pub const DEFAULT_FLUSH_INTERVAL: u32 = 5000;
 
 pub struct SdkConfig {
     /// Full beacon URL: `{endpoint}/v1/rum?key={apiKey}`.
-    pub url: String,
+    pub url: JsValue,
     /// `performance.timeOrigin`: unix ms of the navigation's start.
     pub time_origin: f64,
     pub context: Context,
@@ -27,7 +26,10 @@ pub struct SdkConfig {
 impl SdkConfig {
     /// `None` when a required field is missing: the SDK then does not start.
     pub fn from_js(cfg: &JsValue) -> Option<SdkConfig> {
-        let url = get(cfg, "url").as_string()?;
+        let url = get(cfg, "url");
+        if !url.is_string() {
+            return None;
+        }
         let time_origin = get(cfg, "timeOrigin").as_f64()?;
         let number = |key: &str, default: u32| {
             get(cfg, key).as_f64().filter(|n| *n >= 1.0).map_or(default, |n| n as u32)

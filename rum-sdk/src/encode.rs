@@ -23,12 +23,12 @@ pub fn get(source: &JsValue, key: &str) -> JsValue {
 }
 
 /// A vital as the beacon carries it: web-vitals' Metric fields.
-pub fn vital(report: &Report, id: &str, navigation_type: &JsValue) -> Object {
+pub fn vital(report: &Report, id: &JsValue, navigation_type: &JsValue) -> Object {
     let o = object();
     set(&o, "name", report.name.as_str());
     set(&o, "value", report.value);
     set(&o, "delta", report.delta);
-    set(&o, "id", id);
+    set(&o, "id", id.clone());
     set(&o, "rating", report.rating.as_str());
     set(&o, "nav", navigation_type.clone());
     o

@@ -67,14 +67,15 @@ extern "C" {
 
     /// `navigator.sendBeacon`: queues the body for delivery even while the page unloads.
     #[wasm_bindgen(catch, js_namespace = navigator, js_name = sendBeacon)]
-    pub fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
+    pub fn send_beacon(url: &JsValue, body: &JsValue) -> Result<bool, JsValue>;
 
-}
+    /// An `Event`; only its target is read.
+    pub type Event;
+    #[wasm_bindgen(method, getter)]
+    pub fn target(this: &Event) -> EventTarget;
+    /// The document, as the target of `visibilitychange`.
+    pub type EventTarget;
+    #[wasm_bindgen(method, getter)]
+    pub fn hidden(this: &EventTarget) -> bool;
 
-/// `document.hidden`, read fresh (a `static` import would be read once).
-pub fn page_hidden() -> bool {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("document"))
-        .and_then(|doc| js_sys::Reflect::get(&doc, &JsValue::from_str("hidden")))
-        .map(|hidden| hidden.is_truthy())
-        .unwrap_or(false)
 }

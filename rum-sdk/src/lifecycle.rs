@@ -2,6 +2,7 @@
 //! and the periodic send.
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::ffi::{self, Callback};
 use crate::sdk::SDK;
@@ -16,8 +17,8 @@ pub fn start(flush_interval: u32) {
     }
     // `visibilitychange` to hidden is the last moment reliably seen on mobile;
     // `pagehide` covers browsers that unload without it.
-    let on_visibility: Callback = Closure::new(|_: JsValue| {
-        if ffi::page_hidden() {
+    let on_visibility: Callback = Closure::new(|event: JsValue| {
+        if event.unchecked_into::<ffi::Event>().target().hidden() {
             SDK.with(|sdk| sdk.on_hidden());
         }
     });

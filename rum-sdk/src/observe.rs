@@ -1,7 +1,5 @@
 //! Buffered PerformanceObservers, one per entry type, feeding the running SDK.
 
-use alloc::vec::Vec;
-
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -35,14 +33,15 @@ impl Kind {
     }
 }
 
-/// The observers, kept to read their pending entries (`takeRecords`) when the page hides.
-pub struct Observers(Vec<(Kind, PerformanceObserver)>);
+/// The observers, kept to read their pending entries (`takeRecords`) when the page hides;
+/// `None` where the browser lacks the entry type.
+pub struct Observers([Option<PerformanceObserver>; 5]);
 
 impl Observers {
     /// Observes every kind the browser supports; `on_entries` receives each batch.
     pub fn start(on_entries: fn(Kind, Array)) -> Observers {
-        let mut observers = Vec::new();
-        for kind in Kind::ALL {
+        let mut observers = [None, None, None, None, None];
+        for (slot, kind) in observers.iter_mut().zip(Kind::ALL) {
             let callback: Callback = Closure::new(move |list: JsValue| {
                 on_entries(kind, list.unchecked_into::<EntryList>().get_entries());
             });
@@ -56,15 +55,19 @@ impl Observers {
             // An entry type this browser lacks throws (or is ignored): skip it.
             if observer.observe(&options).is_ok() {
                 callback.forget();
-                observers.push((kind, observer));
+                *slot = Some(observer);
             }
         }
         Observers(observers)
     }
 
     /// Entries the browser queued but has not yet delivered.
-    pub fn pending(&self) -> Vec<(Kind, Array)> {
-        self.0.iter().map(|(kind, o)| (*kind, o.take_records())).collect()
+    pub fn take_pending(&self, mut on_entries: impl FnMut(Kind, Array)) {
+        for (observer, kind) in self.0.iter().zip(Kind::ALL) {
+            if let Some(observer) = observer {
+                on_entries(kind, observer.take_records());
+            }
+        }
     }
 }
 

@@ -1,9 +1,7 @@
 //! The running SDK: the page view's metrics, the queue and the transport, driven by the
 //! browser callbacks that `lifecycle` and `observe` register.
 
-use alloc::string::String;
-
-use js_sys::Array;
+use js_sys::{Array, JsString};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::batch::Queue;
@@ -14,7 +12,7 @@ use crate::global::Global;
 use crate::instrument;
 use crate::observe::{self, Kind, Observers};
 use crate::transport::Transport;
-use crate::vitals::{cls::Cls, fcp::{self, Fcp}, inp::Inp, lcp::Lcp, ttfb::Ttfb, MetricName, Report};
+use crate::vitals::{cls::Cls, fcp::{self, Fcp}, inp::Inp, lcp::Lcp, ttfb::Ttfb, Report};
 
 /// The SDK once started; `None` before `start` and when the config was unusable.
 pub static SDK: Global<Sdk> = Global::new();
@@ -24,8 +22,8 @@ pub struct Sdk {
     /// When a prerendered page was activated, ms; 0 otherwise. Metrics count from it.
     activation_start: f64,
     context: Context,
-    /// Prefix of metric ids: `v1-{page view id}-`; the metric's letter follows.
-    metric_id_prefix: String,
+    /// Prefix of metric ids: `v1-{page view id}-`; the metric's name follows.
+    metric_id_prefix: JsString,
     navigation_type: JsValue,
     queue: Queue,
     transport: Transport,
@@ -41,10 +39,9 @@ impl Sdk {
     pub fn new(config: SdkConfig) -> Sdk {
         let navigation = observe::navigation_entry();
         let activation_start = navigation.as_ref().map_or(0.0, |n| n.activation_start()).max(0.0);
-        let view_id = get(&config.context.view, "id").as_string().unwrap_or_default();
-        let mut metric_id_prefix = String::from("v1-");
-        metric_id_prefix.push_str(&view_id);
-        metric_id_prefix.push('-');
+        // Strings stay in JS: concatenated there rather than copied into wasm and back.
+        let view_id = get(&config.context.view, "id");
+        let metric_id_prefix = JsString::from("v1-").concat(&view_id).concat(&JsValue::from_str("-"));
         let mut sdk = Sdk {
             time_origin: config.time_origin,
             activation_start,
@@ -127,7 +124,7 @@ impl Sdk {
     pub fn flush(&mut self) {
         let Some((spans, vitals)) = self.queue.take() else { return };
         let beacon = encode::beacon(&self.context, spans, vitals);
-        if let Some(body) = js_sys::JSON::stringify(&beacon).ok().and_then(|s| s.as_string()) {
+        if let Ok(body) = js_sys::JSON::stringify(&beacon) {
             self.transport.send(&body);
         }
     }
@@ -140,26 +137,16 @@ impl Sdk {
 
     /// Processes entries the observers hold but have not delivered yet.
     fn drain_observers(&mut self) {
-        let pending = self.observers.as_ref().map(|o| o.pending()).unwrap_or_default();
-        for (kind, entries) in pending {
-            self.on_entries(kind, entries);
+        // Taken out for the loop, as on_entries needs the whole SDK.
+        if let Some(observers) = self.observers.take() {
+            observers.take_pending(|kind, entries| self.on_entries(kind, entries));
+            self.observers = Some(observers);
         }
     }
 
     fn enqueue(&mut self, report: Option<Report>) {
         let Some(report) = report else { return };
-        let mut id = self.metric_id_prefix.clone();
-        id.push_str(metric_id_suffix(report.name));
+        let id = self.metric_id_prefix.concat(&JsValue::from_str(report.name.as_str()));
         self.queue.push_vital(encode::vital(&report, &id, &self.navigation_type));
-    }
-}
-
-fn metric_id_suffix(name: MetricName) -> &'static str {
-    match name {
-        MetricName::Cls => "cls",
-        MetricName::Fcp => "fcp",
-        MetricName::Inp => "inp",
-        MetricName::Lcp => "lcp",
-        MetricName::Ttfb => "ttfb",
     }
 }

@@ -5,8 +5,6 @@
 //! that, one interaction in 50 is ignored (the 98th percentile, as web-vitals estimates it
 //! from its ten longest). Reported when the page is hidden. Good ≤ 200 ms, poor > 500 ms.
 
-use alloc::vec::Vec;
-
 use super::{MetricName, Report, Reporter};
 
 pub const THRESHOLDS: [f64; 2] = [200.0, 500.0];
@@ -15,8 +13,10 @@ pub const DURATION_THRESHOLD: f64 = 40.0;
 const KEPT: usize = 10;
 
 pub struct Inp {
-    /// (interactionId, longest duration), longest first.
-    longest: Vec<(u64, f64)>,
+    /// (interactionId, longest duration), longest first; the first `kept` are live. A fixed
+    /// array rather than a Vec: no allocation, and no growth code in the wasm.
+    longest: [(u64, f64); KEPT],
+    kept: usize,
     /// Interactions seen, including those not kept.
     count: u64,
     reporter: Reporter,
@@ -24,7 +24,7 @@ pub struct Inp {
 
 impl Default for Inp {
     fn default() -> Self {
-        Inp { longest: Vec::new(), count: 0, reporter: Reporter::new(MetricName::Inp, THRESHOLDS) }
+        Inp { longest: [(0, 0.0); KEPT], kept: 0, count: 0, reporter: Reporter::new(MetricName::Inp, THRESHOLDS) }
     }
 }
 
@@ -34,21 +34,32 @@ impl Inp {
             return;
         }
         let id = interaction_id as u64;
-        match self.longest.iter_mut().find(|(i, _)| *i == id) {
-            Some(entry) => entry.1 = entry.1.max(duration),
+        let live = &mut self.longest[..self.kept.min(KEPT)];
+        let (duration, from) = match live.iter().position(|(i, _)| *i == id) {
+            Some(at) => (live[at].1.max(duration), at),
             None => {
                 self.count += 1;
-                self.longest.push((id, duration));
+                // A new interaction shorter than every kept one when all places are taken.
+                if self.kept == KEPT && live.last().is_some_and(|(_, d)| *d >= duration) {
+                    return;
+                }
+                (duration, live.len().min(KEPT - 1))
             }
+        };
+        // Move it to its place in the longest-first order; at most ten items, by hand, as a
+        // sort routine costs kilobytes of wasm.
+        let to = live.iter().position(|(_, d)| *d < duration).unwrap_or(live.len()).min(from);
+        if let Some(window) = self.longest.get_mut(to..=from) {
+            window.rotate_right(1);
+            window[0] = (id, duration);
         }
-        self.longest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        self.longest.truncate(KEPT);
+        self.kept = (self.kept + usize::from(from == self.kept)).min(KEPT);
     }
 
     /// The p98 estimate: the longest, skipping one per 50 interactions.
     pub fn value(&self) -> Option<f64> {
         let skip = usize::try_from(self.count / 50).unwrap_or(usize::MAX);
-        let last = self.longest.len().checked_sub(1)?;
+        let last = self.kept.checked_sub(1)?;
         self.longest.get(skip.min(last)).map(|(_, d)| *d)
     }
 
@@ -81,5 +92,21 @@ mod tests {
         }
         // 60 interactions: the single longest (600) is skipped.
         assert_eq!(inp.value(), Some(110.0));
+    }
+
+    #[test]
+    fn keeps_the_ten_longest_in_order() {
+        let mut inp = Inp::default();
+        let durations = [70.0, 300.0, 45.0, 120.0, 90.0, 500.0, 60.0, 41.0, 250.0, 80.0, 44.0, 400.0, 42.0];
+        for (i, d) in durations.iter().enumerate() {
+            inp.on_event(i as f64 + 1.0, *d);
+        }
+        inp.on_event(3.0, 1000.0); // a kept interaction grows and moves to the front
+        let mut want: Vec<f64> = durations.to_vec();
+        want.sort_by(|a, b| b.total_cmp(a));
+        let kept: Vec<f64> = inp.longest[..inp.kept].iter().map(|(_, d)| *d).collect();
+        assert_eq!(kept[0], 1000.0);
+        assert_eq!(&kept[1..], &want[..9]);
+        assert_eq!(inp.count, 13);
     }
 }
