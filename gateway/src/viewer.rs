@@ -17,6 +17,8 @@ pub fn router() -> Router {
         .route("/", get(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") }))
         .route("/viewer.js", get(|| async { asset(VIEWER_JS, "text/javascript; charset=utf-8") }))
         .route("/viewer.css", get(|| async { asset(VIEWER_CSS, "text/css; charset=utf-8") }))
+        // Browsers ask for it on every page; answer without a 404 in their console.
+        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

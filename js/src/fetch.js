@@ -56,6 +56,8 @@ export function instrumentFetch({ propagate, sampled, ignore, done }) {
     return result;
   }
 
+  // Keep the name the page sees even after minification renames the function.
+  Object.defineProperty(fetch, 'name', { value: 'fetch' });
   globalThis.fetch = fetch;
   return original;
 }

@@ -1,0 +1,169 @@
+// Test harness: starts the real gateway and demo site (built binaries), a loopback static
+// server for test pages, and headless Chromium; every server on 127.0.0.1 with an OS-chosen
+// port, every process stopped when the test ends.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, extname, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name) => join(root, 'target', 'debug', name);
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+
+/** Spawns a binary and resolves with the URLs it prints (`label ... http://...`). */
+function startProcess(path, args, labels, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const urls = {};
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path} did not print ${labels} within 20 s\nstdout:\n${out}\nstderr:\n${err}`));
+    }, 20000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      for (const label of labels) {
+        const m = new RegExp(label + '[^\\n]*?(http://[^\\s]+)').exec(out);
+        if (m) urls[label] = m[1].replace(/\/$/, '');
+      }
+      if (labels.every((l) => urls[l])) {
+        clearTimeout(timer);
+        resolve({ child, urls, stderr: () => err });
+      }
+    });
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${path} exited with ${code}\nstdout:\n${out}\nstderr:\n${err}`));
+    });
+  });
+}
+
+async function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The gateway in development mode on a fresh data directory. */
+export async function startGateway() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rum-gw-'));
+  const { child, urls } = await startProcess(
+    bin('rum-gateway'),
+    ['--data-dir', dataDir, '--ingest-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
+    ['ingest listening on', 'viewer listening on'],
+  );
+  return {
+    ingest: urls['ingest listening on'],
+    admin: urls['viewer listening on'],
+    async api(path) {
+      const res = await fetch(urls['viewer listening on'] + path);
+      if (!res.ok) throw new Error(`${path}: ${res.status}`);
+      return res.json();
+    },
+    async stop() {
+      await stopProcess(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The demo shop, exporting its spans to `gateway`. */
+export async function startDemo(gateway) {
+  const { child, urls } = await startProcess(
+    bin('demo-site'),
+    ['--listen', '127.0.0.1:0', '--gateway', gateway.ingest, '--sdk-dir', join(root, 'js', 'dist')],
+    ['demo page:'],
+  );
+  return { url: urls['demo page:'], stop: () => stopProcess(child) };
+}
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+/**
+ * A loopback static server: `/sdk/*` from js/dist, `/pages/*` from playwright/pages (with
+ * `__GATEWAY__` replaced), and `/echo` which records each request's headers and answers with
+ * permissive CORS (so a cross-origin page may call it).
+ */
+export async function startStatic(gateway) {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/favicon.ico') return res.writeHead(204).end();
+    if (url.pathname.startsWith('/echo')) {
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-allow-headers', '*');
+      if (req.method === 'OPTIONS') return res.writeHead(204).end();
+      seen.push({ path: url.pathname + url.search, method: req.method, headers: req.headers });
+      res.setHeader('content-type', 'application/json');
+      return res.end(JSON.stringify({ ok: true, path: url.pathname }));
+    }
+    const base = url.pathname.startsWith('/sdk/') ? join(root, 'js', 'dist') : url.pathname.startsWith('/pages/') ? join(root, 'playwright', 'pages') : null;
+    const rel = normalize(url.pathname.replace(/^\/(sdk|pages)\//, ''));
+    const file = base && !rel.startsWith('..') ? join(base, rel) : null;
+    if (!file || !existsSync(file)) return res.writeHead(404).end('not found');
+    let body = readFileSync(file);
+    if (extname(file) === '.html') body = body.toString().replaceAll('__GATEWAY__', gateway ? gateway.ingest : '');
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' }).end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    seen,
+    stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually(probe, timeoutMs = 15000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.stack : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Collects page errors and console errors, so a test can assert the SDK threw nothing. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push('console: ' + m.text()));
+  return errors;
+}
+
+/** Waits until the page has downloaded the SDK's wasm and given it a moment to start. */
+export async function sdkLoaded(page) {
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm') && e.responseEnd > 0));
+  await page.waitForTimeout(300);
+}
+
+/** A loopback port with nothing listening (connections are refused). */
+export async function closedPort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, only where it is missing:
+#   the wasm32 Rust target, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
+#   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser) from their
+#   lockfiles, and (with --browser) Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+browser=false
+[[ "${1:-}" == "--browser" ]] && browser=true
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+apt_install() {
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  say "apt-get install $*"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen's CLI must match the library exactly, or the glue it writes will not fit.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [[ -z "$want" ]]; then
+  say "Cargo.lock names no wasm-bindgen version"; exit 1
+fi
+if [[ "$have" != "$want" ]]; then
+  say "cargo install wasm-bindgen-cli --version $want (have: ${have:-none})"
+  # --locked fails for this crate here; the version pin is what matters.
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+if ! command -v npm >/dev/null; then
+  apt_install nodejs npm
+fi
+
+npm_ci() {
+  local dir=$1
+  # Reinstall when node_modules is missing or older than the lockfile.
+  if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_ci js
+
+if $browser; then
+  npm_ci playwright
+  if [[ ! -x /usr/bin/chromium ]]; then
+    apt_install chromium
+  fi
+fi
