@@ -93,6 +93,7 @@ test('demo page: page view with five vitals, and the fetch joined to the backend
   const { traces } = await gateway.api('/api/traces?limit=100');
   const spans = (await Promise.all(traces.map((t) => gateway.api('/api/traces/' + t.trace_id)))).flatMap((t) => t.spans);
   assert.ok(spans.some((s) => String(s.attributes['url.full']).startsWith(other.url + '/echo/other-origin')));
+  assert.ok(!spans.some((s) => /\.wasm$|\/v1\/rum/.test(String(s.attributes['url.full']))), "no spans for the SDK's own requests");
 
   assert.ok(beacons.length > 0, 'beacons were sent');
   for (const body of beacons) {

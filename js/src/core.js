@@ -30,12 +30,15 @@ export function createInit(defaultWasmUrl) {
       const rate = typeof o.sampleRate === 'number' ? o.sampleRate : 1;
       const session = currentSession(rate);
       const url = o.endpoint.replace(/\/+$/, '') + '/v1/rum?key=' + encodeURIComponent(o.apiKey);
+      const beaconBase = url.slice(0, url.indexOf('?'));
+      const wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
       const pending = [];
       const done = (record) => (live ? fetchDone(record) : pending.length < MAX_PENDING && pending.push(record));
       const originalFetch = instrumentFetch({
         propagate: propagationMatcher(o.propagateTraceTo),
         sampled: session.sampled,
-        ignore: (u) => u.startsWith(url.slice(0, url.indexOf('?'))),
+        // The SDK's own traffic is not the page's: no spans for beacons or the wasm download.
+        ignore: (u) => u.startsWith(beaconBase) || u === wasmUrl,
         done,
       });
       // An unsampled session still propagates its decision, but sends nothing and never
@@ -57,7 +60,7 @@ export function createInit(defaultWasmUrl) {
         view: { id: randomHex(8), url: location.href, referrer: document.referrer, type: navigationType(), start: performance.timeOrigin },
         fetch: originalFetch && originalFetch.bind(globalThis),
       };
-      loadWasm({ module_or_path: o.wasmUrl || defaultWasmUrl() })
+      loadWasm({ module_or_path: wasmUrl })
         .then(() => {
           if (!start(config)) return;
           live = true;
