@@ -1,11 +1,14 @@
 // init(): the SDK's entry point for both builds. Everything that must happen before the
-// wasm arrives (session, fetch wrapper) happens here, synchronously; the rest starts when
-// the wasm has loaded. Any failure leaves the page as it was: init never throws.
+// wasm arrives (session, fetch wrapper) happens here, synchronously; measuring and sending
+// start when the wasm has loaded (and a prerendered page was activated). Any failure leaves
+// the page as it was: init never throws.
 
-import loadWasm, { start, fetchDone, flush } from '../pkg/rum_sdk.js';
+import loadWasm, * as wasm from '../pkg/rum_sdk.js';
 import { currentSession } from './session.js';
 import { instrumentFetch, propagationMatcher } from './fetch.js';
 import { randomHex } from './ids.js';
+import { startVitals } from './vitals.js';
+import { createQueue, fetchSpan } from './queue.js';
 
 const SDK_VERSION = '0.1.0';
 // Fetch records kept while the wasm loads; beyond this they are dropped.
@@ -16,11 +19,16 @@ let handle;
 export function createInit(defaultWasmUrl) {
   return function init(options) {
     if (handle) return handle;
-    let live = false;
+    let queue;
+    const listeners = [];
     handle = {
       /** Sends whatever is queued now. */
       flush() {
-        if (live) flush();
+        if (queue) queue.flush();
+      },
+      /** Calls `callback` with each web vital report, shaped like web-vitals' Metric. */
+      onMetric(callback) {
+        if (typeof callback === 'function') listeners.push(callback);
       },
     };
     try {
@@ -32,14 +40,14 @@ export function createInit(defaultWasmUrl) {
       const url = o.endpoint.replace(/\/+$/, '') + '/v1/rum?key=' + encodeURIComponent(o.apiKey);
       const beaconBase = url.slice(0, url.indexOf('?'));
       const wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
+      const timeOrigin = performance.timeOrigin;
       const pending = [];
-      const done = (record) => (live ? fetchDone(record) : pending.length < MAX_PENDING && pending.push(record));
       const originalFetch = instrumentFetch({
         propagate: propagationMatcher(o.propagateTraceTo),
         sampled: session.sampled,
         // The SDK's own traffic is not the page's: no spans for beacons or the wasm download.
         ignore: (u) => u.startsWith(beaconBase) || u === wasmUrl,
-        done,
+        done: (record) => (queue ? queue.span(fetchSpan(record, timeOrigin)) : pending.length < MAX_PENDING && pending.push(record)),
       });
       // An unsampled session still propagates its decision, but sends nothing and never
       // downloads the wasm.
@@ -52,24 +60,48 @@ export function createInit(defaultWasmUrl) {
       };
       if (service.version) resource['service.version'] = service.version;
       if (service.environment) resource['deployment.environment.name'] = service.environment;
-      const config = {
-        url,
-        timeOrigin: performance.timeOrigin,
-        resource,
-        session: { id: session.id },
-        view: { id: randomHex(8), url: location.href, referrer: document.referrer, type: navigationType(), start: performance.timeOrigin },
-        fetch: originalFetch && originalFetch.bind(globalThis),
-      };
-      loadWasm({ module_or_path: wasmUrl })
-        .then(() => {
-          if (!start(config)) return;
-          live = true;
-          pending.splice(0).forEach((r) => fetchDone(r));
-        })
-        .catch(() => {});
+      const view = { id: randomHex(8), url: location.href, referrer: document.referrer, type: navigationType(), start: timeOrigin };
+      const loaded = loadWasm({ module_or_path: wasmUrl });
+      // A prerendered page is measured from its activation, as web-vitals does.
+      whenActivated(() =>
+        loaded
+          .then(() => {
+            const q = createQueue({ url, envelope: { resource, session: { id: session.id }, view }, fetch: originalFetch || fetch });
+            const vitals = startVitals(wasm, {
+              reportAllChanges: o.reportAllChanges,
+              viewId: view.id,
+              navigationType: view.type,
+              report(v) {
+                const metric = { name: v.name, value: v.value, rating: v.rating, delta: v.delta, id: v.id, navigationType: v.nav, attribution: {} };
+                for (const listener of listeners) {
+                  try {
+                    listener(metric);
+                  } catch {}
+                }
+                q.vital(v);
+              },
+            });
+            // Hidden or unloading: final values, then send, synchronously, as nothing later
+            // is sure to run. `pagehide` covers browsers that unload without visibilitychange.
+            const onHidden = (e) => {
+              vitals.hidden(e.timeStamp);
+              q.flush();
+            };
+            document.addEventListener('visibilitychange', (e) => document.visibilityState === 'hidden' && onHidden(e), true);
+            addEventListener('pagehide', onHidden, true);
+            queue = q;
+            pending.splice(0).forEach((r) => q.span(fetchSpan(r, timeOrigin)));
+          })
+          .catch(() => {}),
+      );
     } catch {}
     return handle;
   };
+}
+
+function whenActivated(callback) {
+  if (document.prerendering) addEventListener('prerenderingchange', callback, { capture: true, once: true });
+  else callback();
 }
 
 // web-vitals' navigationType: prerender, restore, or the navigation entry's type with

@@ -15,12 +15,34 @@ export interface InitOptions {
   sampleRate?: number;
   /** Where to load the .wasm from. Defaults to beside the SDK's script. */
   wasmUrl?: string | URL;
+  /** As web-vitals' option: report every change of a metric, not only its final values. Defaults to false. */
+  reportAllChanges?: boolean;
+}
+
+/** A web vital report, the same shape as web-vitals' `Metric`. */
+export interface Metric {
+  name: 'CLS' | 'FCP' | 'INP' | 'LCP' | 'TTFB';
+  /** Milliseconds; unitless for CLS. */
+  value: number;
+  rating: 'good' | 'needs-improvement' | 'poor';
+  /** Change since this metric instance's previous report. */
+  delta: number;
+  /** Unique per metric instance (a back/forward-cache restore starts new instances). */
+  id: string;
+  navigationType: 'navigate' | 'reload' | 'back-forward' | 'back-forward-cache' | 'prerender' | 'restore';
+  attribution: Record<string, unknown>;
 }
 
 /** What {@link init} returns. */
 export interface Rum {
   /** Sends whatever is queued now. */
   flush(): void;
+  /**
+   * Calls `callback` with each web vital report: final values when the page is hidden, as
+   * web-vitals' `onLCP`/`onCLS`/… do (every change with `reportAllChanges`). The callback runs
+   * synchronously inside the visibilitychange/pagehide handling, so it may use sendBeacon.
+   */
+  onMetric(callback: (metric: Metric) => void): void;
 }
 
 /** Starts the SDK. Never throws; if the wasm cannot load, the page is untouched apart from the fetch wrapper. */

@@ -1,35 +1,86 @@
-//! The wasm module's exports, called by `js/src/index.js`. Nothing here throws.
+//! The wasm module's exports, called by `js/src/vitals.js` with plain numbers taken from
+//! performance entries and events (times in ms since the navigation's start). Each report
+//! goes to the [`Sink`] synchronously, inside the call that caused it.
 
 use wasm_bindgen::prelude::*;
 
-use crate::config::SdkConfig;
-use crate::lifecycle;
-use crate::observe::Observers;
-use crate::sdk::{Sdk, SDK};
+use crate::ffi::Sink;
+use crate::global::Global;
+use crate::vitals::page::{PageVitals, Tagged};
 
-/// Starts the SDK with the config the JS layer built. Returns false (and does nothing) when
-/// the config is unusable.
-#[wasm_bindgen]
-pub fn start(config: JsValue) -> bool {
-    let Some(config) = SdkConfig::from_js(&config) else { return false };
-    let interval = config.flush_interval;
-    SDK.set(Sdk::new(config));
-    let observers = Observers::start(|kind, entries| {
-        SDK.with(|sdk| sdk.on_entries(kind, entries));
+struct Running {
+    vitals: PageVitals,
+    sink: Sink,
+}
+
+static RUNNING: Global<Running> = Global::new();
+
+fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
+    RUNNING.with(|r| {
+        let sink = &r.sink;
+        f(&mut r.vitals, &mut |t: Tagged| {
+            let _ = sink.report(t.report.name as u8, t.report.value, t.report.delta, t.report.rating as u8, t.generation);
+        })
     });
-    SDK.with(|sdk| sdk.set_observers(observers));
-    lifecycle::start(interval);
-    true
 }
 
-/// A fetch call finished (or failed): `{ traceId, spanId, method, url, start, end, status, error? }`.
-#[wasm_bindgen(js_name = fetchDone)]
-pub fn fetch_done(record: JsValue) {
-    SDK.with(|sdk| sdk.on_fetch(&record));
-}
-
-/// Sends whatever is queued now.
+/// Starts measuring: `activation_start` of a prerendered page (0 otherwise), when the page
+/// was first hidden (infinity if never), and web-vitals' `reportAllChanges`.
 #[wasm_bindgen]
-pub fn flush() {
-    SDK.with(|sdk| sdk.flush());
+pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool, sink: Sink) {
+    RUNNING.set(Running { vitals: PageVitals::new(activation_start, first_hidden, report_all_changes), sink });
+}
+
+/// A `first-contentful-paint` entry.
+#[wasm_bindgen]
+pub fn fcp(start_time: f64) {
+    with(|v, emit| v.on_fcp(start_time, emit));
+}
+
+/// A `largest-contentful-paint` entry.
+#[wasm_bindgen]
+pub fn lcp(start_time: f64) {
+    with(|v, emit| v.on_lcp(start_time, emit));
+}
+
+/// A `layout-shift` entry.
+#[wasm_bindgen]
+pub fn shift(start_time: f64, value: f64, had_recent_input: bool) {
+    with(|v, emit| v.on_shift(start_time, value, had_recent_input, emit));
+}
+
+/// An `event` or `first-input` entry, with `performance.interactionCount` now.
+#[wasm_bindgen]
+pub fn event(interaction_id: f64, duration: f64, interaction_count: f64) {
+    with(|v, emit| v.on_event(interaction_id, duration, interaction_count, emit));
+}
+
+/// A trusted keydown or click.
+#[wasm_bindgen]
+pub fn input() {
+    with(|v, emit| v.on_input(emit));
+}
+
+/// The page became hidden (or unloads) at `time_stamp`.
+#[wasm_bindgen]
+pub fn hidden(time_stamp: f64, interaction_count: f64) {
+    with(|v, emit| v.on_hidden(time_stamp, interaction_count, emit));
+}
+
+/// `load` has passed: the navigation entry's `responseStart` and `performance.now()`.
+#[wasm_bindgen]
+pub fn loaded(response_start: f64, now: f64) {
+    with(|v, emit| v.on_loaded(response_start, now, emit));
+}
+
+/// `pageshow` from the back/forward cache.
+#[wasm_bindgen]
+pub fn restore(interaction_count: f64) {
+    with(|v, emit| v.on_restore(interaction_count, emit));
+}
+
+/// Two animation frames after a restore: the time since its `pageshow`.
+#[wasm_bindgen(js_name = restorePaint)]
+pub fn restore_paint(since_pageshow: f64) {
+    with(|v, emit| v.on_restore_paint(since_pageshow, emit));
 }

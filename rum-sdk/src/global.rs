@@ -11,6 +11,12 @@ pub struct Global<T>(RefCell<Option<T>>);
 // thread to share the cell with.
 unsafe impl<T> Sync for Global<T> {}
 
+impl<T> Default for Global<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T> Global<T> {
     pub const fn new() -> Self {
         Global(RefCell::new(None))

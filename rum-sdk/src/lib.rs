@@ -1,10 +1,14 @@
-//! The RUM browser SDK, compiled to WebAssembly and driven by the JS layer in `js/`.
+//! The RUM browser SDK's measurement core, compiled to WebAssembly.
 //!
-//! * [`vitals`]: FCP, LCP, CLS, INP and TTFB, one file each, pure logic.
-//! * [`observe`] and [`lifecycle`]: the browser events that feed them.
-//! * [`instrument`]: fetch records (from `js/src/fetch.js`) → client spans.
-//! * [`batch`], [`encode`], [`transport`]: the queue, beacon v1, and sending.
-//! * [`bindings`]: the module's exports; [`ffi`]: its imports.
+//! * [`vitals`]: FCP, LCP, CLS, INP and TTFB, one file each, and [`vitals::page`], which
+//!   applies web-vitals' page-level rules (first hidden time, prerender activation, CLS after
+//!   FCP, final reports on hide, back/forward-cache restores). Pure logic over plain numbers,
+//!   tested on the host with `cargo test`.
+//! * [`bindings`]: the module's exports; [`ffi`]: its one import (where reports go).
+//!
+//! The browser edges (observers, listeners, the beacon queue, sending, the fetch wrapper)
+//! live in `js/src/`: each object or string crossing between JS and wasm costs glue code in
+//! both files, so only numbers cross.
 //!
 //! On wasm the crate is `no_std`: std's panic machinery would pull number formatting into a
 //! download every user pays for. A panic aborts (`unreachable`), and the code avoids any.
@@ -13,17 +17,9 @@
 
 extern crate alloc;
 
-pub mod batch;
 pub mod bindings;
-pub mod config;
-pub mod encode;
 pub mod ffi;
 pub mod global;
-pub mod instrument;
-pub mod lifecycle;
-pub mod observe;
-pub mod sdk;
-pub mod transport;
 pub mod vitals;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]

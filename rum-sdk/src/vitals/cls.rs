@@ -1,7 +1,8 @@
 //! Cumulative Layout Shift: the largest burst of unexpected layout shifts.
 //! <https://web.dev/articles/cls>. Unitless. Shifts within 1 s of each other, spanning at most
 //! 5 s, form a session window; CLS is the largest window's sum. Shifts with
-//! `hadRecentInput` are excluded. Reported when the page is hidden. Good ≤ 0.1, poor > 0.25.
+//! `hadRecentInput` are excluded. Only reported once FCP was, then whenever the page is
+//! hidden (on every change with `reportAllChanges`). Good ≤ 0.1, poor > 0.25.
 
 use super::{MetricName, Report, Reporter};
 
@@ -33,10 +34,11 @@ impl Default for Cls {
 
 impl Cls {
     pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool) {
-        if had_recent_input || !(value >= 0.0) {
+        if had_recent_input || value.is_nan() || value < 0.0 {
             return;
         }
-        if start_time - self.window_last < GAP && start_time - self.window_first < CAP {
+        // A window whose sum is still 0 is not continued (web-vitals' LayoutShiftManager).
+        if self.window_value != 0.0 && start_time - self.window_last < GAP && start_time - self.window_first < CAP {
             self.window_value += value;
         } else {
             self.window_value = value;
@@ -48,9 +50,9 @@ impl Cls {
         }
     }
 
-    /// The page is hidden: report the value if it changed since the last report.
-    pub fn report(&mut self) -> Option<Report> {
-        self.reporter.report(self.value)
+    /// Reports the value if `force` (the page is hidden) and it changed since the last report.
+    pub fn report(&mut self, force: bool) -> Option<Report> {
+        force.then(|| self.reporter.report(self.value)).flatten()
     }
 }
 
@@ -65,8 +67,8 @@ mod tests {
         cls.on_shift(600.0, 0.05, false); // same window: 0.1
         cls.on_shift(3000.0, 0.02, false); // gap > 1 s: new window 0.02
         cls.on_shift(3500.0, 0.5, true); // after input: ignored
-        assert!((cls.report().expect("first").value - 0.1).abs() < 1e-12);
-        assert_eq!(cls.report(), None);
+        assert!((cls.report(true).expect("first").value - 0.1).abs() < 1e-12);
+        assert_eq!(cls.report(true), None);
     }
 
     #[test]
@@ -76,13 +78,13 @@ mod tests {
             cls.on_shift(f64::from(i) * 500.0, 0.01, false);
         }
         // 0..=4500 ms fits one 5 s window (10 shifts); the rest start a new one.
-        assert!((cls.report().expect("report").value - 0.1).abs() < 1e-9);
+        assert!((cls.report(true).expect("report").value - 0.1).abs() < 1e-9);
     }
 
     #[test]
     fn zero_is_reported_once() {
         let mut cls = Cls::default();
-        assert_eq!(cls.report().map(|r| r.value), Some(0.0));
-        assert_eq!(cls.report(), None);
+        assert_eq!(cls.report(true).map(|r| r.value), Some(0.0));
+        assert_eq!(cls.report(true), None);
     }
 }

@@ -1,8 +1,9 @@
 //! Largest Contentful Paint: when the largest image or text block in the viewport rendered.
 //! <https://web.dev/articles/lcp>. Milliseconds from the navigation (from activation when
-//! prerendered), from the last `largest-contentful-paint` entry. Candidates stop at the first
-//! user input (keydown, click, pointerdown) or when the page is hidden; the value is
-//! reported once then. Good ≤ 2500 ms, poor > 4000 ms.
+//! prerendered), from the last `largest-contentful-paint` entry painted before the page was
+//! first hidden. Candidates stop at the first trusted keydown or click, or when the page is
+//! hidden; the value is reported once then (every candidate with `reportAllChanges`).
+//! Good ≤ 2500 ms, poor > 4000 ms.
 
 use super::{MetricName, Report, Reporter};
 
@@ -21,15 +22,19 @@ impl Default for Lcp {
 }
 
 impl Lcp {
-    /// A candidate entry's start time (render time, else load time).
-    pub fn on_entry(&mut self, start_time: f64, activation_start: f64) {
-        if !self.stopped {
-            self.value = Some((start_time - activation_start).max(0.0));
+    /// A candidate entry's start time (render time, else load time); reported at once only
+    /// with `report_all_changes`.
+    pub fn on_entry(&mut self, start_time: f64, activation_start: f64, report_all_changes: bool) -> Option<Report> {
+        if self.stopped {
+            return None;
         }
+        let value = (start_time - activation_start).max(0.0);
+        self.value = Some(value);
+        report_all_changes.then(|| self.reporter.report(value)).flatten()
     }
 
     /// Input or hidden: no later candidate counts; the final value is reported.
-    pub fn stop(&mut self) -> Option<Report> {
+    pub fn finalize(&mut self) -> Option<Report> {
         if self.stopped {
             return None;
         }
@@ -45,15 +50,15 @@ mod tests {
     #[test]
     fn last_candidate_before_stop_is_reported_once() {
         let mut lcp = Lcp::default();
-        lcp.on_entry(500.0, 0.0);
-        lcp.on_entry(900.0, 0.0);
-        assert_eq!(lcp.stop().map(|r| r.value), Some(900.0));
-        lcp.on_entry(5000.0, 0.0);
-        assert_eq!(lcp.stop(), None);
+        assert_eq!(lcp.on_entry(500.0, 0.0, false), None);
+        lcp.on_entry(900.0, 0.0, false);
+        assert_eq!(lcp.finalize().map(|r| r.value), Some(900.0));
+        assert_eq!(lcp.on_entry(5000.0, 0.0, true), None);
+        assert_eq!(lcp.finalize(), None);
     }
 
     #[test]
     fn no_candidate_means_no_report() {
-        assert_eq!(Lcp::default().stop(), None);
+        assert_eq!(Lcp::default().finalize(), None);
     }
 }

@@ -7,10 +7,13 @@ pub mod cls;
 pub mod fcp;
 pub mod inp;
 pub mod lcp;
+pub mod page;
 pub mod ttfb;
 
-/// Which metric; the name is the one web-vitals uses.
+/// Which metric; the name is the one web-vitals uses. The discriminant is what crosses to JS
+/// (`NAMES` in `js/src/vitals.js` lists them in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum MetricName {
     Cls,
     Fcp,
@@ -32,8 +35,10 @@ impl MetricName {
 }
 
 /// web-vitals' rating: a value up to the first threshold is good, up to the second needs
-/// improvement, above it is poor.
+/// improvement, above it is poor. The discriminant crosses to JS (`RATINGS` in
+/// `js/src/vitals.js`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Rating {
     Good,
     NeedsImprovement,
@@ -70,8 +75,9 @@ pub struct Report {
     pub rating: Rating,
 }
 
-/// web-vitals' `bindReporter`: reports a metric when forced (final moments such as the page
-/// being hidden) and only if its value changed since the last report, with the delta.
+/// web-vitals' `bindReporter`: called when a report is due (a final moment such as the page
+/// being hidden, or any change with `reportAllChanges`), it reports only if the value changed
+/// since the last report (or was never reported), with the delta.
 #[derive(Debug, Clone, Copy)]
 pub struct Reporter {
     name: MetricName,
@@ -86,7 +92,7 @@ impl Reporter {
 
     /// The report for `value`, or `None` when it has not changed since the last one.
     pub fn report(&mut self, value: f64) -> Option<Report> {
-        if !(value >= 0.0) {
+        if value.is_nan() || value < 0.0 {
             return None;
         }
         let delta = value - self.last.unwrap_or(0.0);

@@ -1,6 +1,7 @@
 //! Time to First Byte: from the navigation's start (its activation when prerendered) to the
 //! first byte of the document's response. <https://web.dev/articles/ttfb>. Milliseconds,
-//! from the `navigation` entry's `responseStart`. Reported once known. Good ≤ 800 ms,
+//! from the `navigation` entry's `responseStart`. Reported once the page has loaded (as
+//! web-vitals waits for `load`), and as 0 after a back/forward-cache restore. Good ≤ 800 ms,
 //! poor > 1800 ms.
 
 use super::{MetricName, Report, Reporter};
@@ -19,12 +20,12 @@ impl Default for Ttfb {
 
 impl Ttfb {
     pub fn on_navigation(&mut self, response_start: f64, activation_start: f64) -> Option<Report> {
-        // A missing or nonsensical responseStart (some browsers report 0, or a time past
-        // now) means no value, as web-vitals treats it.
-        if !(response_start > 0.0) {
-            return None;
-        }
         self.reporter.report((response_start - activation_start).max(0.0))
+    }
+
+    /// A restore from the back/forward cache has no network wait.
+    pub fn on_restore(&mut self) -> Option<Report> {
+        self.reporter.report(0.0)
     }
 }
 
@@ -35,7 +36,6 @@ mod tests {
     #[test]
     fn ttfb_from_response_start() {
         let mut t = Ttfb::default();
-        assert_eq!(t.on_navigation(0.0, 0.0), None);
         let r = t.on_navigation(120.5, 0.0).expect("report");
         assert_eq!((r.value, r.rating.as_str()), (120.5, "good"));
         assert_eq!(Ttfb::default().on_navigation(900.0, 50.0).map(|r| r.value), Some(850.0));

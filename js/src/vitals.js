@@ -1,0 +1,82 @@
+// Feeds the wasm metric core (rum-sdk/src/vitals) from the browser: buffered
+// PerformanceObservers, trusted input, load and back/forward-cache restores. Only numbers
+// go in; reports come back synchronously through the sink given to `start`.
+
+// The wasm's MetricName and Rating discriminants, in order.
+const NAMES = ['CLS', 'FCP', 'INP', 'LCP', 'TTFB'];
+const RATINGS = ['good', 'needs-improvement', 'poor'];
+
+export function startVitals(wasm, { reportAllChanges, viewId, navigationType, report }) {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const count = () => performance.interactionCount || 0;
+  wasm.start((nav && nav.activationStart) || 0, firstHiddenTime(nav), !!reportAllChanges, {
+    report(name, value, delta, rating, generation) {
+      report({
+        name: NAMES[name],
+        value,
+        delta,
+        rating: RATINGS[rating],
+        id: 'v1-' + viewId + '-' + NAMES[name] + generation,
+        nav: generation ? 'back-forward-cache' : navigationType,
+      });
+    },
+  });
+
+  const observers = [];
+  const observe = (type, handle, options) => {
+    if (!PerformanceObserver.supportedEntryTypes.includes(type)) return;
+    const po = new PerformanceObserver((list) => list.getEntries().forEach(handle));
+    po.observe({ type, buffered: true, ...options });
+    observers.push([po, handle]);
+  };
+  // Entries the browser holds but has not delivered yet, before a final report.
+  const drain = () => observers.forEach(([po, handle]) => po.takeRecords().forEach(handle));
+
+  observe('paint', (e) => e.name === 'first-contentful-paint' && wasm.fcp(e.startTime));
+  observe('largest-contentful-paint', (e) => wasm.lcp(e.startTime));
+  observe('layout-shift', (e) => wasm.shift(e.startTime, e.value, e.hadRecentInput));
+  const onEvent = (e) => wasm.event(e.interactionId || 0, e.duration, count());
+  observe('event', onEvent, { durationThreshold: 40 });
+  observe('first-input', onEvent);
+
+  // LCP is final at the first trusted keydown or click (a script's synthetic events do not count).
+  for (const type of ['keydown', 'click']) {
+    addEventListener(type, (e) => e.isTrusted && (drain(), wasm.input()), true);
+  }
+  // TTFB once the page has loaded, as web-vitals reports it.
+  const onLoad = () =>
+    setTimeout(() => {
+      const entry = performance.getEntriesByType('navigation')[0];
+      if (entry) wasm.loaded(entry.responseStart, performance.now());
+    });
+  if (document.readyState === 'complete') onLoad();
+  else addEventListener('load', onLoad, true);
+  // A restore from the back/forward cache starts new metric instances; FCP and LCP are the
+  // time to the second animation frame after `pageshow`.
+  addEventListener(
+    'pageshow',
+    (e) => {
+      if (!e.persisted) return;
+      wasm.restore(count());
+      requestAnimationFrame(() => requestAnimationFrame(() => wasm.restorePaint(performance.now() - e.timeStamp)));
+    },
+    true,
+  );
+
+  return {
+    /** The page is hidden or unloads at `timeStamp`: final values are reported now. */
+    hidden(timeStamp) {
+      drain();
+      wasm.hidden(timeStamp, count());
+    },
+  };
+}
+
+// When the page was first hidden, as web-vitals' visibility watcher determines it: the first
+// `visibility-state` entry named hidden since activation, else 0 if hidden now, else never.
+function firstHiddenTime(nav) {
+  const activation = (nav && nav.activationStart) || 0;
+  const entry = performance.getEntriesByType('visibility-state').find((e) => e.name === 'hidden' && e.startTime >= activation);
+  if (entry) return entry.startTime;
+  return document.visibilityState === 'hidden' && !document.prerendering ? 0 : Infinity;
+}

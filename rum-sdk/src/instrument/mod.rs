@@ -1,3 +1,0 @@
-//! Instrumentations that turn what the JS layer records into spans.
-
-pub mod fetch;
