@@ -3,6 +3,7 @@
 // port, every process stopped when the test ends.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { deflateSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname, normalize } from 'node:path';
@@ -98,9 +99,28 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/ja
  */
 export async function startStatic(gateway) {
   const seen = [];
-  const server = createServer((req, res) => {
+  const collected = [];
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
+    // `?delay=MS` on any page or image: the server waits before answering (late TTFB, slow images).
+    const delay = Number(url.searchParams.get('delay') || 0);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     if (url.pathname === '/favicon.ico') return res.writeHead(204).end();
+    if (url.pathname === '/collect') {
+      // Metric reports from test pages (sent with sendBeacon, so they survive unload).
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      try {
+        collected.push(JSON.parse(body));
+      } catch {}
+      return res.writeHead(204).end();
+    }
+    if (url.pathname === '/img/noise.png') {
+      // A high-entropy image: LCP ignores low-entropy (nearly blank) images.
+      const w = Number(url.searchParams.get('w') || 400);
+      const h = Number(url.searchParams.get('h') || 300);
+      return res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' }).end(noisePng(w, h));
+    }
     if (url.pathname.startsWith('/echo')) {
       res.setHeader('access-control-allow-origin', '*');
       res.setHeader('access-control-allow-headers', '*');
@@ -109,24 +129,32 @@ export async function startStatic(gateway) {
       res.setHeader('content-type', 'application/json');
       return res.end(JSON.stringify({ ok: true, path: url.pathname }));
     }
-    const base = url.pathname.startsWith('/sdk/') ? join(root, 'js', 'dist') : url.pathname.startsWith('/pages/') ? join(root, 'playwright', 'pages') : null;
-    const rel = normalize(url.pathname.replace(/^\/(sdk|pages)\//, ''));
+    const bases = { sdk: join(root, 'js', 'dist'), pages: join(root, 'playwright', 'pages'), wv: join(root, 'playwright', 'node_modules', 'web-vitals', 'dist') };
+    const top = url.pathname.split('/')[1];
+    const base = bases[top] || null;
+    const rel = normalize(url.pathname.slice(top.length + 2));
     const file = base && !rel.startsWith('..') ? join(base, rel) : null;
     if (!file || !existsSync(file)) return res.writeHead(404).end('not found');
     let body = readFileSync(file);
-    if (extname(file) === '.html') body = body.toString().replaceAll('__GATEWAY__', gateway ? gateway.ingest : '');
+    if (extname(file) === '.html' || (top === 'pages' && extname(file) === '.js')) body = body.toString().replaceAll('__GATEWAY__', gateway ? gateway.ingest : '');
     res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' }).end(body);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     seen,
+    collected,
     stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+export async function launchBrowser({ bfcache = false } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    // Playwright turns the back/forward cache off unless told not to.
+    ignoreDefaultArgs: bfcache ? ['--disable-back-forward-cache'] : [],
+  });
 }
 
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
@@ -157,6 +185,36 @@ export function watchErrors(page) {
 export async function sdkLoaded(page) {
   await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm') && e.responseEnd > 0));
   await page.waitForTimeout(300);
+}
+
+/** An RGB PNG of random pixels (uncompressible, so never "low entropy"). */
+function noisePng(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let i = 0; i < raw.length; i++) raw[i] = i % (width * 3 + 1) === 0 ? 0 : Math.floor(Math.random() * 256);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 /** A loopback port with nothing listening (connections are refused). */
