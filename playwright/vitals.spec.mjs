@@ -27,6 +27,8 @@ after(async () => {
     for (const r of table) {
       console.log(`${r.scenario.padEnd(28)} ${r.name.padEnd(7)} ${r.nav.padEnd(21)} ${String(r.ours).padEnd(13)} ${String(r.ref).padEnd(13)} ${r.rating}`);
     }
+    console.log('\nattribution (ours, then web-vitals)');
+    for (const row of attributionRows) console.log(row);
   }
   await browser?.close();
   await site?.stop();
@@ -35,6 +37,24 @@ after(async () => {
 
 const TIME_TOLERANCE = 1;
 const CLS_TOLERANCE = 1e-6;
+// web-vitals' INP LoAF summaries that we do not compute (we send the frames and their scripts).
+const NOT_COMPUTED = new Set(['totalScriptDuration', 'totalStyleAndLayoutDuration', 'totalPaintDuration', 'totalUnattributedDuration']);
+const attributionRows = [];
+
+/** Our attribution against web-vitals': every plain field of theirs, same value. */
+function compareAttribution(where, ours, ref) {
+  for (const [key, want] of Object.entries(ref.attribution || {})) {
+    if (NOT_COMPUTED.has(key)) continue;
+    const got = (ours.attribution || {})[key];
+    if (typeof want === 'number') {
+      const tol = key === 'largestShiftValue' ? CLS_TOLERANCE : TIME_TOLERANCE;
+      assert.ok(typeof got === 'number' && Math.abs(got - want) <= tol, `${where} attribution.${key}: ours ${got}, web-vitals ${want}`);
+    } else {
+      assert.equal(got, want, `${where} attribution.${key}`);
+    }
+    attributionRows.push(`${where.padEnd(36)} ${key.padEnd(22)} ${String(typeof got === 'number' ? round(got) : got).padEnd(26)} ${typeof want === 'number' ? round(want) : want}`);
+  }
+}
 
 /** Final report per (metric, navigationType) of one source. */
 function finals(src, page) {
@@ -70,6 +90,7 @@ async function scenario(name, path, drive, expected, { tolerance = TIME_TOLERANC
     assert.ok(Math.abs(m.value - r.value) <= tol, `${name} ${key}: ours ${m.value}, web-vitals ${r.value}`);
     assert.equal(m.rating, r.rating, `${name} ${key}: rating`);
     assert.equal(m.navigationType, r.navigationType);
+    compareAttribution(`${name} ${m.name}`, m, r);
   }
   assert.deepEqual(errors, [], `${name}: no page errors`);
   await page.close();
@@ -123,6 +144,16 @@ test('INP: pointer and keyboard interactions of known handler durations', async 
   assert.ok(ours.get('INP navigate').value >= 250, 'INP is the slowest interaction');
 });
 
+test('INP from a keyboard interaction', async () => {
+  const ours = await scenario('INP keyboard', '/pages/vitals/inp.html?keyboard', async (p) => {
+    await p.click('#text');
+    await p.keyboard.press('a');
+    await p.waitForTimeout(200);
+  }, NAV(['FCP', 'LCP', 'CLS', 'TTFB', 'INP']));
+  assert.ok(ours.get('INP navigate').value >= 150, 'INP is the 150 ms keydown');
+  assert.equal(ours.get('INP navigate').attribution.interactionType, 'keyboard');
+});
+
 test('hidden before the first paint: no FCP, LCP or CLS', async () => {
   await scenario('hidden before paint', '/pages/vitals/hidden-before-paint.html', (p) => p.waitForTimeout(300), NAV(['TTFB']));
 });
@@ -173,6 +204,7 @@ test('back/forward cache restore: new metric instances', async (t) => {
     const tol = m.name === 'CLS' ? CLS_TOLERANCE : m.name === 'TTFB' ? 0 : 16;
     assert.ok(Math.abs(m.value - r.value) <= tol, `${key}: ours ${m.value}, web-vitals ${r.value}`);
     assert.equal(m.rating, r.rating);
+    if (m.name !== 'FCP' && m.name !== 'LCP') compareAttribution(`bfcache ${m.name}`, m, r);
   }
   assert.equal(ours.get('TTFB back-forward-cache').value, 0);
   await page.close();

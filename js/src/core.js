@@ -69,10 +69,11 @@ export function createInit(defaultWasmUrl) {
             const q = createQueue({ url, envelope: { resource, session: { id: session.id }, view }, fetch: originalFetch || fetch });
             const vitals = startVitals(wasm, {
               reportAllChanges: o.reportAllChanges,
+              attribution: o.attribution,
               viewId: view.id,
               navigationType: view.type,
               report(v) {
-                const metric = { name: v.name, value: v.value, rating: v.rating, delta: v.delta, id: v.id, navigationType: v.nav, attribution: {} };
+                const metric = { name: v.name, value: v.value, rating: v.rating, delta: v.delta, id: v.id, navigationType: v.nav, attribution: v.attr || {} };
                 for (const listener of listeners) {
                   try {
                     listener(metric);

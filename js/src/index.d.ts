@@ -17,6 +17,8 @@ export interface InitOptions {
   wasmUrl?: string | URL;
   /** As web-vitals' option: report every change of a metric, not only its final values. Defaults to false. */
   reportAllChanges?: boolean;
+  /** Attribution of each vital, as web-vitals/attribution gives it. Defaults to true. */
+  attribution?: boolean;
 }
 
 /** A web vital report, the same shape as web-vitals' `Metric`. */
@@ -30,6 +32,15 @@ export interface Metric {
   /** Unique per metric instance (a back/forward-cache restore starts new instances). */
   id: string;
   navigationType: 'navigate' | 'reload' | 'back-forward' | 'back-forward-cache' | 'prerender' | 'restore';
+  /**
+   * As web-vitals/attribution: LCP `target`, `url`, `timeToFirstByte`, `resourceLoadDelay`,
+   * `resourceLoadDuration`, `elementRenderDelay`; CLS `largestShiftTarget`, `largestShiftTime`,
+   * `largestShiftValue`, `loadState`; INP `interactionTarget`, `interactionType`, `interactionTime`,
+   * `nextPaintTime`, `inputDelay`, `processingDuration`, `presentationDelay`, `loadState`,
+   * `longAnimationFrames`; FCP `timeToFirstByte`, `firstByteToFCP`, `loadState`; TTFB
+   * `waitingDuration`, `cacheDuration`, `dnsDuration`, `connectionDuration`, `requestDuration`.
+   * Plain values only (no entries or DOM nodes), so it can be sent as is.
+   */
   attribution: Record<string, unknown>;
 }
 

@@ -1,24 +1,28 @@
 // Feeds the wasm metric core (rum-sdk/src/vitals) from the browser: buffered
 // PerformanceObservers, trusted input, load and back/forward-cache restores. Only numbers
-// go in; reports come back synchronously through the sink given to `start`.
+// go in; reports come back synchronously through the sink given to `start`, and get their
+// attribution (js/src/attribution.js) unless it is turned off.
+
+import { createAttribution } from './attribution.js';
 
 // The wasm's MetricName and Rating discriminants, in order.
 const NAMES = ['CLS', 'FCP', 'INP', 'LCP', 'TTFB'];
 const RATINGS = ['good', 'needs-improvement', 'poor'];
 
-export function startVitals(wasm, { reportAllChanges, viewId, navigationType, report }) {
+export function startVitals(wasm, { reportAllChanges, attribution, viewId, navigationType, report }) {
   const nav = performance.getEntriesByType('navigation')[0];
   const count = () => performance.interactionCount || 0;
+  const attr = attribution !== false && createAttribution();
+  const note = attr ? attr.bookkeeping : {};
   wasm.start((nav && nav.activationStart) || 0, firstHiddenTime(nav), !!reportAllChanges, {
-    report(name, value, delta, rating, generation) {
-      report({
-        name: NAMES[name],
-        value,
-        delta,
-        rating: RATINGS[rating],
-        id: 'v1-' + viewId + '-' + NAMES[name] + generation,
-        nav: generation ? 'back-forward-cache' : navigationType,
-      });
+    report(n, value, delta, rating, generation, detail) {
+      const name = NAMES[n];
+      const v = { name, value, delta, rating: RATINGS[rating], id: 'v1-' + viewId + '-' + name + generation, nav: generation ? 'back-forward-cache' : navigationType };
+      // A failing attribution must not cost the metric.
+      try {
+        if (attr) v.attr = attr.attribute[name](value, detail, generation > 0);
+      } catch {}
+      report(v);
     },
   });
 
@@ -32,12 +36,14 @@ export function startVitals(wasm, { reportAllChanges, viewId, navigationType, re
   // Entries the browser holds but has not delivered yet, before a final report.
   const drain = () => observers.forEach(([po, handle]) => po.takeRecords().forEach(handle));
 
-  observe('paint', (e) => e.name === 'first-contentful-paint' && wasm.fcp(e.startTime));
-  observe('largest-contentful-paint', (e) => wasm.lcp(e.startTime));
-  observe('layout-shift', (e) => wasm.shift(e.startTime, e.value, e.hadRecentInput));
-  const onEvent = (e) => wasm.event(e.interactionId || 0, e.duration, count());
+  // Attribution bookkeeping first: the report an entry causes needs it.
+  observe('paint', (e) => e.name === 'first-contentful-paint' && (note.fcp?.(e), wasm.fcp(e.startTime)));
+  observe('largest-contentful-paint', (e) => (note.lcp?.(e), wasm.lcp(e.startTime)));
+  observe('layout-shift', (e) => (note.shift?.(e), wasm.shift(e.startTime, e.value, e.hadRecentInput)));
+  const onEvent = (e) => (note.event?.(e), wasm.event(e.interactionId || 0, e.duration, count()));
   observe('event', onEvent, { durationThreshold: 40 });
   observe('first-input', onEvent);
+  if (attr) observe('long-animation-frame', note.loaf);
 
   // LCP is final at the first trusted keydown or click (a script's synthetic events do not count).
   for (const type of ['keydown', 'click']) {
@@ -57,6 +63,7 @@ export function startVitals(wasm, { reportAllChanges, viewId, navigationType, re
     'pageshow',
     (e) => {
       if (!e.persisted) return;
+      note.restored?.(e.timeStamp);
       wasm.restore(count());
       requestAnimationFrame(() => requestAnimationFrame(() => wasm.restorePaint(performance.now() - e.timeStamp)));
     },

@@ -19,7 +19,8 @@ fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
     RUNNING.with(|r| {
         let sink = &r.sink;
         f(&mut r.vitals, &mut |t: Tagged| {
-            let _ = sink.report(t.report.name as u8, t.report.value, t.report.delta, t.report.rating as u8, t.generation);
+            let r = t.report;
+            let _ = sink.report(r.name as u8, r.value, r.delta, r.rating as u8, t.generation, r.detail);
         })
     });
 }

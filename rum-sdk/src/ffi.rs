@@ -6,10 +6,10 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `{ report(name, value, delta, rating, generation) }` from `js/src/vitals.js`.
+    /// `{ report(name, value, delta, rating, generation, detail) }` from `js/src/vitals.js`.
     pub type Sink;
     /// `name` and `rating` are the indexes of [`crate::vitals::MetricName`] and
     /// [`crate::vitals::Rating`]; a listener that throws is ignored (`catch`).
     #[wasm_bindgen(method, catch)]
-    pub fn report(this: &Sink, name: u8, value: f64, delta: f64, rating: u8, generation: u32) -> Result<(), JsValue>;
+    pub fn report(this: &Sink, name: u8, value: f64, delta: f64, rating: u8, generation: u32, detail: f64) -> Result<(), JsValue>;
 }

@@ -16,6 +16,10 @@ pub struct Cls {
     window_value: f64,
     window_first: f64,
     window_last: f64,
+    /// (start time, value) of the largest shift of the current window and of the window
+    /// that made the value: CLS attribution reports the latter.
+    window_largest: (f64, f64),
+    largest: (f64, f64),
     value: f64,
     reporter: Reporter,
 }
@@ -26,6 +30,8 @@ impl Default for Cls {
             window_value: 0.0,
             window_first: f64::NEG_INFINITY,
             window_last: f64::NEG_INFINITY,
+            window_largest: (0.0, 0.0),
+            largest: (0.0, 0.0),
             value: 0.0,
             reporter: Reporter::new(MetricName::Cls, THRESHOLDS),
         }
@@ -40,19 +46,26 @@ impl Cls {
         // A window whose sum is still 0 is not continued (web-vitals' LayoutShiftManager).
         if self.window_value != 0.0 && start_time - self.window_last < GAP && start_time - self.window_first < CAP {
             self.window_value += value;
+            // On a tie the later shift wins, as web-vitals' reduce picks it.
+            if value >= self.window_largest.1 {
+                self.window_largest = (start_time, value);
+            }
         } else {
             self.window_value = value;
             self.window_first = start_time;
+            self.window_largest = (start_time, value);
         }
         self.window_last = start_time;
         if self.window_value > self.value {
             self.value = self.window_value;
+            self.largest = self.window_largest;
         }
     }
 
     /// Reports the value if `force` (the page is hidden) and it changed since the last report.
     pub fn report(&mut self, force: bool) -> Option<Report> {
-        force.then(|| self.reporter.report(self.value)).flatten()
+        let largest_start = self.largest.0;
+        force.then(|| self.reporter.report(self.value)).flatten().map(|r| r.with_detail(largest_start))
     }
 }
 
@@ -67,7 +80,9 @@ mod tests {
         cls.on_shift(600.0, 0.05, false); // same window: 0.1
         cls.on_shift(3000.0, 0.02, false); // gap > 1 s: new window 0.02
         cls.on_shift(3500.0, 0.5, true); // after input: ignored
-        assert!((cls.report(true).expect("first").value - 0.1).abs() < 1e-12);
+        let report = cls.report(true).expect("first");
+        assert!((report.value - 0.1).abs() < 1e-12);
+        assert_eq!(report.detail, 600.0, "the largest shift of the winning window; a tie goes to the later");
         assert_eq!(cls.report(true), None);
     }
 

@@ -59,15 +59,21 @@ impl Inp {
     /// 50 interactions. After a back/forward-cache restore, interactions that all stayed
     /// under the observer's threshold count as 8 ms (web-vitals' rule).
     pub fn value(&self, interaction_count: f64, restored: bool) -> Option<f64> {
+        self.candidate(interaction_count, restored).map(|(_, d)| d)
+    }
+
+    /// (interactionId, latency) of the p98 interaction; the id is 0 for the 8 ms stand-in.
+    fn candidate(&self, interaction_count: f64, restored: bool) -> Option<(u64, f64)> {
         let skip = (interaction_count / 50.0) as usize;
         match self.kept.checked_sub(1) {
-            Some(last) => self.longest.get(skip.min(last)).map(|(_, d)| *d),
-            None => (restored && interaction_count > 0.0).then_some(8.0),
+            Some(last) => self.longest.get(skip.min(last)).copied(),
+            None => (restored && interaction_count > 0.0).then_some((0, 8.0)),
         }
     }
 
     pub fn report(&mut self, interaction_count: f64, restored: bool) -> Option<Report> {
-        self.value(interaction_count, restored).and_then(|v| self.reporter.report(v))
+        let (id, latency) = self.candidate(interaction_count, restored)?;
+        self.reporter.report(latency).map(|r| r.with_detail(id as f64))
     }
 }
 

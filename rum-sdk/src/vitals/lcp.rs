@@ -11,13 +11,15 @@ pub const THRESHOLDS: [f64; 2] = [2500.0, 4000.0];
 
 pub struct Lcp {
     value: Option<f64>,
+    /// The candidate entry's own start time (attribution finds the entry by it).
+    entry_start: f64,
     stopped: bool,
     reporter: Reporter,
 }
 
 impl Default for Lcp {
     fn default() -> Self {
-        Lcp { value: None, stopped: false, reporter: Reporter::new(MetricName::Lcp, THRESHOLDS) }
+        Lcp { value: None, entry_start: 0.0, stopped: false, reporter: Reporter::new(MetricName::Lcp, THRESHOLDS) }
     }
 }
 
@@ -30,7 +32,8 @@ impl Lcp {
         }
         let value = (start_time - activation_start).max(0.0);
         self.value = Some(value);
-        report_all_changes.then(|| self.reporter.report(value)).flatten()
+        self.entry_start = start_time;
+        report_all_changes.then(|| self.reporter.report(value)).flatten().map(|r| r.with_detail(start_time))
     }
 
     /// Input or hidden: no later candidate counts; the final value is reported.
@@ -39,7 +42,8 @@ impl Lcp {
             return None;
         }
         self.stopped = true;
-        self.value.and_then(|v| self.reporter.report(v))
+        let entry_start = self.entry_start;
+        self.value.and_then(|v| self.reporter.report(v)).map(|r| r.with_detail(entry_start))
     }
 }
 

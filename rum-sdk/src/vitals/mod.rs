@@ -73,6 +73,17 @@ pub struct Report {
     pub value: f64,
     pub delta: f64,
     pub rating: Rating,
+    /// Which entry the value came from, for attribution: the LCP entry's `startTime`, the
+    /// start time of the largest shift of the CLS window, the INP interaction's
+    /// `interactionId`; 0 otherwise.
+    pub detail: f64,
+}
+
+impl Report {
+    fn with_detail(mut self, detail: f64) -> Report {
+        self.detail = detail;
+        self
+    }
 }
 
 /// web-vitals' `bindReporter`: called when a report is due (a final moment such as the page
@@ -100,7 +111,7 @@ impl Reporter {
             return None;
         }
         self.last = Some(value);
-        Some(Report { name: self.name, value, delta, rating: Rating::of(value, self.thresholds) })
+        Some(Report { name: self.name, value, delta, rating: Rating::of(value, self.thresholds), detail: 0.0 })
     }
 }
 
