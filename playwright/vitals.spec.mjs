@@ -12,7 +12,11 @@
 // Allowed: 16 ms.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, startStatic, launchBrowser, eventually, watchErrors, sdkLoaded } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGateway, startStatic, launchBrowser, eventually, watchErrors, sdkLoaded, CHROMIUM_ARGS } from './harness.mjs';
 
 let gateway, site, browser;
 const table = [];
@@ -208,6 +212,43 @@ test('back/forward cache restore: new metric instances', async (t) => {
   }
   assert.equal(ours.get('TTFB back-forward-cache').value, 0);
   await page.close();
+});
+
+test('prerendered page: times count from activation, navigationType prerender', async () => {
+  // DevTools (and so Playwright) blocks prerendering: run Chromium on its own. The launcher
+  // page prerenders the target with speculation rules and activates it 2 s later; the target
+  // leaves a second after activation, which hides it.
+  site.collected.length = 0;
+  const profile = mkdtempSync(join(tmpdir(), 'rum-prerender-'));
+  const chromium = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [...CHROMIUM_ARGS, '--user-data-dir=' + profile, site.url + '/pages/vitals/prerender-start.html'], { stdio: 'ignore', detached: true });
+  const exited = new Promise((r) => chromium.once('exit', r));
+  const path = '/pages/vitals/prerender-target.html';
+  const expected = NAV(['TTFB', 'FCP', 'LCP', 'CLS'], 'prerender');
+  try {
+    await eventually(() => expected.every((k) => finals('rum', path).has(k) && finals('web-vitals', path).has(k)), 20000, 'prerender reports from both');
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    // The whole process group: Chromium's renderers and helpers too.
+    try {
+      process.kill(-chromium.pid, 'SIGKILL');
+    } catch {}
+    await exited;
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }
+  const activation = site.collected.find((m) => m.src === 'page' && m.activationStart !== undefined);
+  assert.ok(activation && activation.activationStart > 0, 'the page was prerendered, then activated');
+  const ours = finals('rum', path);
+  const ref = finals('web-vitals', path);
+  assert.deepEqual([...ours.keys()].sort(), [...ref.keys()].sort());
+  for (const key of expected) {
+    const m = ours.get(key);
+    const r = ref.get(key);
+    table.push({ scenario: 'prerender', name: m.name, nav: m.navigationType, ours: round(m.value), ref: round(r.value), rating: m.rating });
+    assert.ok(Math.abs(m.value - r.value) <= (m.name === 'CLS' ? CLS_TOLERANCE : TIME_TOLERANCE), `${key}: ours ${m.value}, web-vitals ${r.value}`);
+    assert.equal(m.rating, r.rating);
+    compareAttribution(`prerender ${m.name}`, m, r);
+  }
+  assert.ok(ours.get('FCP prerender').value < activation.activationStart, 'FCP counts from activation, not navigation');
 });
 
 test('the final vitals reach the gateway through the beacon queue', async () => {

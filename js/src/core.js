@@ -66,7 +66,7 @@ export function createInit(defaultWasmUrl) {
       whenActivated(() =>
         loaded
           .then(() => {
-            const q = createQueue({ url, envelope: { resource, session: { id: session.id }, view }, fetch: originalFetch || fetch });
+            const q = createQueue({ url, envelope: { resource, session: { id: session.id }, view, context: browserContext() }, fetch: originalFetch || fetch });
             const vitals = startVitals(wasm, {
               reportAllChanges: o.reportAllChanges,
               attribution: o.attribution,
@@ -97,6 +97,19 @@ export function createInit(defaultWasmUrl) {
       );
     } catch {}
     return handle;
+  };
+}
+
+// What the browser tells about itself; the gateway turns it into `browser.*` attributes.
+function browserContext() {
+  const tag = (t) => (/^[A-Za-z0-9-]{1,35}$/.test(t || '') ? t : undefined);
+  const connection = navigator.connection;
+  return {
+    screen: { width: screen.width, height: screen.height },
+    viewport: { width: innerWidth, height: innerHeight },
+    connection: connection && tag(connection.effectiveType) ? { effectiveType: connection.effectiveType } : undefined,
+    language: tag(navigator.language),
+    mobile: navigator.userAgentData ? !!navigator.userAgentData.mobile : undefined,
   };
 }
 
