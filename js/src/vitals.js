@@ -45,9 +45,14 @@ export function startVitals(wasm, { reportAllChanges, attribution, viewId, navig
   observe('first-input', onEvent);
   if (attr) observe('long-animation-frame', note.loaf);
 
-  // LCP is final at the first trusted keydown or click (a script's synthetic events do not count).
+  // LCP is final at the first trusted keydown or click (a script's synthetic events do not
+  // count), reported when the browser is next idle or the page hides, as web-vitals does.
+  const onInput = () => {
+    drain();
+    wasm.input();
+  };
   for (const type of ['keydown', 'click']) {
-    addEventListener(type, (e) => e.isTrusted && (drain(), wasm.input()), true);
+    addEventListener(type, (e) => e.isTrusted && whenIdleOrHidden(onInput), true);
   }
   // TTFB once the page has loaded, as web-vitals reports it.
   const onLoad = () =>
@@ -77,6 +82,16 @@ export function startVitals(wasm, { reportAllChanges, attribution, viewId, navig
       wasm.hidden(timeStamp, count());
     },
   };
+}
+
+// web-vitals' whenIdleOrHidden: at once if hidden, else at the next idle moment (at most 1 s
+// away) or when the page hides, whichever comes first.
+function whenIdleOrHidden(callback) {
+  if (document.visibilityState === 'hidden') return callback();
+  let done = false;
+  const once = () => done || ((done = true), callback());
+  addEventListener('visibilitychange', once, { once: true, capture: true });
+  (globalThis.requestIdleCallback || setTimeout)(once, { timeout: 1000 });
 }
 
 // When the page was first hidden, as web-vitals' visibility watcher determines it: the first
