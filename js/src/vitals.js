@@ -9,7 +9,21 @@ import { createAttribution } from './attribution.js';
 const NAMES = ['CLS', 'FCP', 'INP', 'LCP', 'TTFB'];
 const RATINGS = ['good', 'needs-improvement', 'poor'];
 
-export function startVitals(wasm, { reportAllChanges, attribution, viewId, navigationType, report }) {
+// Calls into the wasm never throw into the page: a trap (which the code avoids) is dropped.
+const guarded = (wasm) =>
+  Object.fromEntries(
+    ['start', 'fcp', 'lcp', 'shift', 'event', 'input', 'hidden', 'loaded', 'restore', 'restorePaint'].map((k) => [
+      k,
+      (...args) => {
+        try {
+          wasm[k](...args);
+        } catch {}
+      },
+    ]),
+  );
+
+export function startVitals(module, { reportAllChanges, attribution, viewId, navigationType, report }) {
+  const wasm = guarded(module);
   const nav = performance.getEntriesByType('navigation')[0];
   const count = () => performance.interactionCount || 0;
   const attr = attribution !== false && createAttribution();
@@ -29,12 +43,20 @@ export function startVitals(wasm, { reportAllChanges, attribution, viewId, navig
   const observers = [];
   const observe = (type, handle, options) => {
     if (!PerformanceObserver.supportedEntryTypes.includes(type)) return;
-    const po = new PerformanceObserver((list) => list.getEntries().forEach(handle));
+    const po = new PerformanceObserver((list) => {
+      try {
+        list.getEntries().forEach(handle);
+      } catch {}
+    });
     po.observe({ type, buffered: true, ...options });
     observers.push([po, handle]);
   };
   // Entries the browser holds but has not delivered yet, before a final report.
-  const drain = () => observers.forEach(([po, handle]) => po.takeRecords().forEach(handle));
+  const drain = () => {
+    try {
+      observers.forEach(([po, handle]) => po.takeRecords().forEach(handle));
+    } catch {}
+  };
 
   // Attribution bookkeeping first: the report an entry causes needs it.
   observe('paint', (e) => e.name === 'first-contentful-paint' && (note.fcp?.(e), wasm.fcp(e.startTime)));
