@@ -44,18 +44,32 @@ fn gateway(enrich: &str) -> Gateway {
          [enrich]\nuser_agent_regexes = {:?}\n{enrich}\n",
         testdata("uap-core/regexes.yaml").display().to_string()
     );
-    let overrides = Overrides { data_dir: Some(dir.path().into()), ..Overrides::default() };
+    let overrides = Overrides {
+        data_dir: Some(dir.path().into()),
+        ..Overrides::default()
+    };
     let config = Config::from_toml(&text, overrides).expect("config");
     let (store, writer) = writer::start(dir.path(), 64).expect("store");
-    Gateway { ingest: ingest_router(Arc::new(config), store.clone()), admin: admin_router(store), _writer: writer, _dir: dir }
+    Gateway {
+        ingest: ingest_router(Arc::new(config), store.clone()),
+        admin: admin_router(store),
+        _writer: writer,
+        _dir: dir,
+    }
 }
 
 fn city_db() -> String {
-    format!("geoip_database = {:?}\n", testdata("mmdb/GeoIP2-City-Test.mmdb").display().to_string())
+    format!(
+        "geoip_database = {:?}\n",
+        testdata("mmdb/GeoIP2-City-Test.mmdb").display().to_string()
+    )
 }
 
 fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as f64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as f64
 }
 
 fn beacon(sent_at: f64, span_start: f64) -> Value {
@@ -88,30 +102,63 @@ fn post(body: &Value, peer: &str, forwarded_for: Option<&str>) -> Request<Body> 
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = router.clone().oneshot(request).await.expect("response");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// The stored span's attributes, its start time and the page view's attributes.
 async fn stored(gw: &Gateway) -> (Value, i64, Value) {
-    let request = Request::get(format!("/api/traces/{TRACE_ID}")).body(Body::empty()).expect("request");
+    let request = Request::get(format!("/api/traces/{TRACE_ID}"))
+        .body(Body::empty())
+        .expect("request");
     let (status, trace) = send(&gw.admin, request).await;
     assert_eq!(status, StatusCode::OK, "{trace}");
     let span = &trace["spans"][0];
-    let start = span["start_time_unix_nano"].as_str().and_then(|s| s.parse().ok()).expect("start");
-    (span["attributes"].clone(), start, trace["page_view"]["attributes"].clone())
+    let start = span["start_time_unix_nano"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("start");
+    (
+        span["attributes"].clone(),
+        start,
+        trace["page_view"]["attributes"].clone(),
+    )
 }
 
 fn geo_keys(attrs: &Value) -> Vec<&String> {
-    attrs.as_object().expect("object").keys().filter(|k| k.starts_with("geo.")).collect()
+    attrs
+        .as_object()
+        .expect("object")
+        .keys()
+        .filter(|k| k.starts_with("geo."))
+        .collect()
 }
 
 #[tokio::test]
 async fn a_beacon_through_a_trusted_proxy_gets_the_forwarded_clients_geo_and_user_agent() {
-    let gw = gateway(&format!("trusted_proxies = [\"10.0.0.0/8\"]\n{}", city_db()));
+    let gw = gateway(&format!(
+        "trusted_proxies = [\"10.0.0.0/8\"]\n{}",
+        city_db()
+    ));
     let now = now_ms();
     // The client tried to spoof its address; the proxy appended the real one.
-    let (status, body) = send(&gw.ingest, post(&beacon(now, now - 1000.0), PROXY, Some("203.0.113.66, 81.2.69.142"))).await;
+    let (status, body) = send(
+        &gw.ingest,
+        post(
+            &beacon(now, now - 1000.0),
+            PROXY,
+            Some("203.0.113.66, 81.2.69.142"),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let (span, _, view) = stored(&gw).await;
@@ -121,7 +168,10 @@ async fn a_beacon_through_a_trusted_proxy_gets_the_forwarded_clients_geo_and_use
         assert_eq!(attrs["geo.locality.name"], "London", "{attrs}");
         assert_eq!(attrs["geo.region.iso_code"], "ENG", "{attrs}");
         assert_eq!(attrs["geo.continent.code"], "EU", "{attrs}");
-        assert!(attrs.get("geo.location.lat").is_none(), "coordinates are off by default: {attrs}");
+        assert!(
+            attrs.get("geo.location.lat").is_none(),
+            "coordinates are off by default: {attrs}"
+        );
         assert_eq!(attrs["user_agent.original"], CHROME);
         assert_eq!(attrs["user_agent.name"], "Chrome");
         assert_eq!(attrs["user_agent.version"], "120.0.6099");
@@ -131,39 +181,72 @@ async fn a_beacon_through_a_trusted_proxy_gets_the_forwarded_clients_geo_and_use
         assert_eq!(attrs["browser.viewport.height"], 720);
         assert_eq!(attrs["browser.connection.effective_type"], "4g");
         assert_eq!(attrs["browser.language"], "en-GB");
-        assert!(attrs.get("rum.clock_skew.adjusted_ms").is_none(), "clock was right: {attrs}");
+        assert!(
+            attrs.get("rum.clock_skew.adjusted_ms").is_none(),
+            "clock was right: {attrs}"
+        );
     }
-    assert_eq!(span["http.request.method"], "GET", "the page's own attributes stay");
+    assert_eq!(
+        span["http.request.method"], "GET",
+        "the page's own attributes stay"
+    );
     assert_eq!(span["session.id"], "0123456789abcdef0123456789abcdef");
 }
 
 #[tokio::test]
 async fn an_untrusted_peer_is_the_client_and_its_forwarding_header_is_ignored() {
-    let gw = gateway(&format!("trusted_proxies = [\"10.0.0.0/8\"]\n{}", city_db()));
+    let gw = gateway(&format!(
+        "trusted_proxies = [\"10.0.0.0/8\"]\n{}",
+        city_db()
+    ));
     let now = now_ms();
-    let (status, body) = send(&gw.ingest, post(&beacon(now, now - 1000.0), "127.0.0.1:50000", Some("81.2.69.142"))).await;
+    let (status, body) = send(
+        &gw.ingest,
+        post(
+            &beacon(now, now - 1000.0),
+            "127.0.0.1:50000",
+            Some("81.2.69.142"),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (span, _, view) = stored(&gw).await;
     for attrs in [&span, &view] {
         assert_eq!(attrs["client.address"], "127.0.0.1", "{attrs}");
-        assert!(geo_keys(attrs).is_empty(), "no geo for a loopback peer, nor the page's forged one: {attrs}");
+        assert!(
+            geo_keys(attrs).is_empty(),
+            "no geo for a loopback peer, nor the page's forged one: {attrs}"
+        );
         assert_eq!(attrs["user_agent.name"], "Chrome");
     }
 }
 
 #[tokio::test]
 async fn coordinates_are_added_only_when_enabled() {
-    let gw = gateway(&format!("trusted_proxies = [\"10.0.0.7\"]\ngeo_coordinates = true\n{}", city_db()));
+    let gw = gateway(&format!(
+        "trusted_proxies = [\"10.0.0.7\"]\ngeo_coordinates = true\n{}",
+        city_db()
+    ));
     let now = now_ms();
-    let (status, _) = send(&gw.ingest, post(&beacon(now, now - 1000.0), PROXY, Some("216.160.83.56"))).await;
+    let (status, _) = send(
+        &gw.ingest,
+        post(&beacon(now, now - 1000.0), PROXY, Some("216.160.83.56")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (span, _, _) = stored(&gw).await;
     assert_eq!(span["geo.locality.name"], "Milton");
     assert_eq!(span["geo.region.iso_code"], "WA");
     assert_eq!(span["geo.country.iso_code"], "US");
     assert_eq!(span["geo.postal_code"], "98354");
-    assert!((span["geo.location.lat"].as_f64().expect("lat") - 47.2513).abs() < 1e-9, "{span}");
-    assert!((span["geo.location.lon"].as_f64().expect("lon") + 122.3149).abs() < 1e-9, "{span}");
+    assert!(
+        (span["geo.location.lat"].as_f64().expect("lat") - 47.2513).abs() < 1e-9,
+        "{span}"
+    );
+    assert!(
+        (span["geo.location.lon"].as_f64().expect("lon") + 122.3149).abs() < 1e-9,
+        "{span}"
+    );
 }
 
 #[tokio::test]
@@ -173,15 +256,24 @@ async fn a_browser_clock_off_by_more_than_the_threshold_is_corrected() {
     let now = now_ms();
     let skew = 60_000.0;
     let span_start = now - skew - 500.0;
-    let (status, _) = send(&gw.ingest, post(&beacon(now - skew, span_start), "127.0.0.1:1", None)).await;
+    let (status, _) = send(
+        &gw.ingest,
+        post(&beacon(now - skew, span_start), "127.0.0.1:1", None),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (span, start, view) = stored(&gw).await;
-    let adjusted = span["rum.clock_skew.adjusted_ms"].as_i64().expect("adjusted");
+    let adjusted = span["rum.clock_skew.adjusted_ms"]
+        .as_i64()
+        .expect("adjusted");
     // The measured offset is the skew plus the (in-process, tiny) transit time.
     assert!((60_000..61_000).contains(&adjusted), "{adjusted}");
     assert_eq!(view["rum.clock_skew.adjusted_ms"], adjusted);
     let shift_ms = (start as f64 / 1e6) - span_start;
-    assert!((60_000.0..61_000.0).contains(&shift_ms), "span start moved by {shift_ms} ms");
+    assert!(
+        (60_000.0..61_000.0).contains(&shift_ms),
+        "span start moved by {shift_ms} ms"
+    );
     // Corrected, the span ended before the gateway received the beacon, as it really did.
     assert!(start as f64 / 1e6 + 50.0 <= now_ms());
 }
@@ -192,7 +284,11 @@ async fn a_clock_within_the_threshold_is_left_alone() {
     let now = now_ms();
     // 300 ms behind: within the threshold, so nothing moves.
     let span_start = now - 2000.0;
-    let (status, _) = send(&gw.ingest, post(&beacon(now - 300.0, span_start), "127.0.0.1:1", None)).await;
+    let (status, _) = send(
+        &gw.ingest,
+        post(&beacon(now - 300.0, span_start), "127.0.0.1:1", None),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (span, start, view) = stored(&gw).await;
     assert!(span.get("rum.clock_skew.adjusted_ms").is_none(), "{span}");
@@ -209,14 +305,25 @@ async fn a_malformed_context_is_a_400_naming_the_field_and_nothing_is_stored() {
     let (status, reply) = send(&gw.ingest, post(&body, "127.0.0.1:1", None)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
     assert_eq!(reply["error"], "invalid_field");
-    assert!(reply["message"].as_str().expect("message").contains("context.screen.width"), "{reply}");
-    let request = Request::get(format!("/api/traces/{TRACE_ID}")).body(Body::empty()).expect("request");
+    assert!(
+        reply["message"]
+            .as_str()
+            .expect("message")
+            .contains("context.screen.width"),
+        "{reply}"
+    );
+    let request = Request::get(format!("/api/traces/{TRACE_ID}"))
+        .body(Body::empty())
+        .expect("request");
     assert_eq!(send(&gw.admin, request).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn otlp_spans_from_backends_are_not_enriched() {
-    let gw = gateway(&format!("trusted_proxies = [\"10.0.0.0/8\"]\n{}", city_db()));
+    let gw = gateway(&format!(
+        "trusted_proxies = [\"10.0.0.0/8\"]\n{}",
+        city_db()
+    ));
     let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
         "traceId": TRACE_ID, "spanId": "00f067aa0ba902b7", "name": "GET /x", "kind": 2,
         "startTimeUnixNano": "1732460000110000000", "endTimeUnixNano": "1732460000140000000"
@@ -231,7 +338,11 @@ async fn otlp_spans_from_backends_are_not_enriched() {
         .expect("request");
     assert_eq!(send(&gw.ingest, request).await.0, StatusCode::OK);
     let (span, start, _) = stored(&gw).await;
-    assert_eq!(span, json!({}), "backend spans keep their own attributes only");
+    assert_eq!(
+        span,
+        json!({}),
+        "backend spans keep their own attributes only"
+    );
     assert_eq!(start, 1_732_460_000_110_000_000);
 }
 
@@ -253,7 +364,9 @@ async fn a_replaced_geoip_file_is_picked_up_without_a_restart() {
     let span_of = |gw: &Gateway, trace: &'static str| {
         let admin = gw.admin.clone();
         async move {
-            let request = Request::get(format!("/api/traces/{trace}")).body(Body::empty()).expect("request");
+            let request = Request::get(format!("/api/traces/{trace}"))
+                .body(Body::empty())
+                .expect("request");
             send(&admin, request).await.1["spans"][0]["attributes"].clone()
         }
     };
@@ -271,7 +384,10 @@ async fn a_replaced_geoip_file_is_picked_up_without_a_restart() {
     assert_eq!(send(&gw.ingest, send_one(B)).await.0, StatusCode::OK);
     let attrs = span_of(&gw, B).await;
     assert_eq!(attrs["geo.country.iso_code"], "GB", "{attrs}");
-    assert!(attrs.get("geo.locality.name").is_none(), "still the City database: {attrs}");
+    assert!(
+        attrs.get("geo.locality.name").is_none(),
+        "still the City database: {attrs}"
+    );
 
     // And back, this time overwritten in place.
     std::fs::copy(testdata("mmdb/GeoLite2-City-Test.mmdb"), &db).expect("copy");
