@@ -151,3 +151,82 @@ fn watch(inner: Weak<Inner>, every: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(name: &str) -> PathBuf {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/testdata/mmdb"
+        ))
+        .join(name)
+    }
+
+    fn lookup(geo: &Geo, ip: &str) -> Attributes {
+        let mut attrs = Attributes::new();
+        geo.lookup_into(ip.parse().expect("ip"), &mut attrs);
+        attrs
+    }
+
+    #[test]
+    fn the_known_lookups_of_the_city_test_databases() {
+        for file in ["GeoIP2-City-Test.mmdb", "GeoLite2-City-Test.mmdb"] {
+            let geo = Geo::open(&db(file), false, Duration::from_secs(3600));
+            assert!(geo.is_loaded());
+            let cases = [
+                ("81.2.69.142", "London", "GB", "ENG", "EU"),
+                ("89.160.20.128", "Linköping", "SE", "E", "EU"),
+                ("216.160.83.56", "Milton", "US", "WA", "NA"),
+                ("2.125.160.216", "Boxford", "GB", "ENG", "EU"),
+                // IPv4-mapped IPv6 finds the IPv4 record.
+                ("::ffff:81.2.69.142", "London", "GB", "ENG", "EU"),
+            ];
+            for (ip, city, country, region, continent) in cases {
+                let a = lookup(&geo, ip);
+                assert_eq!(a["geo.locality.name"], city, "{file} {ip}");
+                assert_eq!(a["geo.country.iso_code"], country, "{file} {ip}");
+                assert_eq!(a["geo.region.iso_code"], region, "{file} {ip}");
+                assert_eq!(a["geo.continent.code"], continent, "{file} {ip}");
+                assert!(a.get("geo.location.lat").is_none());
+            }
+            assert!(
+                lookup(&geo, "127.0.0.1").is_empty(),
+                "no record for loopback"
+            );
+        }
+    }
+
+    #[test]
+    fn a_country_database_gives_country_and_continent_only() {
+        let geo = Geo::open(
+            &db("GeoLite2-Country-Test.mmdb"),
+            true,
+            Duration::from_secs(3600),
+        );
+        let a = lookup(&geo, "81.2.69.142");
+        assert_eq!(a["geo.country.iso_code"], "GB");
+        assert_eq!(a["geo.continent.code"], "EU");
+        assert_eq!(a.len(), 2, "{a:?}");
+    }
+
+    #[test]
+    fn a_missing_or_bad_file_leaves_geo_off_until_a_good_one_appears() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("geo.mmdb");
+        let geo = Geo::open(&path, false, Duration::from_secs(3600));
+        assert!(!geo.is_loaded());
+        assert!(lookup(&geo, "81.2.69.142").is_empty());
+        std::fs::write(&path, b"not a database").expect("write");
+        geo.reload_if_changed();
+        assert!(!geo.is_loaded());
+        std::fs::copy(db("GeoIP2-City-Test.mmdb"), &path).expect("copy");
+        geo.reload_if_changed();
+        assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
+        // A broken replacement keeps the working database.
+        std::fs::write(&path, b"truncated").expect("write");
+        geo.reload_if_changed();
+        assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
+    }
+}

@@ -158,17 +158,6 @@ impl Enricher {
         }
     }
 
-    /// An enricher that only sets `client.address` and passes the browser context on: no
-    /// GeoIP, no user-agent parsing, no clock correction.
-    pub fn minimal() -> Enricher {
-        Enricher {
-            proxies: TrustedProxies::default(),
-            geo: None,
-            user_agents: None,
-            clock_skew_threshold_nanos: i64::MAX,
-        }
-    }
-
     /// The GeoIP part, when configured.
     pub fn geo(&self) -> Option<&Geo> {
         self.geo.as_ref()

@@ -197,3 +197,47 @@ mod tests {
         assert_eq!(truncate("short"), "short");
     }
 }
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn parser(cache: usize) -> UserAgents {
+        let regexes = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/testdata/uap-core/regexes.yaml"
+        );
+        UserAgents::load(
+            Path::new(regexes),
+            NonZeroUsize::new(cache).expect("non-zero"),
+        )
+        .expect("regexes")
+    }
+
+    #[test]
+    fn a_repeated_user_agent_comes_from_the_cache_and_the_cache_stays_bounded() {
+        let p = parser(2);
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        let first = p.parse(firefox);
+        assert_eq!(first.family, "Firefox");
+        assert_eq!(first.major.as_deref(), Some("121"));
+        assert_eq!(first.os_family, "Linux");
+        assert!(
+            Arc::ptr_eq(&first, &p.parse(firefox)),
+            "second parse is a cache hit"
+        );
+        p.parse("curl/8.5.0");
+        p.parse("Wget/1.21");
+        assert_eq!(p.cached(), 2);
+        assert!(
+            !Arc::ptr_eq(&first, &p.parse(firefox)),
+            "evicted, parsed again"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_not_a_panic() {
+        let err = UserAgents::load(Path::new("/nonexistent/regexes.yaml"), NonZeroUsize::MIN);
+        assert!(err.is_err());
+    }
+}
