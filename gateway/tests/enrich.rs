@@ -395,3 +395,100 @@ async fn a_replaced_geoip_file_is_picked_up_without_a_restart() {
     assert_eq!(send(&gw.ingest, send_one(C)).await.0, StatusCode::OK);
     assert_eq!(span_of(&gw, C).await["geo.locality.name"], "London");
 }
+
+/// One HTTP/1.1 exchange over a real socket (blocking, off the runtime); returns the body.
+async fn http(addr: SocketAddr, request: String) -> String {
+    use std::io::{Read, Write};
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default()
+    })
+    .await
+    .expect("join")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test]
+async fn the_real_server_sees_the_tcp_peer_and_believes_a_trusted_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ingest, admin) = (free_port(), free_port());
+    let text = format!(
+        "[server]\ningest_listen = \"127.0.0.1:{ingest}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+         [[apps]]\nname = \"shop\"\nkey = \"k1\"\n[enrich]\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         user_agent_regexes = {:?}\n{}",
+        testdata("uap-core/regexes.yaml").display().to_string(),
+        city_db()
+    );
+    let overrides = Overrides {
+        data_dir: Some(dir.path().into()),
+        ..Overrides::default()
+    };
+    let config = Config::from_toml(&text, overrides).expect("config");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(gateway::server::run(config, async {
+        let _ = stopped.await;
+    }));
+    let ingest_addr: SocketAddr = format!("127.0.0.1:{ingest}").parse().expect("addr");
+    let admin_addr: SocketAddr = format!("127.0.0.1:{admin}").parse().expect("addr");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(admin_addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let post = |trace: &str, xff: Option<&str>| {
+        let now = now_ms();
+        let mut body = beacon(now, now - 1000.0);
+        body["spans"][0]["traceId"] = json!(trace);
+        let body = body.to_string();
+        let xff = xff
+            .map(|v| format!("X-Forwarded-For: {v}\r\n"))
+            .unwrap_or_default();
+        format!(
+            "POST /v1/rum?key=k1 HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nUser-Agent: {CHROME}\r\n\
+             {xff}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let span = |trace: &str| {
+        let request =
+            format!("GET /api/traces/{trace} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n");
+        async move {
+            let body = http(admin_addr, request).await;
+            let trace: Value =
+                serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            trace["spans"][0]["attributes"].clone()
+        }
+    };
+    const DIRECT: &str = "dddddddddddddddddddddddddddddddd";
+    const PROXIED: &str = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    assert!(http(ingest_addr, post(DIRECT, None))
+        .await
+        .contains("\"spans\":1"));
+    assert!(http(ingest_addr, post(PROXIED, Some("81.2.69.142")))
+        .await
+        .contains("\"spans\":1"));
+    let direct = span(DIRECT).await;
+    assert_eq!(direct["client.address"], "127.0.0.1", "{direct}");
+    assert_eq!(direct["user_agent.name"], "Chrome");
+    let proxied = span(PROXIED).await;
+    assert_eq!(proxied["client.address"], "81.2.69.142", "{proxied}");
+    assert_eq!(proxied["geo.locality.name"], "London");
+
+    let _ = stop.send(());
+    server.await.expect("join").expect("clean shutdown");
+}

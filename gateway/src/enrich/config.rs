@@ -77,3 +77,67 @@ impl EnrichConfig {
             .unwrap_or_else(|| PathBuf::from(DEFAULT_USER_AGENT_REGEXES))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, Overrides};
+
+    fn load(enrich: &str) -> Result<Config, crate::config::ConfigError> {
+        Config::from_toml(
+            &format!("[[apps]]\nname = \"a\"\nkey = \"k\"\n[enrich]\n{enrich}\n"),
+            Overrides::default(),
+        )
+    }
+
+    #[test]
+    fn defaults_and_a_full_section() {
+        let config = load("").expect("config");
+        let e = config.enrich();
+        assert!(e.trusted_proxies.is_empty());
+        assert_eq!(
+            (
+                e.user_agent_cache_size,
+                e.clock_skew_threshold_ms,
+                e.geo_coordinates
+            ),
+            (1024, 1000, false)
+        );
+        assert_eq!(
+            e.user_agent_regexes().to_str(),
+            Some(super::DEFAULT_USER_AGENT_REGEXES)
+        );
+        let config = load(
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nclient_ip_header = \"forwarded\"\n\
+             geoip_database = \"/x.mmdb\"\ngeo_coordinates = true\nuser_agent_cache_size = 5\n\
+             clock_skew_threshold_ms = 250\ngeoip_check_interval_ms = 100",
+        )
+        .expect("config");
+        let e = config.enrich();
+        assert_eq!(e.client_ip_header, super::ForwardedHeader::Forwarded);
+        assert!(e
+            .trusted_proxies()
+            .expect("proxies")
+            .is_trusted("10.2.3.4".parse().expect("ip")));
+        assert_eq!(e.clock_skew_threshold_ms, 250);
+    }
+
+    #[test]
+    fn mistakes_fail_at_start_naming_the_key() {
+        for (text, key) in [
+            (
+                "trusted_proxies = [\"10.0.0.0/40\"]",
+                "enrich.trusted_proxies",
+            ),
+            ("user_agent_cache_size = 0", "enrich.user_agent_cache_size"),
+            (
+                "geoip_check_interval_ms = 0",
+                "enrich.geoip_check_interval_ms",
+            ),
+            ("client_ip_header = \"x-real-ip\"", "x-real-ip"),
+            ("trusted_proxy = []", "trusted_proxy"),
+        ] {
+            let err = load(text).expect_err(text).to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+}
