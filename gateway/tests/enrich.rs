@@ -492,3 +492,63 @@ async fn the_real_server_sees_the_tcp_peer_and_believes_a_trusted_one() {
     let _ = stop.send(());
     server.await.expect("join").expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn a_store_made_before_enrichment_is_migrated_and_keeps_its_page_views() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        // The page_views table as it was before page views had attributes.
+        let conn =
+            rusqlite::Connection::open(dir.path().join(gateway::store::DB_FILE)).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE page_views (page_view_id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+                url TEXT NOT NULL, referrer TEXT NOT NULL, navigation_type TEXT NOT NULL,
+                start_unix_nano INTEGER NOT NULL, resource TEXT NOT NULL) WITHOUT ROWID;
+             INSERT INTO page_views VALUES ('old', 's', 'http://x/', '', 'navigate', 1, '{}');",
+        )
+        .expect("old schema");
+    }
+    let (store, writer) = writer::start(dir.path(), 8).expect("store opens an old database");
+    let config = Config::from_toml(
+        "[[apps]]\nname = \"a\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n",
+        Overrides {
+            data_dir: Some(dir.path().into()),
+            ..Overrides::default()
+        },
+    )
+    .expect("config");
+    let gw = Gateway {
+        ingest: ingest_router(Arc::new(config), store.clone()),
+        admin: admin_router(store),
+        _writer: writer,
+        _dir: dir,
+    };
+    let now = now_ms();
+    assert_eq!(
+        send(
+            &gw.ingest,
+            post(&beacon(now, now - 1000.0), "127.0.0.1:1", None)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (_, views) = send(
+        &gw.admin,
+        Request::get("/api/page_views")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    let views = views["page_views"].as_array().expect("views");
+    let old = views
+        .iter()
+        .find(|v| v["page_view_id"] == "old")
+        .expect("old view");
+    assert_eq!(old["attributes"], json!({}));
+    let new = views
+        .iter()
+        .find(|v| v["page_view_id"] == "a1b2c3d4e5f60718")
+        .expect("new view");
+    assert_eq!(new["attributes"]["client.address"], "127.0.0.1");
+}
