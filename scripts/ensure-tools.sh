@@ -2,7 +2,8 @@
 # Installs what building and testing need, only where it is missing:
 #   the wasm32 Rust target, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
 #   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser) from their
-#   lockfiles, and (with --browser) Debian's chromium.
+#   lockfiles, and (with --browser) Debian's chromium; and the gateway's user-agent regexes
+#   (npm uap-core) in gateway/assets/uap-core/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,20 @@ npm_ci() {
   fi
 }
 npm_ci js
+
+# uap-core's user-agent regexes for the gateway (the default of enrich.user_agent_regexes).
+uap_version=0.18.0
+uap_dir=gateway/assets/uap-core
+if [[ ! -f "$uap_dir/regexes.yaml" || "$(cat "$uap_dir/VERSION" 2>/dev/null)" != "$uap_version" ]]; then
+  say "npm pack uap-core@$uap_version into $uap_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent --loglevel=error "uap-core@$uap_version" >/dev/null)
+  tar -xzf "$tmp/uap-core-$uap_version.tgz" -C "$tmp"
+  mkdir -p "$uap_dir"
+  cp "$tmp/package/regexes.yaml" "$tmp/package/LICENSE" "$uap_dir/"
+  echo "$uap_version" >"$uap_dir/VERSION"
+  rm -rf "$tmp"
+fi
 
 if $browser; then
   npm_ci playwright

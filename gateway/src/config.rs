@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::{App, OriginPattern};
+use crate::enrich::EnrichConfig;
 
 /// Default address of the ingest listener (OTLP/HTTP's well-known port).
 pub const DEFAULT_INGEST_LISTEN: &str = "127.0.0.1:4318";
@@ -43,6 +44,8 @@ struct FileConfig {
     limits: Limits,
     #[serde(default)]
     apps: Vec<AppSection>,
+    #[serde(default)]
+    enrich: EnrichConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +99,7 @@ pub struct Config {
     limits: Limits,
     apps: Vec<App>,
     dev_mode: bool,
+    enrich: EnrichConfig,
 }
 
 impl Config {
@@ -170,7 +174,8 @@ impl Config {
         if file.limits.max_body_bytes == 0 || file.limits.store_queue == 0 {
             return Err(invalid("limits", "limits must be greater than zero"));
         }
-        Ok(Config { data_dir, ingest_listen, admin_listen, limits: file.limits, apps, dev_mode })
+        file.enrich.check().map_err(|(field, problem)| invalid(field, problem))?;
+        Ok(Config { data_dir, ingest_listen, admin_listen, limits: file.limits, apps, dev_mode, enrich: file.enrich })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -190,6 +195,9 @@ impl Config {
     }
     pub fn dev_mode(&self) -> bool {
         self.dev_mode
+    }
+    pub fn enrich(&self) -> &EnrichConfig {
+        &self.enrich
     }
 }
 

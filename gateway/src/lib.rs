@@ -11,6 +11,8 @@
 //! * [`ingest`]: the ingest listener's HTTP handlers: authentication by ingest key, CORS,
 //!   content type and body-size checks, decoding.
 //! * [`validate`]: turns a decoded beacon into the gateway's own [`model::Batch`].
+//! * [`enrich`]: adds client address, geo, user agent and browser context to browser data,
+//!   and corrects the browser's clock.
 //! * [`store`]: the embedded SQLite store; a request is acknowledged only after its batch has
 //!   committed.
 //! * [`api`] and [`viewer`]: the admin listener's JSON API and trace viewer.
@@ -18,6 +20,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod enrich;
 pub mod error;
 pub mod ingest;
 pub mod model;

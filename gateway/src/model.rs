@@ -139,6 +139,8 @@ pub struct PageView {
     pub navigation_type: String,
     pub start_unix_nano: i64,
     pub resource: Attributes,
+    /// What the gateway added: client address, geo, user agent, browser context.
+    pub attributes: Attributes,
 }
 
 /// One report of a web vital, shaped like web-vitals' Metric.

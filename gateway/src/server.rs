@@ -8,13 +8,21 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::enrich::Enricher;
 use crate::ingest::{self, IngestState};
 use crate::store::{self, StoreHandle};
 use crate::{api, viewer};
 
-/// The ingest listener's router.
+/// The ingest listener's router. Builds the enrich stage from the config, which blocks for
+/// about a second when user-agent parsing is on.
 pub fn ingest_router(config: Arc<Config>, store: StoreHandle) -> Router {
-    ingest::router(IngestState { config, store })
+    let enricher = Arc::new(Enricher::from_config(config.enrich()));
+    ingest_router_with(config, store, enricher)
+}
+
+/// The ingest listener's router with an enrich stage built beforehand.
+pub fn ingest_router_with(config: Arc<Config>, store: StoreHandle, enricher: Arc<Enricher>) -> Router {
+    ingest::router(IngestState { config, store, enricher })
 }
 
 /// The admin listener's router: API, health and viewer.
@@ -26,6 +34,9 @@ pub fn admin_router(store: StoreHandle) -> Router {
 /// and the store's write queue.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    // Compiling the user-agent regexes takes about a second of CPU: not on the runtime.
+    let enrich_config = config.enrich().clone();
+    let enricher = Arc::new(tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config)).await?);
     let (store, writer) = store::writer::start(config.data_dir(), config.limits().store_queue)
         .with_context(|| format!("opening the store in {}", config.data_dir().display()))?;
     let ingest = TcpListener::bind(config.ingest_listen())
@@ -50,8 +61,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let ingest_server = axum::serve(ingest, ingest_router(Arc::clone(&config), store.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    // The peer's address is the client's, or the trusted proxy's in front of it.
+    let ingest_app = ingest_router_with(Arc::clone(&config), store.clone(), enricher)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let ingest_server = axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
     let admin_server = axum::serve(admin, admin_router(store)).with_graceful_shutdown(stopped(stop_rx));
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);
     ingest_result.context("ingest listener")?;

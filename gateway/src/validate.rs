@@ -36,6 +36,7 @@ pub fn beacon(beacon: BeaconV1) -> Result<Batch, Rejection> {
         navigation_type: beacon.view.navigation_type,
         start_unix_nano: unix_ms(beacon.view.start, "view.start")?,
         resource: resource.clone(),
+        attributes: Attributes::new(),
     };
     let spans = beacon
         .spans

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::{check_origin, cors_headers, read_body, require_content_type, IngestState};
 use crate::auth::app_for_key;
+use crate::enrich::{Peer, RequestContext};
 use crate::error::Rejection;
 use crate::validate;
 
@@ -36,6 +37,9 @@ pub struct BeaconV1 {
     pub spans: Vec<SpanV1>,
     #[serde(default)]
     pub vitals: Vec<VitalV1>,
+    /// Screen, viewport, connection and language, checked by the enrich stage.
+    #[serde(default)]
+    pub context: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +115,7 @@ pub fn decode(body: &[u8]) -> Result<BeaconV1, Rejection> {
 pub async fn receive(
     State(state): State<IngestState>,
     Query(query): Query<KeyQuery>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
@@ -125,7 +130,9 @@ pub async fn receive(
         .map_err(reject)?;
     let bytes = read_body(&headers, body, state.config.limits().max_body_bytes).await.map_err(reject)?;
     let beacon = decode(&bytes).map_err(reject)?;
+    let context = RequestContext::beacon(peer, &headers, &beacon).map_err(reject)?;
     let batch = validate::beacon(beacon).map_err(reject)?;
+    let batch = state.enricher.enrich(batch, &context);
     let counts = serde_json::json!({
         "spans": batch.spans.len(),
         "vitals": batch.vitals.len(),

@@ -16,6 +16,7 @@ use bytes::Bytes;
 
 use crate::auth::App;
 use crate::config::Config;
+use crate::enrich::Enricher;
 use crate::error::Rejection;
 use crate::store::StoreHandle;
 
@@ -23,6 +24,7 @@ use crate::store::StoreHandle;
 pub struct IngestState {
     pub config: Arc<Config>,
     pub store: StoreHandle,
+    pub enricher: Arc<Enricher>,
 }
 
 pub fn router(state: IngestState) -> Router {

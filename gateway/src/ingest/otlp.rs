@@ -40,6 +40,8 @@ async fn handle(state: IngestState, headers: HeaderMap, body: Body) -> Result<Re
         serde_json::from_slice(&bytes).map_err(|e| Rejection::Malformed(e.to_string()))?
     };
     let batch = to_batch(request)?;
+    // Backends' spans get nothing from the enricher, but go through it like every batch.
+    let batch = state.enricher.enrich(batch, &crate::enrich::RequestContext::new(None, &headers));
     state.store.write(batch).await?;
     // The OTLP response is an empty ExportTraceServiceResponse, in the request's encoding.
     let response = ExportTraceServiceResponse { partial_success: None };

@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS page_views (
     referrer        TEXT NOT NULL,
     navigation_type TEXT NOT NULL,
     start_unix_nano INTEGER NOT NULL,
-    resource        TEXT NOT NULL
+    resource        TEXT NOT NULL,
+    attributes      TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS page_views_by_start ON page_views (start_unix_nano);
 
@@ -93,7 +94,19 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
+    add_page_view_attributes(&conn)?;
     Ok(conn)
+}
+
+/// Stores made before page views had attributes get the column (empty for old rows).
+fn add_page_view_attributes(conn: &Connection) -> Result<(), StoreError> {
+    let has_column = conn
+        .prepare("SELECT 1 FROM pragma_table_info('page_views') WHERE name = 'attributes'")?
+        .exists([])?;
+    if !has_column {
+        conn.execute_batch("ALTER TABLE page_views ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}'")?;
+    }
+    Ok(())
 }
 
 /// A trace in the recent-traces list.
@@ -150,6 +163,8 @@ pub struct StoredPageView {
     pub navigation_type: String,
     pub start_time_unix_nano: String,
     pub resource: Value,
+    /// What the gateway added: client address, geo, user agent, browser context.
+    pub attributes: Value,
     /// The latest report of each vital, keyed by name (LCP, INP, CLS, FCP, TTFB).
     pub vitals: serde_json::Map<String, Value>,
 }
@@ -225,7 +240,8 @@ pub fn recent_page_views(conn: &Connection, limit: u32) -> Result<Vec<StoredPage
 pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredPageView>, StoreError> {
     let view = conn
         .prepare_cached(
-            "SELECT page_view_id, session_id, url, referrer, navigation_type, start_unix_nano, resource
+            "SELECT page_view_id, session_id, url, referrer, navigation_type, start_unix_nano, resource,
+                    attributes
              FROM page_views WHERE page_view_id = ?1",
         )?
         .query_row(params![page_view_id], |r| {
@@ -238,14 +254,17 @@ pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredP
                     navigation_type: r.get(4)?,
                     start_time_unix_nano: r.get::<_, i64>(5)?.to_string(),
                     resource: Value::Null,
+                    attributes: Value::Null,
                     vitals: serde_json::Map::new(),
                 },
                 r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
             ))
         })
         .optional()?;
-    let Some((mut view, resource)) = view else { return Ok(None) };
+    let Some((mut view, resource, attributes)) = view else { return Ok(None) };
     view.resource = serde_json::from_str(&resource)?;
+    view.attributes = serde_json::from_str(&attributes)?;
     // Reports arrive in order; a later metric instance (a bfcache restore) wins its name.
     let mut stmt = conn.prepare_cached(
         "SELECT name, value, delta, rating, metric_id, navigation_type FROM vitals

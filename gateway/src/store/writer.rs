@@ -210,7 +210,7 @@ fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> 
     // Every beacon of a view repeats it; the first one stored wins.
     tx.prepare_cached(
         "INSERT OR IGNORE INTO page_views (page_view_id, session_id, url, referrer, navigation_type,
-            start_unix_nano, resource) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            start_unix_nano, resource, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         view.id,
@@ -220,6 +220,7 @@ fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> 
         view.navigation_type,
         view.start_unix_nano,
         serde_json::to_string(&view.resource)?,
+        serde_json::to_string(&view.attributes)?,
     ])?;
     Ok(())
 }

@@ -1,0 +1,232 @@
+//! IP geolocation from a MaxMind DB file (GeoIP2/GeoLite2 City or Country).
+//!
+//! The database is read into memory and swapped atomically when the file changes: a watcher
+//! thread compares the file's modification time and length every few seconds, so a new
+//! monthly database is picked up without a restart. Lookups never touch the disk.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, SystemTime};
+
+use maxminddb::{geoip2, Reader};
+use serde_json::Value;
+
+use crate::model::Attributes;
+
+type Db = Reader<Vec<u8>>;
+
+/// What identifies one version of the file on disk.
+type Stamp = (Option<SystemTime>, u64);
+
+/// Looks addresses up in the current database; cheap to share.
+pub struct Geo {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    coordinates: bool,
+    db: RwLock<Option<Arc<Db>>>,
+    /// The stamp of the file last tried, loaded or not, so a bad file is not re-read on
+    /// every check.
+    tried: RwLock<Option<Stamp>>,
+}
+
+impl Geo {
+    /// Opens `path` and starts watching it every `check_every`. A missing or unreadable file
+    /// leaves geolocation off (with a warning) until a good file appears there.
+    pub fn open(path: &Path, coordinates: bool, check_every: Duration) -> Geo {
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            coordinates,
+            db: RwLock::new(None),
+            tried: RwLock::new(None),
+        });
+        inner.reload_if_changed();
+        if inner.current().is_none() {
+            tracing::warn!(
+                path = %path.display(),
+                "GeoIP database not loaded: geo attributes are off until a readable file appears there."
+            );
+        }
+        let weak = Arc::downgrade(&inner);
+        let spawned = std::thread::Builder::new()
+            .name("geoip-watch".into())
+            .spawn(move || watch(weak, check_every));
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "Could not start the GeoIP file watcher: changes need a restart.");
+        }
+        Geo { inner }
+    }
+
+    /// Whether a database is loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.inner.current().is_some()
+    }
+
+    /// Checks the file now instead of waiting for the watcher.
+    pub fn reload_if_changed(&self) {
+        self.inner.reload_if_changed();
+    }
+
+    /// Adds `geo.*` attributes for `ip` to `attrs`; nothing for an address the database
+    /// does not know.
+    pub fn lookup_into(&self, ip: IpAddr, attrs: &mut Attributes) {
+        let Some(db) = self.inner.current() else {
+            return;
+        };
+        let city = match db.lookup(ip).and_then(|r| r.decode::<geoip2::City>()) {
+            Ok(Some(city)) => city,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(%ip, error = %e, "GeoIP lookup failed.");
+                return;
+            }
+        };
+        let mut put = |key: &str, value: Option<&str>| {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                attrs.insert(key.into(), Value::String(v.into()));
+            }
+        };
+        put("geo.continent.code", city.continent.code);
+        put("geo.country.iso_code", city.country.iso_code);
+        put(
+            "geo.region.iso_code",
+            city.subdivisions.first().and_then(|s| s.iso_code),
+        );
+        put("geo.locality.name", city.city.names.english);
+        put("geo.postal_code", city.postal.code);
+        if self.inner.coordinates {
+            if let (Some(lat), Some(lon)) = (city.location.latitude, city.location.longitude) {
+                attrs.insert("geo.location.lat".into(), Value::from(lat));
+                attrs.insert("geo.location.lon".into(), Value::from(lon));
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn current(&self) -> Option<Arc<Db>> {
+        self.db.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn reload_if_changed(&self) {
+        let stamp = match std::fs::metadata(&self.path) {
+            Ok(meta) => (meta.modified().ok(), meta.len()),
+            // A missing file keeps the loaded database: a replacement is on its way.
+            Err(_) => return,
+        };
+        if *self.tried.read().unwrap_or_else(|e| e.into_inner()) == Some(stamp) {
+            return;
+        }
+        *self.tried.write().unwrap_or_else(|e| e.into_inner()) = Some(stamp);
+        match Reader::open_readfile(&self.path) {
+            Ok(db) => {
+                tracing::info!(
+                    path = %self.path.display(),
+                    database_type = %db.metadata().database_type,
+                    build_epoch = db.metadata().build_epoch,
+                    "Loaded the GeoIP database."
+                );
+                *self.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(db));
+            }
+            // Half-written files land here; the complete one has a new stamp.
+            Err(e) => tracing::warn!(
+                path = %self.path.display(),
+                error = %e,
+                "Could not read the GeoIP database; keeping the previous one."
+            ),
+        }
+    }
+}
+
+/// Runs until the [`Geo`] it watches is dropped.
+fn watch(inner: Weak<Inner>, every: Duration) {
+    loop {
+        std::thread::sleep(every);
+        match inner.upgrade() {
+            Some(inner) => inner.reload_if_changed(),
+            None => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(name: &str) -> PathBuf {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/testdata/mmdb"
+        ))
+        .join(name)
+    }
+
+    fn lookup(geo: &Geo, ip: &str) -> Attributes {
+        let mut attrs = Attributes::new();
+        geo.lookup_into(ip.parse().expect("ip"), &mut attrs);
+        attrs
+    }
+
+    #[test]
+    fn the_known_lookups_of_the_city_test_databases() {
+        for file in ["GeoIP2-City-Test.mmdb", "GeoLite2-City-Test.mmdb"] {
+            let geo = Geo::open(&db(file), false, Duration::from_secs(3600));
+            assert!(geo.is_loaded());
+            let cases = [
+                ("81.2.69.142", "London", "GB", "ENG", "EU"),
+                ("89.160.20.128", "Linköping", "SE", "E", "EU"),
+                ("216.160.83.56", "Milton", "US", "WA", "NA"),
+                ("2.125.160.216", "Boxford", "GB", "ENG", "EU"),
+                // IPv4-mapped IPv6 finds the IPv4 record.
+                ("::ffff:81.2.69.142", "London", "GB", "ENG", "EU"),
+            ];
+            for (ip, city, country, region, continent) in cases {
+                let a = lookup(&geo, ip);
+                assert_eq!(a["geo.locality.name"], city, "{file} {ip}");
+                assert_eq!(a["geo.country.iso_code"], country, "{file} {ip}");
+                assert_eq!(a["geo.region.iso_code"], region, "{file} {ip}");
+                assert_eq!(a["geo.continent.code"], continent, "{file} {ip}");
+                assert!(a.get("geo.location.lat").is_none());
+            }
+            assert!(
+                lookup(&geo, "127.0.0.1").is_empty(),
+                "no record for loopback"
+            );
+        }
+    }
+
+    #[test]
+    fn a_country_database_gives_country_and_continent_only() {
+        let geo = Geo::open(
+            &db("GeoLite2-Country-Test.mmdb"),
+            true,
+            Duration::from_secs(3600),
+        );
+        let a = lookup(&geo, "81.2.69.142");
+        assert_eq!(a["geo.country.iso_code"], "GB");
+        assert_eq!(a["geo.continent.code"], "EU");
+        assert_eq!(a.len(), 2, "{a:?}");
+    }
+
+    #[test]
+    fn a_missing_or_bad_file_leaves_geo_off_until_a_good_one_appears() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("geo.mmdb");
+        let geo = Geo::open(&path, false, Duration::from_secs(3600));
+        assert!(!geo.is_loaded());
+        assert!(lookup(&geo, "81.2.69.142").is_empty());
+        std::fs::write(&path, b"not a database").expect("write");
+        geo.reload_if_changed();
+        assert!(!geo.is_loaded());
+        std::fs::copy(db("GeoIP2-City-Test.mmdb"), &path).expect("copy");
+        geo.reload_if_changed();
+        assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
+        // A broken replacement keeps the working database.
+        std::fs::write(&path, b"truncated").expect("write");
+        geo.reload_if_changed();
+        assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
+    }
+}

@@ -1,0 +1,243 @@
+//! User-agent parsing with uap-core's `regexes.yaml` (the `uaparser` crate), behind a
+//! bounded LRU cache: a site's visitors share a few hundred distinct user agents, and one
+//! parse walks some thousand regexes.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+use serde_json::Value;
+use uaparser::{Parser, UserAgentParser};
+
+use crate::model::Attributes;
+
+/// Longest user agent parsed and kept, in bytes. Real ones stay far below; a longer header
+/// is cut (at a character boundary) so the cache's memory stays bounded.
+pub const MAX_USER_AGENT_BYTES: usize = 1024;
+
+/// uap-core's family for "not recognised".
+const OTHER: &str = "Other";
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load the user-agent regexes {path}: {message}")]
+pub struct LoadError {
+    pub path: String,
+    pub message: String,
+}
+
+/// One parse's result, in uap-core's terms (`None` for an empty field).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub family: String,
+    pub major: Option<String>,
+    pub minor: Option<String>,
+    pub patch: Option<String>,
+    pub os_family: String,
+    pub os_major: Option<String>,
+    pub os_minor: Option<String>,
+    pub os_patch: Option<String>,
+    pub os_patch_minor: Option<String>,
+    pub device_family: String,
+    pub device_brand: Option<String>,
+    pub device_model: Option<String>,
+}
+
+impl Parsed {
+    /// `user_agent.*`, `os.*` and `device.*` attributes; unrecognised parts are left out.
+    pub fn write_attributes(&self, original: &str, attrs: &mut Attributes) {
+        let mut put = |key: &str, value: Option<String>| {
+            if let Some(v) = value.filter(|v| !v.is_empty() && v != OTHER) {
+                attrs.insert(key.into(), Value::String(v));
+            }
+        };
+        put("user_agent.original", Some(original.to_string()));
+        put("user_agent.name", Some(self.family.clone()));
+        put(
+            "user_agent.version",
+            version(&[&self.major, &self.minor, &self.patch]),
+        );
+        put("os.name", Some(self.os_family.clone()));
+        put(
+            "os.version",
+            version(&[
+                &self.os_major,
+                &self.os_minor,
+                &self.os_patch,
+                &self.os_patch_minor,
+            ]),
+        );
+        put("device.model.name", self.device_model.clone());
+        put("device.manufacturer", self.device_brand.clone());
+    }
+}
+
+/// `major.minor.patch`, as far as the parts go.
+fn version(parts: &[&Option<String>]) -> Option<String> {
+    let present: Vec<&str> = parts.iter().map_while(|p| p.as_deref()).collect();
+    (!present.is_empty()).then(|| present.join("."))
+}
+
+/// The parser and its cache.
+pub struct UserAgents {
+    parser: UserAgentParser,
+    cache: Mutex<LruCache<String, Arc<Parsed>>>,
+}
+
+impl UserAgents {
+    /// Compiles the regexes: about a second of CPU, so call it off the async runtime.
+    pub fn load(regexes: &Path, cache_size: NonZeroUsize) -> Result<UserAgents, LoadError> {
+        let error = |message: String| LoadError {
+            path: regexes.display().to_string(),
+            message,
+        };
+        let bytes = std::fs::read(regexes).map_err(|e| error(e.to_string()))?;
+        let parser = UserAgentParser::from_bytes(&bytes).map_err(|e| error(e.to_string()))?;
+        Ok(UserAgents {
+            parser,
+            cache: Mutex::new(LruCache::new(cache_size)),
+        })
+    }
+
+    /// Parses `user_agent` (cut to [`MAX_USER_AGENT_BYTES`]), from the cache when seen.
+    pub fn parse(&self, user_agent: &str) -> Arc<Parsed> {
+        let user_agent = truncate(user_agent);
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user_agent)
+        {
+            return Arc::clone(hit);
+        }
+        // Parsed outside the lock: a miss costs far more than a hit, and two threads
+        // parsing the same new string only duplicate work.
+        let parsed = Arc::new(self.parse_uncached(user_agent));
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(user_agent.to_string(), Arc::clone(&parsed));
+        parsed
+    }
+
+    /// Entries in the cache.
+    pub fn cached(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn parse_uncached(&self, user_agent: &str) -> Parsed {
+        let client = self.parser.parse(user_agent);
+        let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(|v| v.into_owned());
+        Parsed {
+            family: client.user_agent.family.into_owned(),
+            major: owned(client.user_agent.major),
+            minor: owned(client.user_agent.minor),
+            patch: owned(client.user_agent.patch),
+            os_family: client.os.family.into_owned(),
+            os_major: owned(client.os.major),
+            os_minor: owned(client.os.minor),
+            os_patch: owned(client.os.patch),
+            os_patch_minor: owned(client.os.patch_minor),
+            device_family: client.device.family.into_owned(),
+            device_brand: owned(client.device.brand),
+            device_model: owned(client.device.model),
+        }
+    }
+}
+
+/// Cuts `text` to at most [`MAX_USER_AGENT_BYTES`] at a character boundary.
+pub fn truncate(text: &str) -> &str {
+    if text.len() <= MAX_USER_AGENT_BYTES {
+        return text;
+    }
+    let mut end = MAX_USER_AGENT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_stop_at_the_first_missing_part() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(version(&[&s("120"), &s("0"), &None]), Some("120.0".into()));
+        assert_eq!(version(&[&None, &s("1")]), None);
+    }
+
+    #[test]
+    fn other_and_empty_are_left_out() {
+        let parsed = Parsed {
+            family: "Other".into(),
+            os_family: "Linux".into(),
+            device_family: "Other".into(),
+            device_brand: Some(String::new()),
+            ..Parsed::default()
+        };
+        let mut attrs = Attributes::new();
+        parsed.write_attributes("curl/8", &mut attrs);
+        assert_eq!(
+            attrs.get("user_agent.original"),
+            Some(&Value::from("curl/8"))
+        );
+        assert_eq!(attrs.get("os.name"), Some(&Value::from("Linux")));
+        assert!(attrs.get("user_agent.name").is_none());
+        assert!(attrs.get("device.manufacturer").is_none());
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        let long = "é".repeat(MAX_USER_AGENT_BYTES);
+        let cut = truncate(&long);
+        assert!(cut.len() <= MAX_USER_AGENT_BYTES);
+        assert!(cut.chars().all(|c| c == 'é'));
+        assert_eq!(truncate("short"), "short");
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn parser(cache: usize) -> UserAgents {
+        let regexes = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/testdata/uap-core/regexes.yaml"
+        );
+        UserAgents::load(
+            Path::new(regexes),
+            NonZeroUsize::new(cache).expect("non-zero"),
+        )
+        .expect("regexes")
+    }
+
+    #[test]
+    fn a_repeated_user_agent_comes_from_the_cache_and_the_cache_stays_bounded() {
+        let p = parser(2);
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        let first = p.parse(firefox);
+        assert_eq!(first.family, "Firefox");
+        assert_eq!(first.major.as_deref(), Some("121"));
+        assert_eq!(first.os_family, "Linux");
+        assert!(
+            Arc::ptr_eq(&first, &p.parse(firefox)),
+            "second parse is a cache hit"
+        );
+        p.parse("curl/8.5.0");
+        p.parse("Wget/1.21");
+        assert_eq!(p.cached(), 2);
+        assert!(
+            !Arc::ptr_eq(&first, &p.parse(firefox)),
+            "evicted, parsed again"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_not_a_panic() {
+        let err = UserAgents::load(Path::new("/nonexistent/regexes.yaml"), NonZeroUsize::MIN);
+        assert!(err.is_err());
+    }
+}
