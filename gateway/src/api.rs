@@ -24,6 +24,7 @@ pub fn router(store: StoreHandle) -> Router {
         .route("/api/traces", get(list_traces))
         .route("/api/traces/{trace_id}", get(get_trace))
         .route("/api/page_views", get(list_page_views))
+        .route("/api/pages", get(list_pages))
         .with_state(store)
 }
 
@@ -102,4 +103,10 @@ async fn list_page_views(State(store): State<StoreHandle>, Query(q): Query<ListQ
     let limit = q.limit()?;
     let views = store.read(move |conn| store::recent_page_views(conn, limit)).await?;
     Ok(Json(json!({ "page_views": views })).into_response())
+}
+
+/// Per URL path: p75 of each vital and the share of each rating.
+async fn list_pages(State(store): State<StoreHandle>) -> Result<Response, ApiError> {
+    let pages = store.read(store::summary::pages).await?;
+    Ok(Json(json!({ "pages": pages })).into_response())
 }

@@ -158,6 +158,8 @@ pub struct Vital {
     /// good, needs-improvement or poor.
     pub rating: String,
     pub navigation_type: String,
+    /// web-vitals/attribution's fields (element selectors, phase durations, …).
+    pub attribution: Attributes,
 }
 
 /// What one request hands to the store: committed together or not at all.

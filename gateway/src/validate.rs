@@ -22,6 +22,9 @@ pub const PAGE_VIEW_ID: &str = "rum.page_view.id";
 const MAX_ID_LEN: usize = 64;
 /// Most attributes on one span or resource.
 const MAX_ATTRIBUTES: usize = 128;
+/// Largest attribution of one vital, as JSON; a larger one is replaced by
+/// `{"truncated": true}` (the vital itself is kept).
+pub const MAX_ATTRIBUTION_BYTES: usize = 16 * 1024;
 
 pub fn beacon(beacon: BeaconV1) -> Result<Batch, Rejection> {
     unix_ms(beacon.sent_at, "sentAt")?;
@@ -108,6 +111,12 @@ fn vital(v: VitalV1, view_id: &str) -> Result<Vital, Rejection> {
     if !v.value.is_finite() || v.value < 0.0 || !v.delta.is_finite() {
         return Err(Rejection::invalid("vitals.value", "must be a finite number ≥ 0"));
     }
+    let attribution = match v.attr {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) if serde_json::to_string(&map).map_or(0, |s| s.len()) <= MAX_ATTRIBUTION_BYTES => map,
+        Some(Value::Object(_)) => Map::from_iter([("truncated".to_string(), Value::Bool(true))]),
+        Some(_) => return Err(Rejection::invalid("vitals.attr", "must be an object")),
+    };
     Ok(Vital {
         page_view_id: view_id.into(),
         metric_id: id(v.id, "vitals.id")?,
@@ -116,6 +125,7 @@ fn vital(v: VitalV1, view_id: &str) -> Result<Vital, Rejection> {
         delta: v.delta,
         rating: v.rating,
         navigation_type: v.nav,
+        attribution,
     })
 }
 

@@ -26,19 +26,47 @@ const time = (ns) => new Date(Number(BigInt(ns) / 1000000n)).toLocaleString();
 const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) + ' ms';
 const fmtVital = (v) => (v.name === 'CLS' ? v.value.toFixed(3) : fmtMs(v.value));
 
+// Attribution as key: value lines; nested values (long animation frames) as JSON.
+function attributionList(attribution) {
+  const entries = Object.entries(attribution || {});
+  if (entries.length === 0) return null;
+  return el('details', null, el('summary', null, 'attribution'),
+    el('dl', null, ...entries.flatMap(([k, v]) => [
+      el('dt', null, k),
+      el('dd', null, typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : typeof v === 'object' ? JSON.stringify(v) : String(v)),
+    ])));
+}
+
 function vitalsBlock(view) {
   const box = el('div', { class: 'vitals' });
   for (const name of VITALS) {
     const v = view.vitals[name];
     box.append(el('div', { class: 'vital ' + (v ? v.rating : ''), 'data-vital': name },
-      el('b', null, name), v ? fmtVital(v) : '—'));
+      el('b', null, name), v ? fmtVital(v) : '—', v ? attributionList(v.attribution) : null));
   }
   return box;
 }
 
+// One cell of the pages table: p75, then the good / needs-improvement / poor shares as a bar.
+function summaryCell(name, s) {
+  if (!s) return el('td', null, '—');
+  const pct = (x) => Math.round(x * 100) + '%';
+  return el('td', { 'data-p75': name },
+    el('div', null, name === 'CLS' ? s.p75.toFixed(3) : fmtMs(s.p75), el('span', { class: 'muted' }, ' n=' + s.count)),
+    el('div', { class: 'shares', title: `good ${pct(s.good)}, needs improvement ${pct(s.needs_improvement)}, poor ${pct(s.poor)}` },
+      el('span', { class: 'good', style: { width: pct(s.good) } }),
+      el('span', { class: 'needs-improvement', style: { width: pct(s.needs_improvement) } }),
+      el('span', { class: 'poor', style: { width: pct(s.poor) } })));
+}
+
 async function renderHome() {
-  const [{ traces }, { page_views }] = await Promise.all([api('/api/traces?limit=100'), api('/api/page_views?limit=50')]);
+  const [{ traces }, { page_views }, { pages }] = await Promise.all([api('/api/traces?limit=100'), api('/api/page_views?limit=50'), api('/api/pages')]);
   app.replaceChildren(
+    el('h2', null, 'Pages (p75 and good / needs improvement / poor)'),
+    pages.length === 0 ? el('p', null, 'No page views yet.') : el('table', { id: 'pages' },
+      el('tr', null, el('th', null, 'Path'), el('th', null, 'Views'), ...VITALS.map((n) => el('th', null, n))),
+      ...pages.map((p) => el('tr', null, el('td', null, p.path), el('td', { class: 'num' }, p.page_views),
+        ...VITALS.map((n) => summaryCell(n, p.vitals[n]))))),
     el('h2', null, 'Recent traces'),
     traces.length === 0 ? el('p', null, 'No traces yet.') : el('table', { id: 'traces' },
       el('tr', null, el('th', null, 'Started'), el('th', null, 'Root span'), el('th', null, 'Service'), el('th', null, 'Spans'), el('th', null, 'Duration')),

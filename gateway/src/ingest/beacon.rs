@@ -87,6 +87,9 @@ pub struct VitalV1 {
     pub id: String,
     pub rating: String,
     pub nav: String,
+    /// web-vitals/attribution's plain fields for this metric; free-form JSON object.
+    #[serde(default)]
+    pub attr: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 //! both sides. Writes go through [`writer`]'s single writer thread; reads open their own
 //! connection, which WAL lets run beside the writer.
 
+pub mod summary;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +80,7 @@ CREATE TABLE IF NOT EXISTS vitals (
     rating          TEXT NOT NULL,
     navigation_type TEXT NOT NULL,
     received_unix_nano INTEGER NOT NULL,
+    attribution     TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (page_view_id, metric_id)
 ) WITHOUT ROWID;
 "#;
@@ -94,17 +96,18 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
-    add_page_view_attributes(&conn)?;
+    add_column(&conn, "page_views", "attributes")?;
+    add_column(&conn, "vitals", "attribution")?;
     Ok(conn)
 }
 
-/// Stores made before page views had attributes get the column (empty for old rows).
-fn add_page_view_attributes(conn: &Connection) -> Result<(), StoreError> {
+/// Stores made before a JSON column existed get it, empty for old rows.
+fn add_column(conn: &Connection, table: &str, column: &str) -> Result<(), StoreError> {
     let has_column = conn
-        .prepare("SELECT 1 FROM pragma_table_info('page_views') WHERE name = 'attributes'")?
-        .exists([])?;
+        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+        .exists(params![table, column])?;
     if !has_column {
-        conn.execute_batch("ALTER TABLE page_views ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}'")?;
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'"))?;
     }
     Ok(())
 }
@@ -152,6 +155,7 @@ pub struct StoredVital {
     pub rating: String,
     pub id: String,
     pub navigation_type: String,
+    pub attribution: Value,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -267,7 +271,7 @@ pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredP
     view.attributes = serde_json::from_str(&attributes)?;
     // Reports arrive in order; a later metric instance (a bfcache restore) wins its name.
     let mut stmt = conn.prepare_cached(
-        "SELECT name, value, delta, rating, metric_id, navigation_type FROM vitals
+        "SELECT name, value, delta, rating, metric_id, navigation_type, attribution FROM vitals
          WHERE page_view_id = ?1 ORDER BY received_unix_nano, metric_id",
     )?;
     let vitals = stmt.query_map(params![page_view_id], |r| {
@@ -278,6 +282,7 @@ pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredP
             rating: r.get(3)?,
             id: r.get(4)?,
             navigation_type: r.get(5)?,
+            attribution: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or(Value::Null),
         })
     })?;
     for vital in vitals {

@@ -229,10 +229,10 @@ fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), Sto
     // A later report of the same metric instance carries its newer value.
     tx.prepare_cached(
         "INSERT INTO vitals (page_view_id, metric_id, name, value, delta, rating, navigation_type,
-            received_unix_nano) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            received_unix_nano, attribution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (page_view_id, metric_id) DO UPDATE SET
             value = excluded.value, delta = excluded.delta, rating = excluded.rating,
-            received_unix_nano = excluded.received_unix_nano",
+            received_unix_nano = excluded.received_unix_nano, attribution = excluded.attribution",
     )?
     .execute(params![
         vital.page_view_id,
@@ -243,6 +243,7 @@ fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), Sto
         vital.rating,
         vital.navigation_type,
         received,
+        serde_json::to_string(&vital.attribution)?,
     ])?;
     Ok(())
 }
