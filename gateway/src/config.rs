@@ -43,6 +43,8 @@ struct FileConfig {
     limits: Limits,
     #[serde(default)]
     apps: Vec<AppSection>,
+    #[serde(default)]
+    export: crate::export::ExportConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +98,7 @@ pub struct Config {
     limits: Limits,
     apps: Vec<App>,
     dev_mode: bool,
+    export: crate::export::ExportConfig,
 }
 
 impl Config {
@@ -170,7 +173,8 @@ impl Config {
         if file.limits.max_body_bytes == 0 || file.limits.store_queue == 0 {
             return Err(invalid("limits", "limits must be greater than zero"));
         }
-        Ok(Config { data_dir, ingest_listen, admin_listen, limits: file.limits, apps, dev_mode })
+        file.export.validate().map_err(|(field, problem)| invalid(&field, problem))?;
+        Ok(Config { data_dir, ingest_listen, admin_listen, limits: file.limits, apps, dev_mode, export: file.export })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -190,6 +194,9 @@ impl Config {
     }
     pub fn dev_mode(&self) -> bool {
         self.dev_mode
+    }
+    pub fn export(&self) -> &crate::export::ExportConfig {
+        &self.export
     }
 }
 
