@@ -274,3 +274,78 @@ pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsService
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Source, SpanId, TraceId};
+    use serde_json::json;
+
+    fn span(n: u8, service: &str) -> Span {
+        let resource = json!({ "service.name": service });
+        Span {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([n; 8]),
+            parent_span_id: (n > 1).then_some(SpanId([1; 8])),
+            name: format!("span {n}"),
+            kind: SpanKind::Client,
+            start_unix_nano: 10,
+            end_unix_nano: 20,
+            status: StatusCode::Error,
+            status_message: "boom".into(),
+            attributes: json!({ "n": n, "ratio": 0.5, "tags": ["a", "b"], "ok": true })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            resource: resource.as_object().cloned().unwrap_or_default(),
+            source: Source::Browser,
+        }
+    }
+
+    #[test]
+    fn spans_are_grouped_by_resource_in_first_seen_order() {
+        let spans = [span(1, "web"), span(2, "api"), span(3, "web")];
+        let request = trace_request(&spans);
+        assert_eq!(request.resource_spans.len(), 2);
+        let web = &request.resource_spans[0];
+        let ids: Vec<_> = web.scope_spans[0]
+            .spans
+            .iter()
+            .map(|s| s.span_id[0])
+            .collect();
+        assert_eq!(ids, [1, 3]);
+        let service = &web.resource.as_ref().expect("resource").attributes[0];
+        assert_eq!(service.key, "service.name");
+        assert_eq!(
+            web.scope_spans[0].scope.as_ref().expect("scope").name,
+            SCOPE_NAME
+        );
+    }
+
+    #[test]
+    fn span_fields_and_attribute_types_map_to_otlp() {
+        let otlp = trace::Span::from(&span(2, "web"));
+        assert_eq!(otlp.parent_span_id, vec![1; 8]);
+        assert_eq!(otlp.kind, trace::span::SpanKind::Client as i32);
+        let status = otlp.status.expect("status");
+        assert_eq!(
+            (status.code, status.message.as_str()),
+            (trace::status::StatusCode::Error as i32, "boom")
+        );
+        let value = |key: &str| {
+            otlp.attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+                .and_then(|v| v.value)
+        };
+        assert_eq!(value("n"), Some(any_value::Value::IntValue(2)));
+        assert_eq!(value("ratio"), Some(any_value::Value::DoubleValue(0.5)));
+        assert_eq!(value("ok"), Some(any_value::Value::BoolValue(true)));
+        assert!(
+            matches!(value("tags"), Some(any_value::Value::ArrayValue(a)) if a.values.len() == 2)
+        );
+        let root = trace::Span::from(&span(1, "web"));
+        assert!(root.parent_span_id.is_empty());
+    }
+}

@@ -192,3 +192,55 @@ impl DropReason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, Overrides};
+
+    fn config(export: &str) -> Result<Config, String> {
+        let text = format!("[[apps]]\nname = \"a\"\nkey = \"k\"\n[export]\n{export}\n");
+        Config::from_toml(&text, Overrides::default()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_a_full_section_parse() {
+        let off = config("").expect("empty section");
+        assert!(!off.export().enabled());
+        assert_eq!(off.export().max_queue_bytes, 256 * 1024 * 1024);
+        let on = config(
+            "otlp_endpoint = \"http://collector:4318\"\nheaders = { \"x-api-key\" = \"s\" }\n\
+             max_queue_bytes = 1000\nlogs = false",
+        )
+        .expect("config");
+        assert!(on.export().enabled());
+        assert_eq!(on.export().headers["x-api-key"], "s");
+        assert_eq!(on.export().max_queue_bytes, 1000);
+        assert!(!on.export().logs);
+    }
+
+    #[test]
+    fn bad_export_settings_fail_at_start_naming_the_key() {
+        for (text, key) in [
+            (
+                "otlp_endpoint = \"https://collector:4318\"",
+                "export.otlp_endpoint",
+            ),
+            ("otlp_endpoint = \"collector:4318\"", "export.otlp_endpoint"),
+            ("otlp_endpoint = \"not a url\"", "export.otlp_endpoint"),
+            ("headers = { \"bad header\" = \"x\" }", "export.headers"),
+            (
+                "headers = { \"x-key\" = \"line\\nbreak\" }",
+                "export.headers",
+            ),
+            ("max_queue_bytes = 0", "export.max_queue_bytes"),
+            (
+                "retry_initial_backoff_ms = 100\nretry_max_backoff_ms = 10",
+                "export.retry_max_backoff_ms",
+            ),
+            ("otlp_endpont = \"http://c:4318\"", "otlp_endpont"),
+        ] {
+            let err = config(text).expect_err(text);
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+}
