@@ -228,10 +228,12 @@ pub async fn count_requests(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    // CORS preflights (OPTIONS) succeed too but carry no data.
+    let is_post = request.method() == axum::http::Method::POST;
     let response = next.run(request).await;
     if let Some(RejectedReason(reason)) = response.extensions().get::<RejectedReason>() {
         telemetry.add(Counter::Rejected(reason), 1);
-    } else if response.status().is_success() {
+    } else if is_post && response.status().is_success() {
         match path.as_str() {
             "/v1/rum" => telemetry.add(Counter::BeaconsAccepted, 1),
             "/v1/traces" => telemetry.add(Counter::OtlpRequestsAccepted, 1),

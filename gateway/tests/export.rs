@@ -16,7 +16,9 @@ use axum::routing::post;
 use axum::Router;
 use gateway::config::{Config, Overrides};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -51,7 +53,16 @@ struct Inbox {
     /// Headers of the last request.
     headers: HeaderMap,
     /// Scripted answers for /v1/traces, used up in order; then 200.
-    script: VecDeque<(StatusCode, Option<&'static str>)>,
+    script: VecDeque<Answer>,
+}
+
+/// A scripted answer of the receiver.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// This status, with this `Retry-After`; nothing is kept.
+    Status(StatusCode, Option<&'static str>),
+    /// 200 with an OTLP partial success rejecting this many spans; the spans are kept.
+    Partial(i64),
 }
 
 #[derive(Clone, Default)]
@@ -82,7 +93,7 @@ impl Receiver {
         (receiver, addr, stop)
     }
 
-    fn script(&self, answers: &[(StatusCode, Option<&'static str>)]) {
+    fn script(&self, answers: &[Answer]) {
         self.0
             .lock()
             .expect("inbox")
@@ -116,14 +127,28 @@ async fn traces(State(receiver): State<Receiver>, headers: HeaderMap, body: Byte
         })
         .collect();
     inbox.attempts.push((Instant::now(), ids));
-    if let Some((status, retry_after)) = inbox.script.pop_front() {
-        let mut response = status.into_response();
-        if let Some(value) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", value.parse().expect("header"));
+    let mut answer = Vec::new();
+    match inbox.script.pop_front() {
+        Some(Answer::Status(status, retry_after)) => {
+            let mut response = status.into_response();
+            if let Some(value) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", value.parse().expect("header"));
+            }
+            return response;
         }
-        return response;
+        Some(Answer::Partial(rejected_spans)) => {
+            let partial = ExportTracePartialSuccess {
+                rejected_spans,
+                error_message: "too old".into(),
+            };
+            answer = ExportTraceServiceResponse {
+                partial_success: Some(partial),
+            }
+            .encode_to_vec();
+        }
+        None => {}
     }
     for rs in request.resource_spans {
         let resource = rs.resource.unwrap_or_default();
@@ -136,11 +161,7 @@ async fn traces(State(receiver): State<Receiver>, headers: HeaderMap, body: Byte
             }
         }
     }
-    (
-        [("content-type", "application/x-protobuf")],
-        Vec::<u8>::new(),
-    )
-        .into_response()
+    ([("content-type", "application/x-protobuf")], answer).into_response()
 }
 
 async fn logs(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
@@ -476,6 +497,17 @@ async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
         .await
         .expect("post");
     assert_eq!(rejected.status(), 403);
+    let preflight = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/rum?key={KEY}", gw.ingest),
+        )
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success());
     assert_eq!(
         gw.metric("rum_gateway_rejected_total{reason=\"unknown_key\"}")
             .await,
@@ -538,6 +570,9 @@ async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up
     .await;
     let ids = receiver.trace_ids();
     assert_eq!(ids.len(), 5, "each delivered once: {ids:?}");
+    let attempts = receiver.0.lock().expect("inbox").attempts.clone();
+    assert_eq!(attempts.len(), 1, "the backlog goes out as one batch");
+    assert_eq!(attempts[0].1.len(), 5);
     assert_eq!(
         gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
             .await,
@@ -550,7 +585,7 @@ async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up
 async fn a_503_with_retry_after_is_retried_and_a_400_is_dropped_and_counted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (receiver, addr, _stop) = Receiver::start().await;
-    receiver.script(&[(StatusCode::SERVICE_UNAVAILABLE, Some("1"))]);
+    receiver.script(&[Answer::Status(StatusCode::SERVICE_UNAVAILABLE, Some("1"))]);
     let gw = start_gateway(dir.path(), addr, "logs = false").await;
 
     assert_eq!(gw.post_otlp(&id(1, 16), &id(1, 8), &[]).await.status(), 200);
@@ -578,7 +613,7 @@ async fn a_503_with_retry_after_is_retried_and_a_400_is_dropped_and_counted() {
         1
     );
 
-    receiver.script(&[(StatusCode::BAD_REQUEST, None)]);
+    receiver.script(&[Answer::Status(StatusCode::BAD_REQUEST, None)]);
     assert_eq!(gw.post_otlp(&id(2, 16), &id(2, 8), &[]).await.status(), 200);
     eventually(5, "the 400 counted as a drop", || async {
         gw.metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"client_error\"}")
@@ -665,5 +700,35 @@ async fn a_full_queue_drops_its_oldest_and_counts_them() {
     let mut got = receiver.trace_ids();
     got.sort();
     assert_eq!(got, expected);
+    gw.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_success_counts_the_rejected_spans_as_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (receiver, addr, _stop) = Receiver::start().await;
+    receiver.script(&[Answer::Partial(1)]);
+    // One span per request: the second must not ride in the first's batch.
+    let gw = start_gateway(dir.path(), addr, "logs = false\nmax_batch_items = 1").await;
+    assert_eq!(gw.post_otlp(&id(1, 16), &id(1, 8), &[]).await.status(), 200);
+    assert_eq!(gw.post_otlp(&id(2, 16), &id(2, 8), &[]).await.status(), 200);
+    eventually(5, "the partial success counted", || async {
+        gw.metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"partial_success\"}")
+            .await
+            == 1
+    })
+    .await;
+    eventually(5, "the other span exported", || async {
+        gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
+            .await
+            == 1
+    })
+    .await;
+    assert_eq!(
+        receiver.0.lock().expect("inbox").attempts.len(),
+        2,
+        "a 2xx is final: no retry"
+    );
+    assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
     gw.shut_down().await;
 }
