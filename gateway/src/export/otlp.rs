@@ -228,13 +228,16 @@ impl Exporter {
                 }
                 Outcome::Retry(after) => {
                     self.telemetry.add(Counter::ExportRetries(signal), 1);
-                    let delay = after.unwrap_or_else(|| {
-                        backoff(
-                            self.config.retry_initial_backoff_ms,
-                            self.config.retry_max_backoff_ms,
-                            retry,
-                        )
-                    });
+                    let (initial, max) = (
+                        self.config.retry_initial_backoff_ms,
+                        self.config.retry_max_backoff_ms,
+                    );
+                    // Never sooner than `Retry-After` says, nor than the first backoff step:
+                    // a receiver answering `Retry-After: 0` must not get a tight loop.
+                    let delay = match after {
+                        Some(after) => after.max(backoff(initial, max, 1)),
+                        None => backoff(initial, max, retry),
+                    };
                     tracing::debug!(
                         signal = signal.as_str(),
                         delay_ms = delay.as_millis() as u64,
@@ -263,6 +266,7 @@ impl Exporter {
         {
             Ok(response) => response,
             Err(error) => {
+                let error = chain(&error);
                 tracing::warn!(%url, %error, "Export request failed; will retry.");
                 return Outcome::Retry(None);
             }
@@ -272,8 +276,7 @@ impl Exporter {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+            .and_then(retry_after);
         let is_protobuf = response
             .headers()
             .get(CONTENT_TYPE)
@@ -360,6 +363,34 @@ fn rejected_items(signal: Signal, body: &[u8]) -> u64 {
     u64::try_from(rejected.unwrap_or(0)).unwrap_or(0)
 }
 
+/// A `Retry-After` value, delay-seconds or an HTTP date, as a delay of at most
+/// [`MAX_RETRY_AFTER`]; a date in the past is no delay.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
+/// An error and its sources, so a log line says "connection refused", not just "error
+/// sending request".
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
 /// Sleeps; true when `stop` turned true first.
 async fn sleep_or_stop(delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     let stopped = tokio::select! {
@@ -372,6 +403,23 @@ async fn sleep_or_stop(delay: Duration, stop: &mut watch::Receiver<bool>) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_capped() {
+        assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("86400"), Some(MAX_RETRY_AFTER));
+        let in_a_minute = std::time::SystemTime::now() + Duration::from_secs(60);
+        let delay = retry_after(&httpdate::fmt_http_date(in_a_minute)).expect("date");
+        assert!(
+            delay > Duration::from_secs(55) && delay <= Duration::from_secs(60),
+            "{delay:?}"
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
 
     #[test]
     fn backoff_doubles_within_jitter_and_caps() {
