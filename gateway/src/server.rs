@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::export::otlp::Exporter;
 use crate::export::queue::Outbox;
-use crate::telemetry::{self, Telemetry};
 use crate::ingest::{self, IngestState};
 use crate::store::{self, StoreHandle};
+use crate::telemetry::{self, Telemetry};
 use crate::{api, viewer};
 
 /// The ingest listener's router.

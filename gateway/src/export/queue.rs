@@ -17,9 +17,10 @@ use std::sync::Arc;
 use rusqlite::{params, Connection};
 use tokio::sync::Notify;
 
-use super::{ExportConfig, Signal};
+use super::{DropReason, ExportConfig, Signal};
 use crate::convert;
 use crate::model::Batch;
+use crate::telemetry::{Counter, Telemetry};
 
 /// The outbox's tables. `outbox_meta.bytes` is kept equal to the payload bytes queued by
 /// triggers, so checking the bound never scans the queue.
@@ -122,6 +123,28 @@ impl Outbox {
             )?;
         }
         Ok(())
+    }
+
+    /// After the writer's commit: counts what the bound dropped, updates the size gauge and
+    /// wakes the exporter.
+    pub fn committed(&self, telemetry: &Telemetry, dropped: Dropped, queued_bytes: u64) {
+        telemetry.add(
+            Counter::ExportDropped(Signal::Traces, DropReason::QueueFull),
+            dropped.traces,
+        );
+        telemetry.add(
+            Counter::ExportDropped(Signal::Logs, DropReason::QueueFull),
+            dropped.logs,
+        );
+        if dropped.traces + dropped.logs > 0 {
+            tracing::warn!(
+                spans = dropped.traces,
+                log_records = dropped.logs,
+                "Export outbox full: dropped its oldest entries."
+            );
+        }
+        telemetry.set_queue_bytes(queued_bytes);
+        self.wake();
     }
 
     /// Deletes the oldest entries until the queue is within its bound, inside the caller's

@@ -13,9 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{open, StoreError};
 use crate::export::queue::Outbox;
-use crate::export::{DropReason, Signal};
 use crate::model::{Batch, PageView, Span, Vital};
-use crate::telemetry::{Counter, Telemetry};
+use crate::telemetry::Telemetry;
 
 /// Most write requests committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -150,13 +149,7 @@ fn commit_group(conn: &mut Connection, group: &[WriteRequest], extras: &Extras) 
     let mut outcomes = Vec::with_capacity(group.len());
     for request in group {
         let outcome = match tx.savepoint() {
-            Ok(mut sp) => match insert_batch(&sp, &request.batch, received).map_err(|e| e.to_string()).and_then(|()| {
-                // Queued for export in the same savepoint: stored and queued, or neither.
-                match &extras.outbox {
-                    Some(outbox) => outbox.append(&sp, &request.batch, received).map_err(|e| e.to_string()),
-                    None => Ok(()),
-                }
-            }) {
+            Ok(mut sp) => match store_and_queue(&sp, &request.batch, received, extras) {
                 Ok(()) => sp.commit().map_err(|e| e.to_string()),
                 Err(e) => {
                     let _ = sp.rollback();
@@ -182,16 +175,18 @@ fn commit_group(conn: &mut Connection, group: &[WriteRequest], extras: &Extras) 
         return all_failed(&e);
     }
     if let (Some(outbox), Some((dropped, bytes))) = (&extras.outbox, bounded) {
-        let telemetry = &extras.telemetry;
-        telemetry.add(Counter::ExportDropped(Signal::Traces, DropReason::QueueFull), dropped.traces);
-        telemetry.add(Counter::ExportDropped(Signal::Logs, DropReason::QueueFull), dropped.logs);
-        if dropped.traces + dropped.logs > 0 {
-            tracing::warn!(spans = dropped.traces, log_records = dropped.logs, "Export outbox full: dropped its oldest entries.");
-        }
-        telemetry.set_queue_bytes(bytes);
-        outbox.wake();
+        outbox.committed(&extras.telemetry, dropped, bytes);
     }
     outcomes
+}
+
+/// Inserts the batch and queues it for export in one savepoint: stored and queued, or neither.
+fn store_and_queue(conn: &Connection, batch: &Batch, received: i64, extras: &Extras) -> Result<(), String> {
+    insert_batch(conn, batch, received).map_err(|e| e.to_string())?;
+    if let Some(outbox) = &extras.outbox {
+        outbox.append(conn, batch, received).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {
