@@ -1,6 +1,7 @@
 //! Durable export to an OpenTelemetry collector: the `[export]` config section, the on-disk
 //! outbox ([`queue`]) that the store's writer fills in the same transaction as the store, and
-//! the OTLP/HTTP exporter ([`otlp`], with [`retry`]'s backoff) that drains it. Names on the wire: `docs/export.md`.
+//! the OTLP/HTTP exporter ([`otlp`], with [`retry`]'s backoff) that drains it. Names on the
+//! wire: `docs/export.md`.
 
 pub mod otlp;
 pub mod queue;
