@@ -46,6 +46,8 @@ struct FileConfig {
     apps: Vec<AppSection>,
     #[serde(default)]
     enrich: EnrichConfig,
+    #[serde(default)]
+    export: crate::export::ExportConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +102,7 @@ pub struct Config {
     apps: Vec<App>,
     dev_mode: bool,
     enrich: EnrichConfig,
+    export: crate::export::ExportConfig,
 }
 
 impl Config {
@@ -175,7 +178,17 @@ impl Config {
             return Err(invalid("limits", "limits must be greater than zero"));
         }
         file.enrich.check().map_err(|(field, problem)| invalid(field, problem))?;
-        Ok(Config { data_dir, ingest_listen, admin_listen, limits: file.limits, apps, dev_mode, enrich: file.enrich })
+        file.export.validate().map_err(|(field, problem)| invalid(&field, problem))?;
+        Ok(Config {
+            data_dir,
+            ingest_listen,
+            admin_listen,
+            limits: file.limits,
+            apps,
+            dev_mode,
+            enrich: file.enrich,
+            export: file.export,
+        })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -198,6 +211,9 @@ impl Config {
     }
     pub fn enrich(&self) -> &EnrichConfig {
         &self.enrich
+    }
+    pub fn export(&self) -> &crate::export::ExportConfig {
+        &self.export
     }
 }
 

@@ -90,6 +90,8 @@ impl IntoResponse for Rejection {
         }
         let body = serde_json::json!({ "error": self.reason(), "message": self.to_string() });
         let mut response = (status, Json(body)).into_response();
+        // For the self-metrics middleware, which counts rejections by reason.
+        response.extensions_mut().insert(crate::telemetry::RejectedReason(self.reason()));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

@@ -15,16 +15,21 @@
 //!   and corrects the browser's clock.
 //! * [`store`]: the embedded SQLite store; a request is acknowledged only after its batch has
 //!   committed.
+//! * [`export`] and [`convert`]: the durable outbox and the OTLP/HTTP exporter that drains it.
+//! * [`telemetry`]: self-metrics at `GET /metrics` on the admin listener.
 //! * [`api`] and [`viewer`]: the admin listener's JSON API and trace viewer.
 
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod convert;
 pub mod enrich;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod validate;
 pub mod viewer;

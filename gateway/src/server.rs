@@ -9,8 +9,11 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::enrich::Enricher;
+use crate::export::otlp::Exporter;
+use crate::export::queue::Outbox;
 use crate::ingest::{self, IngestState};
 use crate::store::{self, StoreHandle};
+use crate::telemetry::{self, Telemetry};
 use crate::{api, viewer};
 
 /// The ingest listener's router. Builds the enrich stage from the config, which blocks for
@@ -33,18 +36,39 @@ pub fn admin_router(store: StoreHandle) -> Router {
 /// Binds both listeners, serves until `shutdown` resolves, then drains in-flight requests
 /// and the store's write queue.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let config = Arc::new(config);
-    // Compiling the user-agent regexes takes about a second of CPU: not on the runtime.
-    let enrich_config = config.enrich().clone();
-    let enricher = Arc::new(tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config)).await?);
-    let (store, writer) = store::writer::start(config.data_dir(), config.limits().store_queue)
-        .with_context(|| format!("opening the store in {}", config.data_dir().display()))?;
     let ingest = TcpListener::bind(config.ingest_listen())
         .await
         .with_context(|| format!("binding the ingest listener to {}", config.ingest_listen()))?;
     let admin = TcpListener::bind(config.admin_listen())
         .await
         .with_context(|| format!("binding the admin listener to {}", config.admin_listen()))?;
+    run_with_listeners(config, ingest, admin, shutdown).await
+}
+
+/// As [`run`], on listeners the caller bound (tests bind port 0 and keep the addresses).
+pub async fn run_with_listeners(
+    config: Config,
+    ingest: TcpListener,
+    admin: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    // Compiling the user-agent regexes takes about a second of CPU: not on the runtime.
+    let enrich_config = config.enrich().clone();
+    let enricher = Arc::new(tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config)).await?);
+    let telemetry = Telemetry::new();
+    let outbox = config.export().enabled().then(|| Outbox::new(config.export()));
+    let appended = outbox.as_ref().map(Outbox::appended);
+    let extras = store::writer::Extras { outbox, telemetry: Arc::clone(&telemetry) };
+    let (store, writer) = store::writer::start_with(config.data_dir(), config.limits().store_queue, extras)
+        .with_context(|| format!("opening the store in {}", config.data_dir().display()))?;
+    let exporter = match appended {
+        Some(appended) => Some(
+            Exporter::new(config.export(), config.data_dir(), appended, Arc::clone(&telemetry))
+                .context("starting the OTLP exporter")?,
+        ),
+        None => None,
+    };
     let ingest_addr = ingest.local_addr()?;
     let admin_addr = admin.local_addr()?;
     tracing::info!(%ingest_addr, "Ingest listener ready: POST /v1/rum?key=KEY and /v1/traces.");
@@ -61,16 +85,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    // The peer's address is the client's, or the trusted proxy's in front of it.
-    let ingest_app = ingest_router_with(Arc::clone(&config), store.clone(), enricher)
+    let export_task = exporter.map(|exporter| tokio::spawn(exporter.run(stop_rx.clone())));
+    let ingest_app = telemetry::count_ingest(ingest_router_with(Arc::clone(&config), store.clone(), enricher), Arc::clone(&telemetry))
+        // The peer's address is the client's, or the trusted proxy's in front of it.
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let ingest_server = axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let admin_server = axum::serve(admin, admin_router(store)).with_graceful_shutdown(stopped(stop_rx));
+    let admin_app = admin_router(store).merge(telemetry::router(telemetry));
+    let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);
     ingest_result.context("ingest listener")?;
     admin_result.context("admin listener")?;
     // Both routers (and their store handles) are gone: the writer finishes its queue.
     tokio::task::spawn_blocking(move || writer.join()).await?;
+    if let Some(task) = export_task {
+        // It saw the same stop signal; what it did not deliver stays in the outbox.
+        task.await?;
+    }
     tracing::info!("Stopped.");
     Ok(())
 }

@@ -12,7 +12,9 @@ use rusqlite::{params, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{open, StoreError};
+use crate::export::queue::Outbox;
 use crate::model::{Batch, PageView, Span, Vital};
+use crate::telemetry::Telemetry;
 
 /// Most write requests committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -53,14 +55,30 @@ impl Writer {
     }
 }
 
+/// What the writer does beside storing: queue each batch for export (in the same
+/// transaction) and count what it committed.
+#[derive(Default)]
+pub struct Extras {
+    pub outbox: Option<Outbox>,
+    pub telemetry: Arc<Telemetry>,
+}
+
 /// Opens the store in `data_dir` and starts its writer with a queue of `capacity` requests.
 pub fn start(data_dir: &Path, capacity: usize) -> Result<(StoreHandle, Writer), StoreError> {
+    start_with(data_dir, capacity, Extras::default())
+}
+
+/// As [`start`], with an export outbox and self-metrics.
+pub fn start_with(data_dir: &Path, capacity: usize, extras: Extras) -> Result<(StoreHandle, Writer), StoreError> {
     let write_conn = open(data_dir)?;
+    if extras.outbox.is_some() {
+        crate::export::queue::ensure_schema(&write_conn)?;
+    }
     let read_conn = open(data_dir)?;
     let (queue, rx) = mpsc::channel(capacity);
     let thread = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || run(write_conn, rx))
+        .spawn(move || run(write_conn, rx, extras))
         .map_err(|source| StoreError::CreateDir { path: data_dir.into(), source })?;
     Ok((StoreHandle { queue, reader: Arc::new(Mutex::new(read_conn)) }, Writer { thread }))
 }
@@ -93,7 +111,7 @@ impl StoreHandle {
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>, extras: Extras) {
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -102,7 +120,12 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
                 Err(_) => break,
             }
         }
-        let outcomes = commit_group(&mut conn, &group);
+        let outcomes = commit_group(&mut conn, &group, &extras);
+        for (request, outcome) in group.iter().zip(&outcomes) {
+            if outcome.is_ok() {
+                extras.telemetry.batch_committed(&request.batch);
+            }
+        }
         for (request, outcome) in group.into_iter().zip(outcomes) {
             // The client may have gone; its batch is stored either way.
             let _ = request.ack.send(outcome);
@@ -113,7 +136,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
 
 /// Commits every request's batch in one transaction; each batch sits in a savepoint so a
 /// bad one fails alone.
-fn commit_group(conn: &mut Connection, group: &[WriteRequest]) -> Vec<Result<(), WriteError>> {
+fn commit_group(conn: &mut Connection, group: &[WriteRequest], extras: &Extras) -> Vec<Result<(), WriteError>> {
     let all_failed = |error: &dyn std::fmt::Display| {
         tracing::error!(%error, requests = group.len(), "Store transaction failed.");
         group.iter().map(|_| Err(WriteError::Failed)).collect()
@@ -126,11 +149,11 @@ fn commit_group(conn: &mut Connection, group: &[WriteRequest]) -> Vec<Result<(),
     let mut outcomes = Vec::with_capacity(group.len());
     for request in group {
         let outcome = match tx.savepoint() {
-            Ok(mut sp) => match insert_batch(&sp, &request.batch, received) {
+            Ok(mut sp) => match store_and_queue(&sp, &request.batch, received, extras) {
                 Ok(()) => sp.commit().map_err(|e| e.to_string()),
                 Err(e) => {
                     let _ = sp.rollback();
-                    Err(e.to_string())
+                    Err(e)
                 }
             },
             Err(e) => Err(e.to_string()),
@@ -140,10 +163,30 @@ fn commit_group(conn: &mut Connection, group: &[WriteRequest]) -> Vec<Result<(),
             WriteError::Failed
         }));
     }
+    // The outbox's bound holds at every commit: the oldest entries make room.
+    let bounded = match &extras.outbox {
+        Some(outbox) => match outbox.enforce_bound(&tx) {
+            Ok(bounded) => Some(bounded),
+            Err(e) => return all_failed(&e),
+        },
+        None => None,
+    };
     if let Err(e) = tx.commit() {
         return all_failed(&e);
     }
+    if let (Some(outbox), Some((dropped, bytes))) = (&extras.outbox, bounded) {
+        outbox.committed(&extras.telemetry, dropped, bytes);
+    }
     outcomes
+}
+
+/// Inserts the batch and queues it for export in one savepoint: stored and queued, or neither.
+fn store_and_queue(conn: &Connection, batch: &Batch, received: i64, extras: &Extras) -> Result<(), String> {
+    insert_batch(conn, batch, received).map_err(|e| e.to_string())?;
+    if let Some(outbox) = &extras.outbox {
+        outbox.append(conn, batch, received).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {

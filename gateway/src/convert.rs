@@ -1,0 +1,351 @@
+//! The one mapping from the gateway's model to OTLP protobuf, for export: spans grouped by
+//! resource into `ResourceSpans`, page views and web vitals as OpenTelemetry events (log
+//! records with an `event_name`). The names are documented in `docs/export.md`.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1 as trace;
+use serde_json::Value;
+
+use crate::model::{Attributes, Batch, PageView, Span, SpanKind, StatusCode, Vital};
+use crate::validate::{PAGE_VIEW_ID, SESSION_ID};
+
+/// Event name of a page view's log record.
+pub const PAGE_VIEW_EVENT: &str = "browser.page_view";
+/// Event name of a web vital's log record.
+pub const WEB_VITAL_EVENT: &str = "browser.web_vital";
+/// Instrumentation scope of everything the gateway exports.
+pub const SCOPE_NAME: &str = "rum-gateway";
+
+fn scope() -> InstrumentationScope {
+    InstrumentationScope {
+        name: SCOPE_NAME.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        ..InstrumentationScope::default()
+    }
+}
+
+/// A JSON attribute value as an OTLP `AnyValue`: integers stay integers, objects become
+/// key-value lists, `null` an empty value.
+pub fn any_value(value: &Value) -> AnyValue {
+    let value = match value {
+        Value::Null => None,
+        Value::Bool(b) => Some(any_value::Value::BoolValue(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Some(any_value::Value::IntValue(i)),
+            None => Some(any_value::Value::DoubleValue(
+                n.as_f64().unwrap_or(f64::NAN),
+            )),
+        },
+        Value::String(s) => Some(any_value::Value::StringValue(s.clone())),
+        Value::Array(items) => Some(any_value::Value::ArrayValue(ArrayValue {
+            values: items.iter().map(any_value).collect(),
+        })),
+        Value::Object(map) => Some(any_value::Value::KvlistValue(KeyValueList {
+            values: key_values(map),
+        })),
+    };
+    AnyValue { value }
+}
+
+/// Attributes as OTLP key-values, in key order.
+pub fn key_values(attributes: &Attributes) -> Vec<KeyValue> {
+    attributes
+        .iter()
+        .map(|(k, v)| KeyValue {
+            key: k.clone(),
+            value: Some(any_value(v)),
+            ..KeyValue::default()
+        })
+        .collect()
+}
+
+fn kv(key: &str, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
+    }
+}
+
+fn string(key: &str, value: &str) -> KeyValue {
+    kv(key, any_value::Value::StringValue(value.into()))
+}
+
+fn double(key: &str, value: f64) -> KeyValue {
+    kv(key, any_value::Value::DoubleValue(value))
+}
+
+/// A resource from its attributes.
+pub fn resource(attributes: &Attributes) -> Resource {
+    Resource {
+        attributes: key_values(attributes),
+        ..Resource::default()
+    }
+}
+
+impl From<SpanKind> for trace::span::SpanKind {
+    fn from(kind: SpanKind) -> Self {
+        match kind {
+            SpanKind::Internal => trace::span::SpanKind::Internal,
+            SpanKind::Server => trace::span::SpanKind::Server,
+            SpanKind::Client => trace::span::SpanKind::Client,
+            SpanKind::Producer => trace::span::SpanKind::Producer,
+            SpanKind::Consumer => trace::span::SpanKind::Consumer,
+        }
+    }
+}
+
+impl From<StatusCode> for trace::status::StatusCode {
+    fn from(code: StatusCode) -> Self {
+        match code {
+            StatusCode::Unset => trace::status::StatusCode::Unset,
+            StatusCode::Ok => trace::status::StatusCode::Ok,
+            StatusCode::Error => trace::status::StatusCode::Error,
+        }
+    }
+}
+
+impl From<&Span> for trace::Span {
+    fn from(span: &Span) -> Self {
+        let status =
+            (span.status != StatusCode::Unset || !span.status_message.is_empty()).then(|| {
+                trace::Status {
+                    message: span.status_message.clone(),
+                    code: trace::status::StatusCode::from(span.status) as i32,
+                }
+            });
+        trace::Span {
+            trace_id: span.trace_id.0.to_vec(),
+            span_id: span.span_id.0.to_vec(),
+            parent_span_id: span
+                .parent_span_id
+                .map(|id| id.0.to_vec())
+                .unwrap_or_default(),
+            name: span.name.clone(),
+            kind: trace::span::SpanKind::from(span.kind) as i32,
+            start_time_unix_nano: u64::try_from(span.start_unix_nano).unwrap_or(0),
+            end_time_unix_nano: u64::try_from(span.end_unix_nano).unwrap_or(0),
+            attributes: key_values(&span.attributes),
+            status,
+            ..trace::Span::default()
+        }
+    }
+}
+
+/// Spans sharing one resource.
+pub struct ResourceGroup<'a> {
+    pub resource: &'a Attributes,
+    pub spans: Vec<&'a Span>,
+}
+
+impl From<ResourceGroup<'_>> for trace::ResourceSpans {
+    fn from(group: ResourceGroup<'_>) -> Self {
+        trace::ResourceSpans {
+            resource: Some(resource(group.resource)),
+            scope_spans: vec![trace::ScopeSpans {
+                scope: Some(scope()),
+                spans: group.spans.into_iter().map(trace::Span::from).collect(),
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }
+    }
+}
+
+/// Groups spans by resource, keeping first-seen order (a request has few resources, so a
+/// linear search beats hashing JSON maps).
+pub fn group_by_resource(spans: &[Span]) -> Vec<ResourceGroup<'_>> {
+    let mut groups: Vec<ResourceGroup<'_>> = Vec::new();
+    for span in spans {
+        match groups.iter_mut().find(|g| *g.resource == span.resource) {
+            Some(group) => group.spans.push(span),
+            None => groups.push(ResourceGroup {
+                resource: &span.resource,
+                spans: vec![span],
+            }),
+        }
+    }
+    groups
+}
+
+/// One OTLP trace export request for `spans`.
+pub fn trace_request(spans: &[Span]) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: group_by_resource(spans)
+            .into_iter()
+            .map(trace::ResourceSpans::from)
+            .collect(),
+    }
+}
+
+fn event(
+    name: &str,
+    time_unix_nano: u64,
+    observed_unix_nano: u64,
+    attributes: Vec<KeyValue>,
+) -> LogRecord {
+    LogRecord {
+        time_unix_nano,
+        observed_time_unix_nano: observed_unix_nano,
+        severity_number: SeverityNumber::Info as i32,
+        severity_text: "INFO".into(),
+        event_name: name.into(),
+        attributes,
+        ..LogRecord::default()
+    }
+}
+
+/// A page view as a `browser.page_view` event at the view's start.
+pub fn page_view_event(view: &PageView, observed_unix_nano: u64) -> LogRecord {
+    let attributes = vec![
+        string(SESSION_ID, &view.session_id),
+        string(PAGE_VIEW_ID, &view.id),
+        string("url.full", &view.url),
+        string("browser.page_view.referrer", &view.referrer),
+        string("browser.page_view.navigation_type", &view.navigation_type),
+    ];
+    let start = u64::try_from(view.start_unix_nano).unwrap_or(0);
+    event(PAGE_VIEW_EVENT, start, observed_unix_nano, attributes)
+}
+
+/// A web vital as a `browser.web_vital` event at the time the gateway received it (the
+/// beacon carries no report time per vital).
+pub fn web_vital_event(
+    vital: &Vital,
+    session_id: Option<&str>,
+    received_unix_nano: u64,
+) -> LogRecord {
+    let mut attributes = vec![
+        string("web_vital.name", &vital.name),
+        double("web_vital.value", vital.value),
+        double("web_vital.delta", vital.delta),
+        string("web_vital.rating", &vital.rating),
+        string("web_vital.id", &vital.metric_id),
+        string("web_vital.navigation_type", &vital.navigation_type),
+        string(PAGE_VIEW_ID, &vital.page_view_id),
+    ];
+    if let Some(session_id) = session_id {
+        attributes.push(string(SESSION_ID, session_id));
+    }
+    event(
+        WEB_VITAL_EVENT,
+        received_unix_nano,
+        received_unix_nano,
+        attributes,
+    )
+}
+
+/// One OTLP logs export request for the batch's page views and vitals, grouped by resource;
+/// a vital takes its page view's resource and session when the batch holds that view.
+pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsServiceRequest {
+    let received = u64::try_from(received_unix_nano).unwrap_or(0);
+    let empty = Attributes::new();
+    let mut groups: Vec<(&Attributes, Vec<LogRecord>)> = Vec::new();
+    let mut push = |resource, record| match groups.iter_mut().find(|(r, _)| *r == resource) {
+        Some((_, records)) => records.push(record),
+        None => groups.push((resource, vec![record])),
+    };
+    for view in &batch.page_views {
+        push(&view.resource, page_view_event(view, received));
+    }
+    for vital in &batch.vitals {
+        let view = batch.page_views.iter().find(|v| v.id == vital.page_view_id);
+        let record = web_vital_event(vital, view.map(|v| v.session_id.as_str()), received);
+        push(view.map_or(&empty, |v| &v.resource), record);
+    }
+    ExportLogsServiceRequest {
+        resource_logs: groups
+            .into_iter()
+            .map(|(attributes, log_records)| ResourceLogs {
+                resource: Some(resource(attributes)),
+                scope_logs: vec![ScopeLogs {
+                    scope: Some(scope()),
+                    log_records,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Source, SpanId, TraceId};
+    use serde_json::json;
+
+    fn span(n: u8, service: &str) -> Span {
+        let resource = json!({ "service.name": service });
+        Span {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([n; 8]),
+            parent_span_id: (n > 1).then_some(SpanId([1; 8])),
+            name: format!("span {n}"),
+            kind: SpanKind::Client,
+            start_unix_nano: 10,
+            end_unix_nano: 20,
+            status: StatusCode::Error,
+            status_message: "boom".into(),
+            attributes: json!({ "n": n, "ratio": 0.5, "tags": ["a", "b"], "ok": true })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            resource: resource.as_object().cloned().unwrap_or_default(),
+            source: Source::Browser,
+        }
+    }
+
+    #[test]
+    fn spans_are_grouped_by_resource_in_first_seen_order() {
+        let spans = [span(1, "web"), span(2, "api"), span(3, "web")];
+        let request = trace_request(&spans);
+        assert_eq!(request.resource_spans.len(), 2);
+        let web = &request.resource_spans[0];
+        let ids: Vec<_> = web.scope_spans[0]
+            .spans
+            .iter()
+            .map(|s| s.span_id[0])
+            .collect();
+        assert_eq!(ids, [1, 3]);
+        let service = &web.resource.as_ref().expect("resource").attributes[0];
+        assert_eq!(service.key, "service.name");
+        assert_eq!(
+            web.scope_spans[0].scope.as_ref().expect("scope").name,
+            SCOPE_NAME
+        );
+    }
+
+    #[test]
+    fn span_fields_and_attribute_types_map_to_otlp() {
+        let otlp = trace::Span::from(&span(2, "web"));
+        assert_eq!(otlp.parent_span_id, vec![1; 8]);
+        assert_eq!(otlp.kind, trace::span::SpanKind::Client as i32);
+        let status = otlp.status.expect("status");
+        assert_eq!(
+            (status.code, status.message.as_str()),
+            (trace::status::StatusCode::Error as i32, "boom")
+        );
+        let value = |key: &str| {
+            otlp.attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+                .and_then(|v| v.value)
+        };
+        assert_eq!(value("n"), Some(any_value::Value::IntValue(2)));
+        assert_eq!(value("ratio"), Some(any_value::Value::DoubleValue(0.5)));
+        assert_eq!(value("ok"), Some(any_value::Value::BoolValue(true)));
+        assert!(
+            matches!(value("tags"), Some(any_value::Value::ArrayValue(a)) if a.values.len() == 2)
+        );
+        let root = trace::Span::from(&span(1, "web"));
+        assert!(root.parent_span_id.is_empty());
+    }
+}

@@ -1,0 +1,737 @@
+//! Export end to end, over real loopback sockets: the gateway runs with
+//! `server::run_with_listeners` and exports to a fake OTLP/HTTP receiver (axum) that decodes
+//! what it gets with `opentelemetry-proto`, independently of the gateway's encoder.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use gateway::config::{Config, Overrides};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const KEY: &str = "k1";
+const ORIGIN: &str = "http://localhost:8080";
+const SESSION: &str = "0123456789abcdef0123456789abcdef";
+
+// ---- the fake receiver -------------------------------------------------------------------
+
+/// A decoded span as the receiver saw it, with its resource.
+#[derive(Debug, Clone)]
+struct Got {
+    span: Span,
+    resource: Resource,
+}
+
+#[derive(Default)]
+struct Inbox {
+    /// Spans of requests answered 2xx.
+    spans: Vec<Got>,
+    /// Log records of requests answered 2xx, with their resources.
+    logs: Vec<(LogRecord, Resource)>,
+    /// Every attempt on /v1/traces: when, and the trace ids it carried.
+    attempts: Vec<(Instant, Vec<Vec<u8>>)>,
+    /// Headers of the last request.
+    headers: HeaderMap,
+    /// Scripted answers for /v1/traces, used up in order; then 200.
+    script: VecDeque<Answer>,
+}
+
+/// A scripted answer of the receiver.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// This status, with this `Retry-After`; nothing is kept.
+    Status(StatusCode, Option<&'static str>),
+    /// 200 with an OTLP partial success rejecting this many spans; the spans are kept.
+    Partial(i64),
+}
+
+#[derive(Clone, Default)]
+struct Receiver(Arc<Mutex<Inbox>>);
+
+impl Receiver {
+    async fn start_on(addr: SocketAddr) -> (Receiver, oneshot::Sender<()>) {
+        let receiver = Receiver::default();
+        let app = Router::new()
+            .route("/v1/traces", post(traces))
+            .route("/v1/logs", post(logs))
+            .with_state(receiver.clone());
+        let listener = TcpListener::bind(addr).await.expect("bind receiver");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        (receiver, stop)
+    }
+
+    async fn start() -> (Receiver, SocketAddr, oneshot::Sender<()>) {
+        let addr = free_port().await;
+        let (receiver, stop) = Receiver::start_on(addr).await;
+        (receiver, addr, stop)
+    }
+
+    fn script(&self, answers: &[Answer]) {
+        self.0
+            .lock()
+            .expect("inbox")
+            .script
+            .extend(answers.iter().copied());
+    }
+
+    fn spans(&self) -> Vec<Got> {
+        self.0.lock().expect("inbox").spans.clone()
+    }
+
+    fn trace_ids(&self) -> Vec<Vec<u8>> {
+        self.spans().into_iter().map(|g| g.span.trace_id).collect()
+    }
+}
+
+async fn traces(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
+    let request = match ExportTraceServiceRequest::decode(body.as_ref()) {
+        Ok(request) => request,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let mut inbox = receiver.0.lock().expect("inbox");
+    inbox.headers = headers;
+    let ids = request
+        .resource_spans
+        .iter()
+        .flat_map(|rs| {
+            rs.scope_spans
+                .iter()
+                .flat_map(|ss| ss.spans.iter().map(|s| s.trace_id.clone()))
+        })
+        .collect();
+    inbox.attempts.push((Instant::now(), ids));
+    let mut answer = Vec::new();
+    match inbox.script.pop_front() {
+        Some(Answer::Status(status, retry_after)) => {
+            let mut response = status.into_response();
+            if let Some(value) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", value.parse().expect("header"));
+            }
+            return response;
+        }
+        Some(Answer::Partial(rejected_spans)) => {
+            let partial = ExportTracePartialSuccess {
+                rejected_spans,
+                error_message: "too old".into(),
+            };
+            answer = ExportTraceServiceResponse {
+                partial_success: Some(partial),
+            }
+            .encode_to_vec();
+        }
+        None => {}
+    }
+    for rs in request.resource_spans {
+        let resource = rs.resource.unwrap_or_default();
+        for ss in rs.scope_spans {
+            for span in ss.spans {
+                inbox.spans.push(Got {
+                    span,
+                    resource: resource.clone(),
+                });
+            }
+        }
+    }
+    ([("content-type", "application/x-protobuf")], answer).into_response()
+}
+
+async fn logs(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
+    let request = match ExportLogsServiceRequest::decode(body.as_ref()) {
+        Ok(request) => request,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let mut inbox = receiver.0.lock().expect("inbox");
+    inbox.headers = headers;
+    for rl in request.resource_logs {
+        let resource = rl.resource.unwrap_or_default();
+        for sl in rl.scope_logs {
+            for record in sl.log_records {
+                inbox.logs.push((record, resource.clone()));
+            }
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+/// A loopback port nobody listens on (until a test binds it again).
+async fn free_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+// ---- the gateway ---------------------------------------------------------------------------
+
+struct Gateway {
+    ingest: SocketAddr,
+    admin: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start_gateway(dir: &Path, endpoint: SocketAddr, extra: &str) -> Gateway {
+    let toml = format!(
+        r#"
+        [[apps]]
+        name = "shop"
+        key = "{KEY}"
+        allowed_origins = ["{ORIGIN}"]
+        # The beacons' fixed 2024 timestamps must arrive as sent: no clock-skew correction.
+        [enrich]
+        clock_skew_threshold_ms = 1000000000000
+        [export]
+        otlp_endpoint = "http://{endpoint}"
+        headers = {{ "x-api-key" = "secret-1" }}
+        batch_timeout_ms = 20
+        retry_initial_backoff_ms = 50
+        retry_max_backoff_ms = 200
+        timeout_ms = 2000
+        {extra}
+        "#
+    );
+    let overrides = Overrides {
+        data_dir: Some(dir.into()),
+        ..Overrides::default()
+    };
+    let config = Config::from_toml(&toml, overrides).expect("config");
+    let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind ingest");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+    let (ingest_addr, admin_addr) = (
+        ingest.local_addr().expect("addr"),
+        admin.local_addr().expect("addr"),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(gateway::server::run_with_listeners(
+        config,
+        ingest,
+        admin,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Gateway {
+        ingest: ingest_addr,
+        admin: admin_addr,
+        stop,
+        task,
+    }
+}
+
+impl Gateway {
+    async fn shut_down(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("stops in time");
+        result.expect("join").expect("clean stop");
+    }
+
+    async fn metrics(&self) -> String {
+        let response = client()
+            .get(format!("http://{}/metrics", self.admin))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("text")
+    }
+
+    /// The value of one metric line, `name{labels}` exactly as rendered; 0 when absent.
+    async fn metric(&self, series: &str) -> u64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(series)
+                    .and_then(|rest| rest.strip_prefix(' '))
+            })
+            .map_or(0, |value| value.trim().parse().expect("number"))
+    }
+
+    async fn post_beacon(&self, trace_id: &str, span_id: &str) -> reqwest::Response {
+        let beacon = json!({
+            "v": 1, "sentAt": 1732460000500.0,
+            "resource": {"service.name": "shop-web", "service.version": "1.2.3"},
+            "session": {"id": SESSION},
+            "view": {"id": "a1b2c3d4e5f60718", "url": "http://localhost:8080/cart", "type": "navigate", "start": 1732460000000.0},
+            "spans": [{"traceId": trace_id, "spanId": span_id, "name": "HTTP POST", "kind": "client",
+                       "start": 1732460000100.0, "end": 1732460000150.0,
+                       "attrs": {"http.request.method": "POST", "url.full": "http://localhost:8080/api/cart", "http.response.status_code": 200}}],
+            "vitals": [{"name": "LCP", "value": 812.5, "delta": 812.5, "id": "v1-1-1", "rating": "good", "nav": "navigate"}]
+        });
+        client()
+            .post(format!("http://{}/v1/rum?key={KEY}", self.ingest))
+            .header("origin", ORIGIN)
+            .header("content-type", "text/plain")
+            .body(beacon.to_string())
+            .send()
+            .await
+            .expect("beacon")
+    }
+
+    async fn post_otlp(&self, trace_id: &[u8], span_id: &[u8], parent: &[u8]) -> reqwest::Response {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![string_kv("service.name", "shop-api")],
+                    ..Resource::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: trace_id.to_vec(),
+                        span_id: span_id.to_vec(),
+                        parent_span_id: parent.to_vec(),
+                        name: "POST /api/cart".into(),
+                        kind: SpanKind::Server as i32,
+                        start_time_unix_nano: 1_732_460_000_110_000_000,
+                        end_time_unix_nano: 1_732_460_000_140_000_000,
+                        attributes: vec![string_kv("http.route", "/api/cart")],
+                        ..Span::default()
+                    }],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        client()
+            .post(format!("http://{}/v1/traces", self.ingest))
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .expect("otlp")
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+fn string_kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+fn attr<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
+    kvs.iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref())
+}
+
+fn str_attr<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    match attr(kvs, key) {
+        Some(any_value::Value::StringValue(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Polls `done` every 20 ms for up to `secs` seconds.
+async fn eventually<F, Fut>(secs: u64, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn id(byte: u8, len: usize) -> Vec<u8> {
+    vec![byte; len]
+}
+
+// ---- the tests -----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (receiver, addr, _stop) = Receiver::start().await;
+    let gw = start_gateway(dir.path(), addr, "").await;
+
+    let trace_hex = "0af7651916cd43dd8448eb211c80319c";
+    let trace = hex::decode(trace_hex).expect("hex");
+    let browser_span = hex::decode("b7ad6b7169203331").expect("hex");
+    assert_eq!(
+        gw.post_beacon(trace_hex, "b7ad6b7169203331").await.status(),
+        200
+    );
+    assert_eq!(
+        gw.post_otlp(&trace, &id(0x22, 8), &browser_span)
+            .await
+            .status(),
+        200
+    );
+
+    eventually(5, "both spans and both log records", || async {
+        receiver.spans().len() == 2 && receiver.0.lock().expect("inbox").logs.len() == 2
+    })
+    .await;
+    let spans = receiver.spans();
+    let browser = spans
+        .iter()
+        .find(|g| g.span.span_id == browser_span)
+        .expect("browser span");
+    let backend = spans
+        .iter()
+        .find(|g| g.span.span_id == id(0x22, 8))
+        .expect("backend span");
+    assert_eq!(browser.span.trace_id, trace);
+    assert_eq!(backend.span.trace_id, trace);
+    assert!(browser.span.parent_span_id.is_empty());
+    assert_eq!(
+        backend.span.parent_span_id, browser_span,
+        "the backend span's parent is the browser span"
+    );
+    assert_eq!(browser.span.kind, SpanKind::Client as i32);
+    assert_eq!(backend.span.kind, SpanKind::Server as i32);
+    assert_eq!(browser.span.start_time_unix_nano, 1_732_460_000_100_000_000);
+    assert_eq!(
+        str_attr(&browser.resource.attributes, "service.name"),
+        Some("shop-web")
+    );
+    assert_eq!(
+        str_attr(&browser.resource.attributes, "service.version"),
+        Some("1.2.3")
+    );
+    assert_eq!(
+        str_attr(&backend.resource.attributes, "service.name"),
+        Some("shop-api")
+    );
+    assert_eq!(
+        str_attr(&browser.span.attributes, "http.request.method"),
+        Some("POST")
+    );
+    assert_eq!(
+        str_attr(&browser.span.attributes, "session.id"),
+        Some(SESSION)
+    );
+    assert_eq!(
+        attr(&browser.span.attributes, "http.response.status_code"),
+        Some(&any_value::Value::IntValue(200))
+    );
+    assert_eq!(
+        str_attr(&backend.span.attributes, "http.route"),
+        Some("/api/cart")
+    );
+
+    let logs = receiver.0.lock().expect("inbox").logs.clone();
+    let (view, view_resource) = logs
+        .iter()
+        .find(|(r, _)| r.event_name == "browser.page_view")
+        .expect("page view");
+    assert_eq!(
+        str_attr(&view.attributes, "url.full"),
+        Some("http://localhost:8080/cart")
+    );
+    assert_eq!(str_attr(&view.attributes, "session.id"), Some(SESSION));
+    assert_eq!(view.time_unix_nano, 1_732_460_000_000_000_000);
+    assert_eq!(
+        str_attr(&view_resource.attributes, "service.name"),
+        Some("shop-web")
+    );
+    let (vital, _) = logs
+        .iter()
+        .find(|(r, _)| r.event_name == "browser.web_vital")
+        .expect("vital");
+    assert_eq!(str_attr(&vital.attributes, "web_vital.name"), Some("LCP"));
+    assert_eq!(
+        attr(&vital.attributes, "web_vital.value"),
+        Some(&any_value::Value::DoubleValue(812.5))
+    );
+    assert_eq!(
+        str_attr(&vital.attributes, "web_vital.rating"),
+        Some("good")
+    );
+    assert_eq!(str_attr(&vital.attributes, "web_vital.id"), Some("v1-1-1"));
+    assert_eq!(str_attr(&vital.attributes, "session.id"), Some(SESSION));
+
+    let headers = receiver.0.lock().expect("inbox").headers.clone();
+    assert_eq!(headers["content-type"], "application/x-protobuf");
+    assert_eq!(headers["x-api-key"], "secret-1", "export.headers are sent");
+
+    // Self-metrics: what was accepted, exported, and a rejection by its reason.
+    let rejected = client()
+        .post(format!("http://{}/v1/rum?key=nope", gw.ingest))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(rejected.status(), 403);
+    let preflight = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/rum?key={KEY}", gw.ingest),
+        )
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        gw.metric("rum_gateway_rejected_total{reason=\"unknown_key\"}")
+            .await,
+        1
+    );
+    assert_eq!(gw.metric("rum_gateway_beacons_accepted_total").await, 1);
+    assert_eq!(
+        gw.metric("rum_gateway_otlp_requests_accepted_total").await,
+        1
+    );
+    assert_eq!(gw.metric("rum_gateway_spans_accepted_total").await, 1);
+    assert_eq!(gw.metric("rum_gateway_otlp_spans_accepted_total").await, 1);
+    assert_eq!(gw.metric("rum_gateway_vitals_accepted_total").await, 1);
+    assert_eq!(
+        gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
+            .await,
+        2
+    );
+    assert_eq!(
+        gw.metric("rum_gateway_export_items_total{signal=\"logs\"}")
+            .await,
+        2
+    );
+    assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
+    gw.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = free_port().await;
+    let gw = start_gateway(dir.path(), addr, "logs = false").await;
+    for n in 1..=5u8 {
+        assert_eq!(
+            gw.post_otlp(&id(n, 16), &id(n, 8), &[]).await.status(),
+            200,
+            "acknowledged while down"
+        );
+    }
+    eventually(5, "retries while the receiver is down", || async {
+        gw.metric("rum_gateway_export_retries_total{signal=\"traces\"}")
+            .await
+            >= 2
+    })
+    .await;
+    assert!(
+        gw.metric("rum_gateway_export_queue_bytes").await > 0,
+        "queued, not dropped"
+    );
+
+    let (receiver, _stop) = Receiver::start_on(addr).await;
+    eventually(5, "all five traces", || async {
+        let ids = receiver.trace_ids();
+        (1..=5u8).all(|n| ids.contains(&id(n, 16)))
+    })
+    .await;
+    eventually(2, "an empty outbox", || async {
+        gw.metric("rum_gateway_export_queue_bytes").await == 0
+    })
+    .await;
+    let ids = receiver.trace_ids();
+    assert_eq!(ids.len(), 5, "each delivered once: {ids:?}");
+    let attempts = receiver.0.lock().expect("inbox").attempts.clone();
+    assert_eq!(attempts.len(), 1, "the backlog goes out as one batch");
+    assert_eq!(attempts[0].1.len(), 5);
+    assert_eq!(
+        gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
+            .await,
+        5
+    );
+    gw.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_is_retried_and_a_400_is_dropped_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (receiver, addr, _stop) = Receiver::start().await;
+    receiver.script(&[Answer::Status(StatusCode::SERVICE_UNAVAILABLE, Some("1"))]);
+    let gw = start_gateway(dir.path(), addr, "logs = false").await;
+
+    assert_eq!(gw.post_otlp(&id(1, 16), &id(1, 8), &[]).await.status(), 200);
+    eventually(5, "delivery after Retry-After", || async {
+        receiver.trace_ids() == vec![id(1, 16)]
+    })
+    .await;
+    let attempts: Vec<Instant> = receiver
+        .0
+        .lock()
+        .expect("inbox")
+        .attempts
+        .iter()
+        .map(|a| a.0)
+        .collect();
+    assert_eq!(attempts.len(), 2, "one refused attempt, one delivered");
+    let waited = attempts[1] - attempts[0];
+    assert!(
+        waited >= Duration::from_millis(950),
+        "Retry-After: 1 honoured, waited {waited:?}"
+    );
+    assert_eq!(
+        gw.metric("rum_gateway_export_retries_total{signal=\"traces\"}")
+            .await,
+        1
+    );
+
+    receiver.script(&[Answer::Status(StatusCode::BAD_REQUEST, None)]);
+    assert_eq!(gw.post_otlp(&id(2, 16), &id(2, 8), &[]).await.status(), 200);
+    eventually(5, "the 400 counted as a drop", || async {
+        gw.metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"client_error\"}")
+            .await
+            == 1
+    })
+    .await;
+    // Dropped for good, not retried; what follows still flows.
+    assert_eq!(gw.post_otlp(&id(3, 16), &id(3, 8), &[]).await.status(), 200);
+    eventually(5, "the next trace", || async {
+        receiver.trace_ids().contains(&id(3, 16))
+    })
+    .await;
+    assert!(!receiver.trace_ids().contains(&id(2, 16)));
+    let tries_of_2 = receiver
+        .0
+        .lock()
+        .expect("inbox")
+        .attempts
+        .iter()
+        .filter(|a| a.1.contains(&id(2, 16)))
+        .count();
+    assert_eq!(tries_of_2, 1, "a 400 is not retried");
+    gw.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_instance() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dead = free_port().await;
+    let first = start_gateway(dir.path(), dead, "").await;
+    assert_eq!(
+        first
+            .post_beacon("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        first.post_otlp(&id(7, 16), &id(7, 8), &[]).await.status(),
+        200
+    );
+    assert!(first.metric("rum_gateway_export_queue_bytes").await > 0);
+    first.shut_down().await;
+
+    let (receiver, addr, _stop) = Receiver::start().await;
+    let second = start_gateway(dir.path(), addr, "").await;
+    eventually(5, "the first instance's data", || async {
+        let ids = receiver.trace_ids();
+        ids.contains(&id(7, 16))
+            && ids.contains(&hex::decode("0af7651916cd43dd8448eb211c80319c").expect("hex"))
+    })
+    .await;
+    eventually(2, "its log records", || async {
+        receiver.0.lock().expect("inbox").logs.len() == 2
+    })
+    .await;
+    second.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_drops_its_oldest_and_counts_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = free_port().await;
+    // Room for a few one-span requests (about 130 bytes each), not ten.
+    let gw = start_gateway(dir.path(), addr, "logs = false\nmax_queue_bytes = 400").await;
+    for n in 1..=10u8 {
+        assert_eq!(gw.post_otlp(&id(n, 16), &id(n, 8), &[]).await.status(), 200);
+    }
+    let dropped = gw
+        .metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"queue_full\"}")
+        .await;
+    assert!((5..10).contains(&dropped), "dropped {dropped}");
+    assert!(gw.metric("rum_gateway_export_queue_bytes").await <= 400);
+
+    let (receiver, _stop) = Receiver::start_on(addr).await;
+    let kept = 10 - dropped as usize;
+    eventually(5, "the kept traces", || async {
+        receiver.trace_ids().len() == kept
+    })
+    .await;
+    // The newest survived, the oldest went: nothing else, nothing twice.
+    let expected: Vec<Vec<u8>> = (dropped as u8 + 1..=10).map(|n| id(n, 16)).collect();
+    let mut got = receiver.trace_ids();
+    got.sort();
+    assert_eq!(got, expected);
+    gw.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_success_counts_the_rejected_spans_as_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (receiver, addr, _stop) = Receiver::start().await;
+    receiver.script(&[Answer::Partial(1)]);
+    // One span per request: the second must not ride in the first's batch.
+    let gw = start_gateway(dir.path(), addr, "logs = false\nmax_batch_items = 1").await;
+    assert_eq!(gw.post_otlp(&id(1, 16), &id(1, 8), &[]).await.status(), 200);
+    assert_eq!(gw.post_otlp(&id(2, 16), &id(2, 8), &[]).await.status(), 200);
+    eventually(5, "the partial success counted", || async {
+        gw.metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"partial_success\"}")
+            .await
+            == 1
+    })
+    .await;
+    eventually(5, "the other span exported", || async {
+        gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
+            .await
+            == 1
+    })
+    .await;
+    assert_eq!(
+        receiver.0.lock().expect("inbox").attempts.len(),
+        2,
+        "a 2xx is final: no retry"
+    );
+    assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
+    gw.shut_down().await;
+}
