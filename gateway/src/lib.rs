@@ -15,12 +15,17 @@
 //!   committed.
 //! * [`api`] and [`viewer`]: the admin listener's JSON API and trace viewer.
 
+pub mod admin_auth;
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod limit;
 pub mod model;
+pub mod pipeline;
+pub mod sample;
+pub mod scrub;
 pub mod server;
 pub mod store;
 pub mod validate;

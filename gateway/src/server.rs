@@ -14,7 +14,8 @@ use crate::{api, viewer};
 
 /// The ingest listener's router.
 pub fn ingest_router(config: Arc<Config>, store: StoreHandle) -> Router {
-    ingest::router(IngestState { config, store })
+    let pipeline = Arc::new(crate::pipeline::Pipeline::new(&config));
+    ingest::router(IngestState { config, store, pipeline })
 }
 
 /// The admin listener's router: API, health and viewer.
@@ -50,9 +51,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let ingest_server = axum::serve(ingest, ingest_router(Arc::clone(&config), store.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let admin_server = axum::serve(admin, admin_router(store)).with_graceful_shutdown(stopped(stop_rx));
+    // With the peer address, for the per-client rate limit.
+    let ingest_app = ingest_router(Arc::clone(&config), store.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let ingest_server = axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let admin_app = crate::admin_auth::protect(admin_router(store), config.admin_token());
+    let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);
     ingest_result.context("ingest listener")?;
     admin_result.context("admin listener")?;

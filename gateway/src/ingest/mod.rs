@@ -23,6 +23,7 @@ use crate::store::StoreHandle;
 pub struct IngestState {
     pub config: Arc<Config>,
     pub store: StoreHandle,
+    pub pipeline: Arc<crate::pipeline::Pipeline>,
 }
 
 pub fn router(state: IngestState) -> Router {
