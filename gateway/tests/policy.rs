@@ -725,3 +725,21 @@ fn a_public_admin_listener_needs_a_token() {
         .admin_token()
         .is_none());
 }
+
+#[test]
+fn the_documented_example_config_is_valid() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config.md"))
+        .expect("docs");
+    let example = doc
+        .split("```toml")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    let config = Config::from_toml(example, Overrides::default()).expect("the example parses");
+    assert_eq!(config.sample().rules.len(), 2);
+    assert_eq!(config.limits().ip_rate.burst, 100.0);
+    assert_eq!(
+        config.apps()[0].rate_limit.map(|r| r.per_second),
+        Some(200.0)
+    );
+}
