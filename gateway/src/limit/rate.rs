@@ -66,14 +66,29 @@ impl Bucket {
 /// Buckets by key, at most `capacity` of them.
 #[derive(Debug)]
 pub struct KeyedLimiter<K> {
-    buckets: Mutex<HashMap<K, Bucket>>,
+    state: Mutex<State<K>>,
     capacity: usize,
 }
 
+#[derive(Debug)]
+struct State<K> {
+    buckets: HashMap<K, Bucket>,
+    /// When idle buckets were last swept out; sweeps (a full scan) run at most once a second,
+    /// so a flood of new addresses cannot make every request scan the map.
+    last_sweep: Option<Instant>,
+}
+
+/// Least time between two sweeps of a full map.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
 impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     pub fn new(capacity: usize) -> Self {
+        let state = State {
+            buckets: HashMap::new(),
+            last_sweep: None,
+        };
         KeyedLimiter {
-            buckets: Mutex::new(HashMap::new()),
+            state: Mutex::new(state),
             capacity: capacity.max(1),
         }
     }
@@ -85,29 +100,37 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         }
         // A poisoned lock only means another request panicked mid-update; the map is still
         // usable (at worst one bucket is off by a token).
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if !buckets.contains_key(key) && buckets.len() >= self.capacity {
-            // Forget buckets that are full again, which loses nothing; if every bucket is
-            // busy, forget the one least recently used.
-            buckets.retain(|_, b| !b.is_idle(rate, now));
-            if buckets.len() >= self.capacity {
-                if let Some(oldest) = buckets
-                    .iter()
-                    .min_by_key(|(_, b)| b.updated)
-                    .map(|(k, _)| k.clone())
-                {
-                    buckets.remove(&oldest);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !state.buckets.contains_key(key) && state.buckets.len() >= self.capacity {
+            let sweep_due = state
+                .last_sweep
+                .is_none_or(|t| now.saturating_duration_since(t) >= SWEEP_INTERVAL);
+            if sweep_due {
+                // Forget buckets that are full again: that loses nothing.
+                state.buckets.retain(|_, b| !b.is_idle(rate, now));
+                state.last_sweep = Some(now);
+            }
+            if state.buckets.len() >= self.capacity {
+                // Every bucket is busy (a flood of distinct clients): forget an arbitrary
+                // one, which at worst gives that client a fresh burst.
+                if let Some(victim) = state.buckets.keys().next().cloned() {
+                    state.buckets.remove(&victim);
                 }
             }
         }
-        buckets
+        state
+            .buckets
             .entry(key.clone())
             .or_insert_with(|| Bucket::full(rate, now))
             .take(rate, now)
     }
 
     pub fn len(&self) -> usize {
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .buckets
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
