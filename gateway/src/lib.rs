@@ -11,6 +11,10 @@
 //! * [`ingest`]: the ingest listener's HTTP handlers: authentication by ingest key, CORS,
 //!   content type and body-size checks, decoding.
 //! * [`validate`]: turns a decoded beacon into the gateway's own [`model::Batch`].
+//! * [`pipeline`]: the policy stages between validation and the store: count caps, [`scrub`]
+//!   (personal data and secrets), string truncation, [`sample`] (trace-id ratio sampling);
+//!   [`limit`] holds the rate limits, the gzip decoder and the caps; [`admin_auth`] the admin
+//!   listener's token.
 //! * [`store`]: the embedded SQLite store; a request is acknowledged only after its batch has
 //!   committed.
 //! * [`api`] and [`viewer`]: the admin listener's JSON API and trace viewer.

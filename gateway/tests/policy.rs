@@ -316,6 +316,11 @@ async fn browser_and_backend_halves_of_a_trace_are_kept_or_dropped_together() {
     let kept = by_trace.len() as f64;
     let n = TRACES as f64;
     let sigma = (n * RATIO * (1.0 - RATIO)).sqrt();
+    println!(
+        "kept {kept} of {n} traces at ratio {RATIO}; expected {} ± {:.0} (4σ)",
+        n * RATIO,
+        4.0 * sigma
+    );
     assert!(
         (kept - n * RATIO).abs() < 4.0 * sigma,
         "kept {kept} of {n} at ratio {RATIO}"
