@@ -431,6 +431,20 @@ async fn gzip_is_accepted_on_both_endpoints_and_capped() {
         (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
     );
 
+    // A page may gzip its beacons (CompressionStream): the preflight allows the header.
+    let preflight = Request::options("/v1/rum?key=dev")
+        .header(header::ORIGIN, "http://localhost:8080")
+        .body(Body::empty())
+        .expect("request");
+    let (_, _, headers) = send(&gw.ingest, preflight).await;
+    let allowed = headers
+        .get(header::ACCESS_CONTROL_ALLOW_HEADERS)
+        .and_then(|v| v.to_str().ok());
+    assert!(
+        allowed.is_some_and(|h| h.contains("content-encoding")),
+        "{allowed:?}"
+    );
+
     let (status, err, _) = send(&gw.ingest, post_beacon(body.to_string(), Some("br"))).await;
     assert_eq!(
         (status, err["error"].as_str()),
