@@ -519,6 +519,33 @@ async fn too_many_events_are_refused_and_long_strings_truncated() {
     );
 }
 
+#[tokio::test]
+async fn a_beacon_span_may_carry_the_full_128_attributes() {
+    let gw = gateway_with("", 8);
+    let attrs: serde_json::Map<String, Value> =
+        (0..128).map(|i| (format!("a{i}"), json!(i))).collect();
+    let span = browser_span(
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+        Value::Object(attrs.clone()),
+    );
+    let request = post_beacon(
+        beacon("http://localhost:8080/", vec![span]).to_string(),
+        None,
+    );
+    assert_eq!(send(&gw.ingest, request).await.0, StatusCode::OK);
+    // One more is refused, by validation for beacons and by the cap for OTLP.
+    let mut too_many = otlp_span([3; 16], [3; 8], 1);
+    too_many.attributes = (0..129)
+        .map(|i| string_attr(&format!("a{i}"), "x"))
+        .collect();
+    let (status, err, _) = send(&gw.ingest, post_otlp(&otlp(vec![too_many]), None)).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_field"))
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Rate limits and load shedding
 

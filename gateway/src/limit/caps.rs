@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::config::Limits;
 use crate::error::Rejection;
-use crate::model::{Attributes, Batch};
+use crate::model::{Attributes, Batch, Source};
+use crate::validate::{PAGE_VIEW_ID, SESSION_ID};
 
 /// Appended to a string cut at `limits.max_string_chars`.
 pub const TRUNCATION_MARKER: &str = "…[truncated]";
@@ -23,7 +24,15 @@ pub fn check_counts(batch: &Batch, limits: &Limits) -> Result<(), Rejection> {
         return Err(Rejection::TooManyEvents(limits.max_events_per_request));
     }
     for span in &batch.spans {
-        if span.attributes.len() > limits.max_attributes_per_span
+        // Validation stamps the session and page view onto browser spans: not the sender's.
+        let stamped = match span.source {
+            Source::Browser => [SESSION_ID, PAGE_VIEW_ID]
+                .iter()
+                .filter(|k| span.attributes.contains_key(**k))
+                .count(),
+            Source::Otlp => 0,
+        };
+        if span.attributes.len() - stamped > limits.max_attributes_per_span
             || span.resource.len() > limits.max_attributes_per_span
         {
             return Err(Rejection::invalid(
