@@ -124,6 +124,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub ingest_listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
+    pub admin_token: Option<String>,
 }
 
 /// The gateway's resolved configuration.
@@ -185,7 +186,8 @@ impl Config {
             .ok_or_else(|| invalid("server.admin_listen", "no address"))?;
         let data_dir =
             o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let policy = check_policy(&file.limits, &file.apps, &file.sample, &file.server, admin_listen)?;
+        let admin_token = o.admin_token.or_else(|| file.server.admin_token.clone());
+        let policy = check_policy(&file.limits, &file.apps, &file.sample, admin_token, admin_listen)?;
 
         let apps = if dev_mode {
             for (field, addr) in [("ingest_listen", ingest_listen), ("admin_listen", admin_listen)] {
@@ -261,7 +263,7 @@ fn check_policy(
     l: &Limits,
     apps: &[AppSection],
     sample: &SampleConfig,
-    server: &ServerSection,
+    admin_token: Option<String>,
     admin_listen: SocketAddr,
 ) -> Result<Option<String>, ConfigError> {
     if l.max_decompressed_bytes == 0
@@ -278,7 +280,7 @@ fn check_policy(
         }
     }
     sample.validate()?;
-    let token = server.admin_token.clone().filter(|t| !t.is_empty());
+    let token = admin_token.filter(|t| !t.is_empty());
     // It travels in a cookie and a query string: keep to characters that need no escaping.
     let cookie_safe = |t: &str| t.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
     if token.as_deref().is_some_and(|t| t.len() < 16 || !cookie_safe(t)) {

@@ -765,6 +765,13 @@ fn a_public_admin_listener_needs_a_token() {
     assert_eq!(config.admin_token(), Some(TOKEN));
     let short = format!("[server]\nadmin_token = \"short\"\n{APP}");
     assert!(Config::from_toml(&short, Overrides::default()).is_err());
+    // The flag (or its environment variable) wins over the file.
+    let overrides = Overrides {
+        admin_token: Some("from-the-environment-0123".into()),
+        ..Overrides::default()
+    };
+    let config = Config::from_toml(&format!("{public}{APP}"), overrides).expect("config");
+    assert_eq!(config.admin_token(), Some("from-the-environment-0123"));
     // Loopback needs none.
     assert!(Config::from_toml(APP, Overrides::default())
         .expect("config")
