@@ -1,3 +1,5 @@
+//! Unit tests of the scrub stage as a whole.
+
 use serde_json::json;
 
 use super::*;
@@ -47,6 +49,8 @@ fn urls_messages_and_attributes_are_scrubbed() {
         "url.query": "PASSWORD=hunter2&page=3",
         "note": "card 4111 1111 1111 1111, order 4111111111111112",
         "list": ["x@y.example", 7],
+        "card.as_number": 4111111111111111u64,
+        "order.as_number": 4111111111111112u64,
         "client.address": "203.0.113.9",
     })));
     let s = &b.spans[0];
@@ -57,6 +61,8 @@ fn urls_messages_and_attributes_are_scrubbed() {
     assert_eq!(s.attributes["url.query"], "PASSWORD=[redacted]&page=3");
     assert_eq!(s.attributes["note"], "card [card], order 4111111111111112");
     assert_eq!(s.attributes["list"], json!(["[email]", 7]));
+    assert_eq!(s.attributes["card.as_number"], "[card]");
+    assert_eq!(s.attributes["order.as_number"], 4111111111111112u64);
     assert_eq!(
         s.status_message,
         "failed for [email] with Bearer [redacted]"

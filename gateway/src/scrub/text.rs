@@ -38,6 +38,10 @@ impl TextMasks {
         }
     }
 
+    pub fn masks_cards(&self) -> bool {
+        self.card.is_some()
+    }
+
     /// The text with every match masked; borrowed when nothing matched.
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
