@@ -143,10 +143,11 @@ impl Scrubber {
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.value(v, query)),
             // A card number sent as a JSON number is masked too (and becomes a string).
-            Value::Number(n) if self.masks.masks_cards() => {
-                if n.as_u64().is_some_and(|n| luhn_valid(&n.to_string())) {
-                    *value = Value::String(CARD_MASK.into());
-                }
+            Value::Number(n)
+                if self.masks.masks_cards()
+                    && n.as_u64().is_some_and(|n| luhn_valid(&n.to_string())) =>
+            {
+                *value = Value::String(CARD_MASK.into());
             }
             _ => {}
         }
