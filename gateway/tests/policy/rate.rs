@@ -111,27 +111,42 @@ async fn a_full_store_queue_sheds_load_with_503_and_loses_nothing_acknowledged()
     let blocker = rusqlite::Connection::open(gw.dir.path().join("rum.sqlite")).expect("open");
     blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
     let request = |n: u8| post_otlp(&otlp(vec![otlp_span([n; 16], [1; 8], 1)]), None);
-    let ingest = gw.ingest.clone();
-    let first = tokio::spawn(async move { send(&ingest, request(1)).await.0 });
-    tokio::time::sleep(Duration::from_millis(300)).await; // the writer holds it, stalled
-    let ingest = gw.ingest.clone();
-    let second = tokio::spawn(async move { send(&ingest, request(2)).await.0 });
-    tokio::time::sleep(Duration::from_millis(300)).await; // it fills the queue of 1
-    let (status, err, headers) = send(&gw.ingest, request(3)).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (StatusCode::SERVICE_UNAVAILABLE, Some("busy"))
-    );
-    assert_eq!(
-        headers
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
+    // With the writer stalled and a queue of 1, at most two requests are in the store's hands
+    // (one in the writer, one queued): of four, at least two are shed, whatever the timing.
+    let mut pending = Vec::new();
+    for n in 1..=4u8 {
+        let ingest = gw.ingest.clone();
+        pending.push((
+            n,
+            tokio::spawn(async move { send(&ingest, request(n)).await }),
+        ));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     blocker.execute_batch("ROLLBACK").expect("unlock");
-    assert_eq!(first.await.expect("first"), StatusCode::OK);
-    assert_eq!(second.await.expect("second"), StatusCode::OK);
+    let (mut acknowledged, mut shed) = (Vec::new(), 0);
+    for (n, task) in pending {
+        let (status, err, headers) = task.await.expect("task");
+        match status {
+            StatusCode::OK => acknowledged.push(hex::encode([n; 16])),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(err["error"], "busy");
+                assert_eq!(
+                    headers
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()),
+                    Some("1")
+                );
+                shed += 1;
+            }
+            other => panic!("request {n}: {other}"),
+        }
+    }
+    assert!(
+        shed >= 2 && !acknowledged.is_empty(),
+        "shed {shed}, acknowledged {acknowledged:?}"
+    );
+    // Every acknowledged request is stored, and nothing of a shed one.
     let mut traces: Vec<String> = stored_spans(&gw).into_iter().map(|(t, _)| t).collect();
     traces.sort();
-    assert_eq!(traces, [hex::encode([1u8; 16]), hex::encode([2u8; 16])]);
+    assert_eq!(traces, acknowledged);
 }
