@@ -6,6 +6,8 @@ pub struct App {
     pub name: String,
     pub key: String,
     pub allowed_origins: Vec<OriginPattern>,
+    /// This app's own rate limit, instead of `limits.key_rate`.
+    pub rate_limit: Option<crate::limit::rate::Rate>,
 }
 
 impl App {
@@ -157,7 +159,7 @@ mod tests {
 
     #[test]
     fn keys_match_exactly() {
-        let apps = vec![App { name: "a".into(), key: "secret".into(), allowed_origins: vec![] }];
+        let apps = vec![App { name: "a".into(), key: "secret".into(), allowed_origins: vec![], rate_limit: None }];
         assert!(app_for_key(&apps, "secret").is_some());
         assert!(app_for_key(&apps, "secre").is_none());
         assert!(app_for_key(&apps, "secret2").is_none());

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::auth::{App, OriginPattern};
 use crate::enrich::EnrichConfig;
+use crate::limit::rate::Rate;
+use crate::sample::SampleConfig;
+use crate::scrub::ScrubConfig;
 
 /// Default address of the ingest listener (OTLP/HTTP's well-known port).
 pub const DEFAULT_INGEST_LISTEN: &str = "127.0.0.1:4318";
@@ -48,6 +51,10 @@ struct FileConfig {
     enrich: EnrichConfig,
     #[serde(default)]
     export: crate::export::ExportConfig,
+    #[serde(default)]
+    scrub: ScrubConfig,
+    #[serde(default)]
+    sample: SampleConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +62,7 @@ struct FileConfig {
 struct ServerSection {
     ingest_listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
+    admin_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +72,7 @@ struct AppSection {
     key: String,
     #[serde(default)]
     allowed_origins: Vec<String>,
+    rate_limit: Option<Rate>,
 }
 
 /// Every size and count limit of the ingest path, in one place.
@@ -76,11 +85,41 @@ pub struct Limits {
     /// Write requests waiting for the store before new ones get 503 with `Retry-After`.
     /// Defaults to 1024.
     pub store_queue: usize,
+    /// Largest body after `Content-Encoding: gzip` is inflated, in bytes; larger gets 413.
+    /// Defaults to 4 MiB (4194304).
+    pub max_decompressed_bytes: u64,
+    /// Most events (spans + vitals) in one request; more gets 413 `too_many_events`.
+    /// Defaults to 1000.
+    pub max_events_per_request: usize,
+    /// Most attributes on one span (and on its resource); more gets 400. Defaults to 128.
+    pub max_attributes_per_span: usize,
+    /// Longest string value (attributes, span names, status messages, page URLs) in
+    /// characters; longer is cut and marked `…[truncated]`. Defaults to 4096.
+    pub max_string_chars: usize,
+    /// Requests per ingest key (app), unless the app sets `rate_limit`; over it gets 429.
+    /// Defaults to 1000 per second, bursts of 2000.
+    pub key_rate: Rate,
+    /// Requests per client IP (IPv6: per /64); over it gets 429. Defaults to 50 per second,
+    /// bursts of 100.
+    pub ip_rate: Rate,
+    /// Client IPs whose buckets are remembered; idle ones are forgotten first.
+    /// Defaults to 65536.
+    pub max_tracked_ips: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body_bytes: 1024 * 1024, store_queue: 1024 }
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            store_queue: 1024,
+            max_decompressed_bytes: 4 * 1024 * 1024,
+            max_events_per_request: 1000,
+            max_attributes_per_span: 128,
+            max_string_chars: 4096,
+            key_rate: Rate { per_second: 1000.0, burst: 2000.0 },
+            ip_rate: Rate { per_second: 50.0, burst: 100.0 },
+            max_tracked_ips: 65536,
+        }
     }
 }
 
@@ -90,6 +129,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub ingest_listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
+    pub admin_token: Option<String>,
 }
 
 /// The gateway's resolved configuration.
@@ -103,6 +143,9 @@ pub struct Config {
     dev_mode: bool,
     enrich: EnrichConfig,
     export: crate::export::ExportConfig,
+    scrub: ScrubConfig,
+    sample: SampleConfig,
+    admin_token: Option<String>,
 }
 
 impl Config {
@@ -150,6 +193,8 @@ impl Config {
             .ok_or_else(|| invalid("server.admin_listen", "no address"))?;
         let data_dir =
             o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let admin_token = o.admin_token.or_else(|| file.server.admin_token.clone());
+        let policy = check_policy(&file.limits, &file.apps, &file.sample, admin_token, admin_listen)?;
 
         let apps = if dev_mode {
             for (field, addr) in [("ingest_listen", ingest_listen), ("admin_listen", admin_listen)] {
@@ -162,7 +207,7 @@ impl Config {
                 }
             }
             let origins = DEV_ORIGINS.iter().filter_map(|p| OriginPattern::parse(p).ok()).collect();
-            vec![App { name: "dev".into(), key: DEV_KEY.into(), allowed_origins: origins }]
+            vec![App { name: "dev".into(), key: DEV_KEY.into(), allowed_origins: origins, rate_limit: None }]
         } else {
             file.apps.into_iter().map(resolve_app).collect::<Result<Vec<_>, _>>()?
         };
@@ -188,6 +233,9 @@ impl Config {
             dev_mode,
             enrich: file.enrich,
             export: file.export,
+            scrub: file.scrub,
+            sample: file.sample,
+            admin_token: policy,
         })
     }
 
@@ -215,6 +263,53 @@ impl Config {
     pub fn export(&self) -> &crate::export::ExportConfig {
         &self.export
     }
+    pub fn scrub(&self) -> &ScrubConfig {
+        &self.scrub
+    }
+    pub fn sample(&self) -> &SampleConfig {
+        &self.sample
+    }
+    /// The admin listener's token; always set when it listens beyond loopback.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+}
+
+/// Checks the policy sections (limits, sampling, admin token); returns the admin token.
+fn check_policy(
+    l: &Limits,
+    apps: &[AppSection],
+    sample: &SampleConfig,
+    admin_token: Option<String>,
+    admin_listen: SocketAddr,
+) -> Result<Option<String>, ConfigError> {
+    if l.max_decompressed_bytes == 0
+        || l.max_events_per_request == 0
+        || l.max_attributes_per_span == 0
+        || l.max_string_chars == 0
+        || l.max_tracked_ips == 0
+    {
+        return Err(invalid("limits", "limits must be greater than zero"));
+    }
+    for rate in [Some(l.key_rate), Some(l.ip_rate)].into_iter().chain(apps.iter().map(|a| a.rate_limit)).flatten() {
+        if !rate.per_second.is_finite() || rate.per_second < 0.0 || !(rate.is_unlimited() || rate.burst >= 1.0) {
+            return Err(invalid("rate", "per_second must be ≥ 0 (0 is unlimited) and burst ≥ 1"));
+        }
+    }
+    sample.validate()?;
+    let token = admin_token.filter(|t| !t.is_empty());
+    // It travels in a cookie and a query string: keep to characters that need no escaping.
+    let cookie_safe = |t: &str| t.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+    if token.as_deref().is_some_and(|t| t.len() < 16 || !cookie_safe(t)) {
+        return Err(invalid("server.admin_token", "must be at least 16 of A-Z a-z 0-9 - . _ ~"));
+    }
+    if token.is_none() && !admin_listen.ip().is_loopback() {
+        return Err(invalid(
+            "server.admin_token",
+            "the admin listener is bound beyond loopback; set an admin_token to protect the viewer and API",
+        ));
+    }
+    Ok(token)
 }
 
 fn resolve_app(app: AppSection) -> Result<App, ConfigError> {
@@ -226,7 +321,7 @@ fn resolve_app(app: AppSection) -> Result<App, ConfigError> {
         .iter()
         .map(|p| OriginPattern::parse(p).map_err(|e| invalid("apps.allowed_origins", e)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(App { name: app.name, key: app.key, allowed_origins })
+    Ok(App { name: app.name, key: app.key, allowed_origins, rate_limit: app.rate_limit })
 }
 
 fn invalid(field: &str, problem: impl Into<String>) -> ConfigError {

@@ -41,6 +41,18 @@ pub enum Rejection {
     /// The store failed to commit: nothing of the request was kept.
     #[error("the store failed to commit")]
     StoreFailed,
+    /// The ingest key or client address is over its rate limit.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A `Content-Encoding` other than gzip or identity.
+    #[error("unsupported content encoding {0:?}; send gzip or identity")]
+    UnsupportedEncoding(String),
+    /// The gzip body inflates past the limit.
+    #[error("body inflates to more than the limit of {0} bytes")]
+    DecompressedTooLarge(u64),
+    /// More spans + vitals than one request may carry.
+    #[error("more than {0} events (spans + vitals) in one request")]
+    TooManyEvents(usize),
 }
 
 impl Rejection {
@@ -62,6 +74,10 @@ impl Rejection {
             Rejection::Invalid { .. } => "invalid_field",
             Rejection::Busy => "busy",
             Rejection::StoreFailed => "store_failed",
+            Rejection::RateLimited { .. } => "rate_limited",
+            Rejection::UnsupportedEncoding(_) => "unsupported_encoding",
+            Rejection::DecompressedTooLarge(_) => "payload_too_large",
+            Rejection::TooManyEvents(_) => "too_many_events",
         }
     }
 
@@ -76,6 +92,9 @@ impl Rejection {
             | Rejection::UnsupportedVersion(_)
             | Rejection::Invalid { .. } => StatusCode::BAD_REQUEST,
             Rejection::Busy | Rejection::StoreFailed => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Rejection::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::DecompressedTooLarge(_) | Rejection::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 }
@@ -83,6 +102,10 @@ impl Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match self {
+            Rejection::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         if status.is_server_error() {
             tracing::error!(reason = self.reason(), error = %self, "Rejected a request.");
         } else {
@@ -94,6 +117,9 @@ impl IntoResponse for Rejection {
         response.extensions_mut().insert(crate::telemetry::RejectedReason(self.reason()));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -24,6 +24,9 @@ struct Cli {
     /// Address of the admin listener (viewer, API, health) [default: 127.0.0.1:4319].
     #[arg(long, env = "RUM_GATEWAY_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
+    /// Token for the admin listener (required when it is not on loopback).
+    #[arg(long, env = "RUM_GATEWAY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 #[tokio::main]
@@ -40,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: cli.data_dir,
         ingest_listen: cli.ingest_listen,
         admin_listen: cli.admin_listen,
+        admin_token: cli.admin_token,
     };
     let config = Config::load(cli.config.as_deref(), overrides).context("loading the configuration")?;
     if config.dev_mode() {

@@ -25,7 +25,8 @@ pub fn ingest_router(config: Arc<Config>, store: StoreHandle) -> Router {
 
 /// The ingest listener's router with an enrich stage built beforehand.
 pub fn ingest_router_with(config: Arc<Config>, store: StoreHandle, enricher: Arc<Enricher>) -> Router {
-    ingest::router(IngestState { config, store, enricher })
+    let pipeline = Arc::new(crate::pipeline::Pipeline::new(&config));
+    ingest::router(IngestState { config, store, enricher, pipeline })
 }
 
 /// The admin listener's router: API, health and viewer.
@@ -87,10 +88,12 @@ pub async fn run_with_listeners(
     };
     let export_task = exporter.map(|exporter| tokio::spawn(exporter.run(stop_rx.clone())));
     let ingest_app = telemetry::count_ingest(ingest_router_with(Arc::clone(&config), store.clone(), enricher), Arc::clone(&telemetry))
-        // The peer's address is the client's, or the trusted proxy's in front of it.
+        // The peer's address: the client's (or the trusted proxy's in front of it), for
+        // enrichment and the per-client rate limit.
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let ingest_server = axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let admin_app = admin_router(store).merge(telemetry::router(telemetry));
+    let admin_app =
+        crate::admin_auth::protect(admin_router(store).merge(telemetry::router(telemetry)), config.admin_token());
     let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);
     ingest_result.context("ingest listener")?;

@@ -15,6 +15,7 @@ use super::{check_origin, cors_headers, read_body, require_content_type, IngestS
 use crate::auth::app_for_key;
 use crate::enrich::{Peer, RequestContext};
 use crate::error::Rejection;
+use crate::limit::PeerIp;
 use crate::validate;
 
 /// The wire format's version this gateway reads.
@@ -125,17 +126,20 @@ pub async fn receive(
     // Key and origin first, before a byte of the body is read.
     let origin = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
     let reject = |r: Rejection| with_cors(r.into_response(), None);
+    state.pipeline.rate.admit_ip(PeerIp(peer.map(|a| a.ip()))).map_err(reject)?;
     let key = query.key.filter(|k| !k.is_empty()).ok_or(Rejection::MissingKey).map_err(reject)?;
     let app = app_for_key(state.config.apps(), &key).ok_or(Rejection::UnknownKey).map_err(reject)?;
     check_origin(app, origin).map_err(reject)?;
     let reject = |r: Rejection| with_cors(r.into_response(), origin);
+    state.pipeline.rate.admit_app(app).map_err(reject)?;
     require_content_type(&headers, &["text/plain", "application/json"], "text/plain or application/json")
         .map_err(reject)?;
     let bytes = read_body(&headers, body, state.config.limits().max_body_bytes).await.map_err(reject)?;
+    let bytes = state.pipeline.decode_body(&headers, bytes).map_err(reject)?;
     let beacon = decode(&bytes).map_err(reject)?;
     let context = RequestContext::beacon(peer, &headers, &beacon).map_err(reject)?;
     let batch = validate::beacon(beacon).map_err(reject)?;
-    let batch = state.enricher.enrich(batch, &context);
+    let batch = state.pipeline.process(batch, |b| state.enricher.enrich(b, &context)).map_err(reject)?;
     let counts = serde_json::json!({
         "spans": batch.spans.len(),
         "vitals": batch.vitals.len(),

@@ -25,6 +25,7 @@ pub struct IngestState {
     pub config: Arc<Config>,
     pub store: StoreHandle,
     pub enricher: Arc<Enricher>,
+    pub pipeline: Arc<crate::pipeline::Pipeline>,
 }
 
 pub fn router(state: IngestState) -> Router {
@@ -50,7 +51,7 @@ pub(crate) fn cors_headers(headers: &mut HeaderMap, origin: &str) {
     if let Ok(value) = HeaderValue::from_str(origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, content-encoding"));
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }

@@ -17,12 +17,16 @@ use serde_json::{Map, Value};
 use super::{read_body, require_content_type, IngestState};
 use crate::auth::app_for_key;
 use crate::error::Rejection;
+use crate::limit::PeerIp;
 use crate::model::{Attributes, Batch, Source, Span, SpanId, SpanKind, StatusCode as SpanStatus, TraceId};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 
-pub async fn receive(State(state): State<IngestState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn receive(State(state): State<IngestState>, peer: PeerIp, headers: HeaderMap, body: Body) -> Response {
+    if let Err(rejection) = state.pipeline.rate.admit_ip(peer) {
+        return rejection.into_response();
+    }
     match handle(state, headers, body).await {
         Ok(response) => response,
         Err(rejection) => rejection.into_response(),
@@ -31,9 +35,11 @@ pub async fn receive(State(state): State<IngestState>, headers: HeaderMap, body:
 
 async fn handle(state: IngestState, headers: HeaderMap, body: Body) -> Result<Response, Rejection> {
     let key = bearer_key(&headers).ok_or(Rejection::MissingKey)?;
-    app_for_key(state.config.apps(), key).ok_or(Rejection::UnknownKey)?;
+    let app = app_for_key(state.config.apps(), key).ok_or(Rejection::UnknownKey)?;
+    state.pipeline.rate.admit_app(app)?;
     let media_type = require_content_type(&headers, &[PROTOBUF, JSON], "application/x-protobuf or application/json")?;
     let bytes = read_body(&headers, body, state.config.limits().max_body_bytes).await?;
+    let bytes = state.pipeline.decode_body(&headers, bytes)?;
     let request = if media_type == PROTOBUF {
         ExportTraceServiceRequest::decode(bytes.as_ref()).map_err(|e| Rejection::Malformed(e.to_string()))?
     } else {
@@ -41,7 +47,8 @@ async fn handle(state: IngestState, headers: HeaderMap, body: Body) -> Result<Re
     };
     let batch = to_batch(request)?;
     // Backends' spans get nothing from the enricher, but go through it like every batch.
-    let batch = state.enricher.enrich(batch, &crate::enrich::RequestContext::new(None, &headers));
+    let context = crate::enrich::RequestContext::new(None, &headers);
+    let batch = state.pipeline.process(batch, |b| state.enricher.enrich(b, &context))?;
     state.store.write(batch).await?;
     // The OTLP response is an empty ExportTraceServiceResponse, in the request's encoding.
     let response = ExportTraceServiceResponse { partial_success: None };
@@ -66,6 +73,9 @@ pub fn to_batch(request: ExportTraceServiceRequest) -> Result<Batch, Rejection> 
         let resource = resource_spans.resource.map(|r| attributes(r.attributes)).unwrap_or_default();
         for scope_spans in resource_spans.scope_spans {
             for span in scope_spans.spans {
+                if !crate::sample::keep_by_head_decision(span.flags) {
+                    continue;
+                }
                 batch.spans.push(convert_span(span, &resource)?);
             }
         }

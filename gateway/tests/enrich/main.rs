@@ -48,7 +48,9 @@ struct Gateway {
 fn gateway(enrich: &str) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = format!(
-        "[[apps]]\nname = \"shop\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n\
+        // These tests read `client.address` back, which scrubbing drops by default.
+        "[scrub]\nclient_ip = \"keep\"\n\
+         [[apps]]\nname = \"shop\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n\
          [enrich]\nuser_agent_regexes = {:?}\n{enrich}\n",
         testdata("uap-core/regexes.yaml").display().to_string()
     );

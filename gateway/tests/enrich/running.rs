@@ -83,7 +83,8 @@ async fn the_real_server_sees_the_tcp_peer_and_believes_a_trusted_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (ingest, admin) = (free_port(), free_port());
     let text = format!(
-        "[server]\ningest_listen = \"127.0.0.1:{ingest}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+        "[scrub]\nclient_ip = \"keep\"\n\
+         [server]\ningest_listen = \"127.0.0.1:{ingest}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
          [[apps]]\nname = \"shop\"\nkey = \"k1\"\n[enrich]\ntrusted_proxies = [\"127.0.0.1\"]\n\
          user_agent_regexes = {:?}\n{}",
         testdata("uap-core/regexes.yaml").display().to_string(),
@@ -167,7 +168,7 @@ async fn a_store_made_before_enrichment_is_migrated_and_keeps_its_page_views() {
     }
     let (store, writer) = writer::start(dir.path(), 8).expect("store opens an old database");
     let config = Config::from_toml(
-        "[[apps]]\nname = \"a\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n",
+        "[scrub]\nclient_ip = \"keep\"\n[[apps]]\nname = \"a\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n",
         Overrides {
             data_dir: Some(dir.path().into()),
             ..Overrides::default()

@@ -1,0 +1,50 @@
+//! The one place the ingest handlers hand a validated batch through the policy stages, in
+//! the order data flows: caps → (enrich) → scrub → truncate → sample. Both endpoints call
+//! [`Pipeline::process`] between validation and the store.
+
+use axum::http::HeaderMap;
+use bytes::Bytes;
+
+use crate::config::{Config, Limits};
+use crate::error::Rejection;
+use crate::limit::{caps, decode, RateLimits};
+use crate::model::Batch;
+use crate::sample::Sampler;
+use crate::scrub::Scrubber;
+
+#[derive(Debug)]
+pub struct Pipeline {
+    limits: Limits,
+    scrubber: Scrubber,
+    sampler: Sampler,
+    pub rate: RateLimits,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config) -> Pipeline {
+        Pipeline {
+            limits: config.limits().clone(),
+            scrubber: Scrubber::new(config.scrub()),
+            sampler: Sampler::new(config.sample()),
+            rate: RateLimits::new(config.limits(), config.apps()),
+        }
+    }
+
+    /// The request body inflated per its `Content-Encoding`, within the decompressed cap.
+    pub fn decode_body(&self, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Rejection> {
+        decode::decode_body(headers, body, self.limits.max_decompressed_bytes)
+    }
+
+    /// A validated batch → what may be stored and exported: count caps, then `enrich`
+    /// (client address, geo, user agent: before scrubbing drops the client address), scrub,
+    /// string truncation and sampling. Refuses a batch over the count caps; everything else
+    /// is a transformation.
+    pub fn process(&self, batch: Batch, enrich: impl FnOnce(Batch) -> Batch) -> Result<Batch, Rejection> {
+        caps::check_counts(&batch, &self.limits)?;
+        let batch = enrich(batch);
+        let batch = self.scrubber.scrub(batch);
+        // After scrubbing, so a cut cannot leave half an e-mail address unmasked.
+        let batch = caps::truncate_strings(batch, self.limits.max_string_chars);
+        Ok(self.sampler.sample(batch))
+    }
+}

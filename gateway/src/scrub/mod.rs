@@ -1,0 +1,208 @@
+//! The scrub stage: removes personal data and secrets from a [`Batch`] before it is stored or
+//! exported. Runs after enrichment (so geo can use the client address first) and before
+//! sampling. Every rule is on by default and configured under `[scrub]` (`docs/config.md`).
+
+mod text;
+mod url;
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{Attributes, Batch};
+pub use text::{luhn_valid, TextMasks, BEARER_MASK, CARD_MASK, EMAIL_MASK};
+pub use url::{ParamDenyList, DEFAULT_DENY, REDACTED};
+
+/// Attribute key of the client's address (OpenTelemetry semantic conventions), set by the
+/// enrichment stage on browser spans.
+pub const CLIENT_ADDRESS: &str = "client.address";
+/// Attribute key of a URL's query string without the `?` (semantic conventions).
+const URL_QUERY: &str = "url.query";
+
+/// What happens to `client.address` once geo lookup has used it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientIpRule {
+    /// Remove the attribute.
+    #[default]
+    Drop,
+    /// Keep the network only: IPv4 /24, IPv6 /48.
+    Truncate,
+    /// Store it as it came.
+    Keep,
+}
+
+/// The `[scrub]` config section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScrubConfig {
+    /// Master switch. Defaults to true.
+    pub enabled: bool,
+    /// Query/fragment parameter names (case-insensitive substrings) whose values are
+    /// redacted. Defaults to [`DEFAULT_DENY`].
+    pub query_params: Vec<String>,
+    /// Mask e-mail addresses. Defaults to true.
+    pub emails: bool,
+    /// Mask Luhn-valid card numbers. Defaults to true.
+    pub card_numbers: bool,
+    /// Mask `Bearer …` tokens. Defaults to true.
+    pub bearer_tokens: bool,
+    /// Defaults to `drop`.
+    pub client_ip: ClientIpRule,
+}
+
+impl Default for ScrubConfig {
+    fn default() -> Self {
+        ScrubConfig {
+            enabled: true,
+            query_params: DEFAULT_DENY.iter().map(|s| s.to_string()).collect(),
+            emails: true,
+            card_numbers: true,
+            bearer_tokens: true,
+            client_ip: ClientIpRule::Drop,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Scrubber {
+    enabled: bool,
+    params: ParamDenyList,
+    masks: TextMasks,
+    client_ip: ClientIpRule,
+}
+
+impl Scrubber {
+    pub fn new(config: &ScrubConfig) -> Scrubber {
+        Scrubber {
+            enabled: config.enabled,
+            params: ParamDenyList::new(&config.query_params),
+            masks: TextMasks::new(config.emails, config.card_numbers, config.bearer_tokens),
+            client_ip: config.client_ip,
+        }
+    }
+
+    pub fn scrub(&self, mut batch: Batch) -> Batch {
+        if !self.enabled {
+            return batch;
+        }
+        for span in &mut batch.spans {
+            self.in_place(&mut span.name);
+            self.in_place(&mut span.status_message);
+            self.attributes(&mut span.attributes);
+            self.attributes(&mut span.resource);
+            self.client_address(&mut span.attributes);
+        }
+        for view in &mut batch.page_views {
+            self.in_place(&mut view.url);
+            self.in_place(&mut view.referrer);
+            self.attributes(&mut view.resource);
+            self.attributes(&mut view.attributes);
+            self.client_address(&mut view.attributes);
+        }
+        // Attribution holds URLs (the LCP resource, scripts of long animation frames) too.
+        for vital in &mut batch.vitals {
+            self.attributes(&mut vital.attribution);
+        }
+        batch
+    }
+
+    /// URL parameters first (so `?email=a@b.c` reads `[redacted]`, not `[email]`), then masks.
+    fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.params.scrub_url(text) {
+            Cow::Borrowed(t) => self.masks.mask(t),
+            Cow::Owned(t) => Cow::Owned(self.masks.mask(&t).into_owned()),
+        }
+    }
+
+    fn in_place(&self, target: &mut String) {
+        let scrubbed = match self.text(target) {
+            Cow::Owned(s) => Some(s),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(s) = scrubbed {
+            *target = s;
+        }
+    }
+
+    fn attributes(&self, attrs: &mut Attributes) {
+        for (key, value) in attrs.iter_mut() {
+            let query = key == URL_QUERY;
+            self.value(value, query);
+        }
+    }
+
+    fn value(&self, value: &mut Value, query: bool) {
+        match value {
+            Value::String(s) => {
+                let scrubbed = if query {
+                    match self.params.scrub_query(s) {
+                        Cow::Borrowed(t) => self.masks.mask(t).into_owned(),
+                        Cow::Owned(t) => self.masks.mask(&t).into_owned(),
+                    }
+                } else {
+                    self.text(s).into_owned()
+                };
+                *s = scrubbed;
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.value(v, query)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.value(v, false)),
+            // A card number sent as a JSON number is masked too (and becomes a string).
+            Value::Number(n)
+                if self.masks.masks_cards()
+                    && n.as_u64().is_some_and(|n| luhn_valid(&n.to_string())) =>
+            {
+                *value = Value::String(CARD_MASK.into());
+            }
+            _ => {}
+        }
+    }
+
+    fn client_address(&self, attrs: &mut Attributes) {
+        match self.client_ip {
+            ClientIpRule::Keep => {}
+            ClientIpRule::Drop => {
+                attrs.remove(CLIENT_ADDRESS);
+            }
+            ClientIpRule::Truncate => {
+                let truncated = attrs
+                    .get(CLIENT_ADDRESS)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<IpAddr>().ok())
+                    .map(truncate_ip);
+                // An address that does not parse cannot be truncated: drop it rather than keep it.
+                match truncated {
+                    Some(ip) => {
+                        attrs.insert(CLIENT_ADDRESS.into(), Value::String(ip.to_string()));
+                    }
+                    None => {
+                        attrs.remove(CLIENT_ADDRESS);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The /24 network of an IPv4 address, the /48 of an IPv6 one (an IPv4-mapped IPv6 address
+/// is truncated as IPv4).
+pub fn truncate_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::from([a, b, c, 0])
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => truncate_ip(IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,167 @@
+//! Unit tests of the scrub stage as a whole.
+
+use serde_json::json;
+
+use super::*;
+use crate::model::{PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital};
+
+fn span(attrs: serde_json::Value) -> Span {
+    Span {
+        trace_id: TraceId([1; 16]),
+        span_id: SpanId([2; 8]),
+        parent_span_id: None,
+        name: "HTTP GET".into(),
+        kind: SpanKind::Client,
+        start_unix_nano: 1,
+        end_unix_nano: 2,
+        status: StatusCode::Error,
+        status_message: "failed for bob@example.com with Bearer abcdefgh12345".into(),
+        attributes: attrs.as_object().cloned().unwrap_or_default(),
+        resource: Attributes::new(),
+        source: Source::Browser,
+    }
+}
+
+fn batch(attrs: serde_json::Value) -> Batch {
+    Batch {
+        spans: vec![span(attrs)],
+        page_views: vec![PageView {
+            id: "v".into(),
+            session_id: "s".into(),
+            url: "https://shop.example/checkout?Token=T0pS3cret&step=2".into(),
+            referrer: "https://mail.example/?to=jane@example.org".into(),
+            navigation_type: "navigate".into(),
+            start_unix_nano: 1,
+            resource: Attributes::new(),
+            attributes: Attributes::new(),
+        }],
+        vitals: vec![],
+    }
+}
+
+fn scrubber(config: ScrubConfig) -> Scrubber {
+    Scrubber::new(&config)
+}
+
+#[test]
+fn urls_messages_and_attributes_are_scrubbed() {
+    let b = scrubber(ScrubConfig::default()).scrub(batch(json!({
+        "url.full": "https://api.example/v1?api_key=K123&q=1",
+        "url.query": "PASSWORD=hunter2&page=3",
+        "note": "card 4111 1111 1111 1111, order 4111111111111112",
+        "list": ["x@y.example", 7],
+        "card.as_number": 4111111111111111u64,
+        "order.as_number": 4111111111111112u64,
+        "client.address": "203.0.113.9",
+    })));
+    let s = &b.spans[0];
+    assert_eq!(
+        s.attributes["url.full"],
+        "https://api.example/v1?api_key=[redacted]&q=1"
+    );
+    assert_eq!(s.attributes["url.query"], "PASSWORD=[redacted]&page=3");
+    assert_eq!(s.attributes["note"], "card [card], order 4111111111111112");
+    assert_eq!(s.attributes["list"], json!(["[email]", 7]));
+    assert_eq!(s.attributes["card.as_number"], "[card]");
+    assert_eq!(s.attributes["order.as_number"], 4111111111111112u64);
+    assert_eq!(
+        s.status_message,
+        "failed for [email] with Bearer [redacted]"
+    );
+    assert!(
+        s.attributes.get(CLIENT_ADDRESS).is_none(),
+        "dropped by default"
+    );
+    let v = &b.page_views[0];
+    assert_eq!(
+        v.url,
+        "https://shop.example/checkout?Token=[redacted]&step=2"
+    );
+    assert_eq!(v.referrer, "https://mail.example/?to=[email]");
+}
+
+#[test]
+fn client_ip_truncate_and_keep() {
+    let cases = [
+        ("203.0.113.9", ClientIpRule::Truncate, Some("203.0.113.0")),
+        (
+            "2001:db8:85a3:1234::7",
+            ClientIpRule::Truncate,
+            Some("2001:db8:85a3::"),
+        ),
+        (
+            "::ffff:198.51.100.77",
+            ClientIpRule::Truncate,
+            Some("198.51.100.0"),
+        ),
+        ("not-an-ip", ClientIpRule::Truncate, None),
+        ("203.0.113.9", ClientIpRule::Keep, Some("203.0.113.9")),
+        ("203.0.113.9", ClientIpRule::Drop, None),
+    ];
+    for (ip, rule, want) in cases {
+        let config = ScrubConfig {
+            client_ip: rule,
+            ..ScrubConfig::default()
+        };
+        let b = scrubber(config).scrub(batch(json!({ "client.address": ip })));
+        let got = b.spans[0]
+            .attributes
+            .get(CLIENT_ADDRESS)
+            .and_then(|v| v.as_str());
+        assert_eq!(got, want, "{ip} {rule:?}");
+    }
+}
+
+#[test]
+fn disabled_changes_nothing() {
+    let input =
+        batch(json!({ "url.full": "https://a.example/?token=t", "client.address": "203.0.113.9" }));
+    let config = ScrubConfig {
+        enabled: false,
+        ..ScrubConfig::default()
+    };
+    assert_eq!(scrubber(config).scrub(input.clone()), input);
+}
+
+#[test]
+fn config_reads_from_toml() {
+    let config: ScrubConfig =
+        toml::from_str("query_params = [\"orderid\"]\nemails = false\nclient_ip = \"truncate\"\n")
+            .expect("toml");
+    assert_eq!(config.client_ip, ClientIpRule::Truncate);
+    let b = scrubber(config).scrub(batch(
+        json!({ "url.full": "/o?orderId=1&token=t", "m": "a@b.example" }),
+    ));
+    assert_eq!(
+        b.spans[0].attributes["url.full"],
+        "/o?orderId=[redacted]&token=t"
+    );
+    assert_eq!(b.spans[0].attributes["m"], "a@b.example");
+    assert!(toml::from_str::<ScrubConfig>("client_ip = \"hash\"").is_err());
+}
+
+#[test]
+fn page_view_attributes_and_vital_attribution_are_scrubbed() {
+    let mut b = batch(json!({}));
+    b.page_views[0].attributes.insert("client.address".into(), json!("81.2.69.142"));
+    b.page_views[0].attributes.insert("geo.country.iso_code".into(), json!("GB"));
+    let mut attribution = Attributes::new();
+    attribution.insert("url".into(), json!("https://cdn.example/hero.png?token=abc123&w=2"));
+    attribution.insert("longAnimationFrames".into(), json!([{"scripts": [{"sourceURL": "https://x.example/a.js?session=s1"}]}]));
+    b.vitals.push(Vital {
+        page_view_id: "v".into(),
+        metric_id: "m".into(),
+        name: "LCP".into(),
+        value: 1.0,
+        delta: 1.0,
+        rating: "good".into(),
+        navigation_type: "navigate".into(),
+        attribution,
+    });
+    let out = scrubber(ScrubConfig::default()).scrub(b);
+    assert!(out.page_views[0].attributes.get("client.address").is_none(), "dropped by default");
+    assert_eq!(out.page_views[0].attributes["geo.country.iso_code"], "GB");
+    let text = serde_json::to_string(&out.vitals[0].attribution).expect("json");
+    assert!(!text.contains("abc123") && !text.contains("s1"), "{text}");
+    assert!(text.contains("token=[redacted]") && text.contains("w=2"), "{text}");
+}

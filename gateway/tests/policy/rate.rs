@@ -1,0 +1,152 @@
+//! Rate limits (in-process and on a real loopback socket) and load shedding.
+
+use super::*;
+
+#[tokio::test]
+async fn an_ingest_key_over_its_rate_gets_429_with_retry_after() {
+    let gw = gateway_with(
+        "[limits]\nkey_rate = { per_second = 0.25, burst = 2 }\n",
+        64,
+    );
+    let request = || post_otlp(&otlp(vec![otlp_span([1; 16], [1; 8], 1)]), None);
+    assert_eq!(send(&gw.ingest, request()).await.0, StatusCode::OK);
+    assert_eq!(send(&gw.ingest, request()).await.0, StatusCode::OK);
+    let (status, err, headers) = send(&gw.ingest, request()).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    assert_eq!(
+        headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        Some("4")
+    );
+}
+
+#[tokio::test]
+async fn an_apps_own_rate_limit_overrides_the_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+        [[apps]]
+        name = "tight"
+        key = "tight-key"
+        rate_limit = { per_second = 1, burst = 1 }
+        [[apps]]
+        name = "loose"
+        key = "loose-key"
+    "#;
+    let overrides = Overrides {
+        data_dir: Some(dir.path().into()),
+        ..Overrides::default()
+    };
+    let config = Config::from_toml(text, overrides).expect("config");
+    let (store, _writer) = writer::start(dir.path(), 8).expect("store");
+    let ingest = ingest_router(Arc::new(config), store);
+    let request = |key: &str| {
+        let mut r = post_otlp(&otlp(vec![otlp_span([1; 16], [1; 8], 1)]), None);
+        r.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {key}").parse().expect("value"),
+        );
+        r
+    };
+    assert_eq!(send(&ingest, request("tight-key")).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&ingest, request("tight-key")).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for _ in 0..5 {
+        assert_eq!(send(&ingest, request("loose-key")).await.0, StatusCode::OK);
+    }
+}
+
+/// A raw HTTP/1.1 request on a real socket; returns the status and the `Retry-After` value.
+async fn raw_post(addr: SocketAddr) -> (u16, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = "POST /v1/traces HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer dev\r\n\
+                   Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let retry = response.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("retry-after: ")
+            .map(|v| v.trim().to_string())
+    });
+    (status, retry)
+}
+
+#[tokio::test]
+async fn a_client_ip_over_its_rate_gets_429_on_a_real_socket() {
+    let gw = gateway_with("[limits]\nip_rate = { per_second = 0.5, burst = 2 }\n", 64);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = gw
+        .ingest
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    assert_eq!(raw_post(addr).await.0, 200);
+    assert_eq!(raw_post(addr).await.0, 200);
+    assert_eq!(raw_post(addr).await, (429, Some("2".to_string())));
+    // In-process requests carry no peer address and are not limited per IP.
+    let request = post_otlp(&otlp(vec![]), None);
+    assert_eq!(send(&gw.ingest, request).await.0, StatusCode::OK);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_store_queue_sheds_load_with_503_and_loses_nothing_acknowledged() {
+    let gw = gateway_with("", 1);
+    // Hold SQLite's write lock so the writer stalls on its first commit.
+    let blocker = rusqlite::Connection::open(gw.dir.path().join("rum.sqlite")).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let request = |n: u8| post_otlp(&otlp(vec![otlp_span([n; 16], [1; 8], 1)]), None);
+    // With the writer stalled and a queue of 1, at most two requests are in the store's hands
+    // (one in the writer, one queued): of four, at least two are shed, whatever the timing.
+    let mut pending = Vec::new();
+    for n in 1..=4u8 {
+        let ingest = gw.ingest.clone();
+        pending.push((
+            n,
+            tokio::spawn(async move { send(&ingest, request(n)).await }),
+        ));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+    let (mut acknowledged, mut shed) = (Vec::new(), 0);
+    for (n, task) in pending {
+        let (status, err, headers) = task.await.expect("task");
+        match status {
+            StatusCode::OK => acknowledged.push(hex::encode([n; 16])),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(err["error"], "busy");
+                assert_eq!(
+                    headers
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()),
+                    Some("1")
+                );
+                shed += 1;
+            }
+            other => panic!("request {n}: {other}"),
+        }
+    }
+    assert!(
+        shed >= 2 && !acknowledged.is_empty(),
+        "shed {shed}, acknowledged {acknowledged:?}"
+    );
+    // Every acknowledged request is stored, and nothing of a shed one.
+    let mut traces: Vec<String> = stored_spans(&gw).into_iter().map(|(t, _)| t).collect();
+    traces.sort();
+    assert_eq!(traces, acknowledged);
+}
