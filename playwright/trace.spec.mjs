@@ -112,6 +112,13 @@ test('the viewer lists the trace and renders its waterfall', async () => {
   const errors = watchErrors(page);
   await page.goto(gateway.admin + '/');
   await page.waitForSelector('#traces a');
+  // Per page: the p75 of each vital with its rating shares, from /api/pages.
+  const { pages } = await gateway.api('/api/pages');
+  const demoPage = pages.find((p) => p.path === '/');
+  assert.ok(demoPage && demoPage.vitals.LCP.count >= 1, 'the demo page is summarised');
+  const cell = await page.$eval('#pages [data-p75="LCP"]', (td) => td.textContent);
+  assert.match(cell, /\d+ ms/);
+  assert.ok((await page.$$('#page-views details')).length > 0, 'attribution shown with the page view vitals');
   await page.goto(gateway.admin + '/#/trace/' + withServer[0].trace_id);
   await page.waitForSelector('#waterfall .row');
   const rows = await page.$$eval('#waterfall .row', (els) => els.map((e) => ({ depth: Number(e.dataset.depth), text: e.textContent })));

@@ -233,6 +233,13 @@ pub fn web_vital_event(
     if let Some(session_id) = session_id {
         attributes.push(string(SESSION_ID, session_id));
     }
+    // web-vitals/attribution's fields, each under `web_vital.attribution.` (nested values,
+    // such as long animation frames, as key-value lists).
+    attributes.extend(vital.attribution.iter().map(|(k, v)| KeyValue {
+        key: format!("web_vital.attribution.{k}"),
+        value: Some(any_value(v)),
+        ..KeyValue::default()
+    }));
     event(
         WEB_VITAL_EVENT,
         received_unix_nano,
@@ -347,5 +354,34 @@ mod tests {
         );
         let root = trace::Span::from(&span(1, "web"));
         assert!(root.parent_span_id.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod vital_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_vital_event_carries_its_attribution() {
+        let mut attribution = Attributes::new();
+        attribution.insert("target".into(), json!("html>body>img"));
+        attribution.insert("elementRenderDelay".into(), json!(12.5));
+        let vital = Vital {
+            page_view_id: "a1b2c3d4e5f60718".into(),
+            metric_id: "v1-a1b2c3d4e5f60718-LCP0".into(),
+            name: "LCP".into(),
+            value: 812.5,
+            delta: 812.5,
+            rating: "good".into(),
+            navigation_type: "navigate".into(),
+            attribution,
+        };
+        let record = web_vital_event(&vital, Some("s"), 7);
+        let get = |key: &str| record.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone());
+        assert_eq!(get("web_vital.attribution.target"), Some(any_value(&json!("html>body>img"))));
+        assert_eq!(get("web_vital.attribution.elementRenderDelay"), Some(any_value(&json!(12.5))));
+        assert_eq!(get("web_vital.value"), Some(any_value(&json!(812.5))));
     }
 }

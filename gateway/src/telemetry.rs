@@ -188,6 +188,21 @@ impl Telemetry {
             }
             let _ = writeln!(out, "{}{} {value}", counter.name(), counter.labels());
         }
+        // The policy stages count process-wide.
+        for (name, help, value) in [
+            (
+                "rum_gateway_spans_sampled_out_total",
+                "Spans dropped by sampling (the head decision or a gateway ratio rule).",
+                crate::sample::SPANS_SAMPLED_OUT.load(Ordering::Relaxed),
+            ),
+            (
+                "rum_gateway_strings_truncated_total",
+                "String values cut to limits.max_string_chars.",
+                crate::limit::caps::STRINGS_TRUNCATED.load(Ordering::Relaxed),
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
         if self.export_enabled.load(Ordering::Relaxed) {
             out.push_str("# HELP rum_gateway_export_queue_bytes Payload bytes waiting in the export outbox.\n");
             out.push_str("# TYPE rum_gateway_export_queue_bytes gauge\n");
@@ -288,5 +303,16 @@ mod tests {
         ));
         assert!(text.contains("rum_gateway_export_queue_bytes 42\n"));
         assert!(text.contains("rum_gateway_beacons_accepted_total 0\n"));
+    }
+
+    #[test]
+    fn policy_counters_are_exposed() {
+        let before = crate::sample::SPANS_SAMPLED_OUT.load(Ordering::Relaxed);
+        crate::sample::SPANS_SAMPLED_OUT.fetch_add(3, Ordering::Relaxed);
+        let text = Telemetry::new().render();
+        let line = text.lines().find(|l| l.starts_with("rum_gateway_spans_sampled_out_total ")).expect("line");
+        let value: u64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("number");
+        assert!(value >= before + 3, "{text}");
+        assert!(text.contains("# TYPE rum_gateway_strings_truncated_total counter\n"));
     }
 }
