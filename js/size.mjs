@@ -1,5 +1,7 @@
 // Size report of the built SDK: raw, gzip and brotli bytes of the .wasm and the JS, and the
-// total a user downloads (.wasm + ESM entry) against the budget. `npm run size`.
+// total a user downloads (.wasm + ESM entry) against the budget, and as ratios to baselines
+// measured in the same run from their npm packages: Elastic's apm-rum (the smallest
+// full-featured peer) and Google's web-vitals attribution build (vitals alone). `npm run size`.
 import { readFileSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -8,9 +10,14 @@ import { fileURLToPath } from 'node:url';
 export const BUDGET_BROTLI = 10900;
 
 const dist = fileURLToPath(new URL('./dist/', import.meta.url));
+const modules = fileURLToPath(new URL('./node_modules/', import.meta.url));
+const BASELINES = [
+  ['@elastic/apm-rum 5.17.5', '@elastic/apm-rum/dist/bundles/elastic-apm-rum.umd.min.js'],
+  ['web-vitals 6.2.3 (attribution, vitals only)', 'web-vitals/dist/web-vitals.attribution.iife.js'],
+];
 
-export function measure(file) {
-  const bytes = readFileSync(dist + file);
+export function measure(file, base = dist) {
+  const bytes = readFileSync(base + file);
   return {
     file,
     raw: bytes.length,
@@ -20,7 +27,7 @@ export function measure(file) {
 }
 
 export function report() {
-  const rows = ['rum_sdk_bg.wasm', 'index.js', 'rum.js'].map(measure);
+  const rows = ['rum_sdk_bg.wasm', 'index.js', 'rum.js'].map((f) => measure(f));
   const pad = (s, n) => String(s).padStart(n);
   console.log('file'.padEnd(18) + pad('raw', 8) + pad('gzip', 8) + pad('brotli', 8));
   for (const r of rows) console.log(r.file.padEnd(18) + pad(r.raw, 8) + pad(r.gzip, 8) + pad(r.brotli, 8));
@@ -28,6 +35,14 @@ export function report() {
   const total = (js) => wasm.brotli + js.brotli;
   console.log(`total brotli (npm: .wasm + index.js): ${total(esm)} B; (script tag: .wasm + rum.js): ${total(script)} B`);
   console.log(`budget: ${BUDGET_BROTLI} B brotli; npm build uses ${((100 * total(esm)) / BUDGET_BROTLI).toFixed(1)}%`);
+  for (const [name, path] of BASELINES) {
+    try {
+      const b = measure(path, modules);
+      console.log(`baseline ${name}: ${b.brotli} B brotli; ours (npm build, every feature on) / baseline = ${(total(esm) / b.brotli).toFixed(2)}`);
+    } catch {
+      console.log(`baseline ${name}: not installed (npm ci in js/)`);
+    }
+  }
   return rows;
 }
 
