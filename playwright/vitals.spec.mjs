@@ -160,6 +160,17 @@ test('INP from a keyboard interaction', async () => {
   assert.equal(ours.get('INP navigate').attribution.interactionType, 'keyboard');
 });
 
+test('INP past 50 interactions: the 98th percentile skips the slowest', async () => {
+  const ours = await scenario('INP p98 (57 interactions)', '/pages/vitals/inp.html?many', async (p) => {
+    await p.click('#slow250');
+    await p.click('#slow100');
+    for (let i = 0; i < 55; i++) await p.click('#fast');
+    await p.waitForTimeout(1200);
+  }, NAV(['FCP', 'LCP', 'CLS', 'TTFB', 'INP']));
+  const inp = ours.get('INP navigate').value;
+  assert.ok(inp >= 100 && inp < 250, `one in 50 skipped: INP is the 100 ms interaction, not the 250 ms one (${inp})`);
+});
+
 test('hidden before the first paint: no FCP, LCP or CLS', async () => {
   await scenario('hidden before paint', '/pages/vitals/hidden-before-paint.html', (p) => p.waitForTimeout(300), NAV(['TTFB']));
 });
