@@ -129,7 +129,12 @@ export async function startStatic(gateway) {
       res.setHeader('content-type', 'application/json');
       return res.end(JSON.stringify({ ok: true, path: url.pathname }));
     }
-    const bases = { sdk: join(root, 'js', 'dist'), pages: join(root, 'playwright', 'pages'), wv: join(root, 'playwright', 'node_modules', 'web-vitals', 'dist') };
+    const bases = {
+      sdk: join(root, 'js', 'dist'),
+      pages: join(root, 'playwright', 'pages'),
+      wv: join(root, 'playwright', 'node_modules', 'web-vitals', 'dist'),
+      apm: join(root, 'js', 'node_modules', '@elastic', 'apm-rum', 'dist', 'bundles'),
+    };
     const top = url.pathname.split('/')[1];
     const base = bases[top] || null;
     const rel = normalize(url.pathname.slice(top.length + 2));
