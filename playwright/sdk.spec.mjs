@@ -130,6 +130,24 @@ test('an unsampled session propagates its decision and sends nothing', async () 
   await ctx.close();
 });
 
+test('a batch over 64 KB is split into beacons sendBeacon accepts', async () => {
+  const { page, errors } = await open('/pages/esm.html');
+  await sdkLoaded(page);
+  // 29 fetches with 3,000-character URLs: about 100 KB of spans in one batch.
+  const pad = 'x'.repeat(3000);
+  await page.evaluate((p) => Promise.all(Array.from({ length: 29 }, (_, i) => fetch(`/echo/split-${i}?pad=${p}`))), pad);
+  await page.evaluate(() => window.rum.flush());
+  const stored = await eventually(async () => {
+    const { traces } = await gateway.api('/api/traces?limit=1000');
+    const spans = (await Promise.all(traces.map((t) => gateway.api('/api/traces/' + t.trace_id)))).flatMap((t) => t.spans);
+    const split = spans.filter((s) => /\/echo\/split-\d+/.test(String(s.attributes['url.full'])));
+    return split.length === 29 && split;
+  }, 15000, 'all 29 spans stored');
+  assert.equal(new Set(stored.map((s) => s.attributes['url.full'])).size, 29);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the script-tag build exposes window.RUM and delivers a page view on hide', async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);

@@ -1,25 +1,42 @@
 // The beacon queue: spans and vitals wait here and leave together as one beacon v1
 // (docs/beacon-v1.md) when 30 are queued, every 5 s, and when the page hides or unloads.
 
-const MAX_ITEMS = 30; // keeps a beacon far below sendBeacon's 64 KB
+const MAX_ITEMS = 30; // keeps a typical beacon far below sendBeacon's 64 KB
+// sendBeacon and keepalive fetch share a 64 KB quota of bytes in flight: beacons of at most
+// 30 KB leave room for two at once while the page unloads.
+const MAX_BYTES = 30000;
 const INTERVAL_MS = 5000;
 
 export function createQueue({ url, envelope, fetch }) {
   let spans = [];
   let vitals = [];
-  const flush = () => {
-    if (!spans.length && !vitals.length) return;
-    const body = JSON.stringify({ v: 1, sentAt: Date.now(), ...envelope, spans, vitals });
-    spans = [];
-    vitals = [];
-    // sendBeacon is delivered even while the page unloads; when it refuses (its queue is
-    // full), fetch with keepalive. text/plain keeps both free of CORS preflights.
+  const send = (s, v) => {
+    const body = JSON.stringify({ v: 1, sentAt: Date.now(), ...envelope, spans: s, vitals: v });
+    // Over the limit (long URLs, attribution with many scripts): send each half on its own.
+    if (s.length + v.length > 1 && body.length > MAX_BYTES / 3 && new TextEncoder().encode(body).length > MAX_BYTES) {
+      const hs = Math.ceil(s.length / 2);
+      const hv = Math.floor(v.length / 2);
+      send(s.slice(0, hs), v.slice(0, hv));
+      send(s.slice(hs), v.slice(hv));
+      return;
+    }
+    // sendBeacon is delivered even while the page unloads. When it refuses (the in-flight
+    // quota is used up), fetch with keepalive, and when that is refused too, a plain fetch,
+    // which a live page completes. text/plain keeps all three free of CORS preflights.
     try {
       if (navigator.sendBeacon(url, body)) return;
     } catch {}
+    const post = (keepalive) => fetch(url, { method: 'POST', body, keepalive, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
     try {
-      fetch(url, { method: 'POST', body, keepalive: true, headers: { 'content-type': 'text/plain;charset=UTF-8' } }).catch(() => {});
+      post(true).catch(() => post(false).catch(() => {}));
     } catch {}
+  };
+  const flush = () => {
+    if (!spans.length && !vitals.length) return;
+    const [s, v] = [spans, vitals];
+    spans = [];
+    vitals = [];
+    send(s, v);
   };
   const add = (list, item) => {
     list.push(item);
