@@ -168,7 +168,7 @@ impl Telemetry {
             counters.entry(counter).or_default();
         }
         if self.export_enabled.load(Ordering::Relaxed) {
-            for signal in [Signal::Traces, Signal::Logs] {
+            for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
                 counters.entry(Counter::Exported(signal)).or_default();
                 counters.entry(Counter::ExportRetries(signal)).or_default();
                 for reason in DropReason::ALL {

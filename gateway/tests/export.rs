@@ -16,6 +16,8 @@ use axum::routing::post;
 use axum::Router;
 use gateway::config::{Config, Overrides};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{metric, Metric};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -48,6 +50,8 @@ struct Inbox {
     spans: Vec<Got>,
     /// Log records of requests answered 2xx, with their resources.
     logs: Vec<(LogRecord, Resource)>,
+    /// Metrics of requests answered 2xx, with their resources.
+    metrics: Vec<(Metric, Resource)>,
     /// Every attempt on /v1/traces: when, and the trace ids it carried.
     attempts: Vec<(Instant, Vec<Vec<u8>>)>,
     /// Headers of the last request.
@@ -74,6 +78,7 @@ impl Receiver {
         let app = Router::new()
             .route("/v1/traces", post(traces))
             .route("/v1/logs", post(logs))
+            .route("/v1/metrics", post(metrics))
             .with_state(receiver.clone());
         let listener = TcpListener::bind(addr).await.expect("bind receiver");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -176,6 +181,23 @@ async fn logs(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes)
         for sl in rl.scope_logs {
             for record in sl.log_records {
                 inbox.logs.push((record, resource.clone()));
+            }
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn metrics(State(receiver): State<Receiver>, body: Bytes) -> Response {
+    let request = match ExportMetricsServiceRequest::decode(body.as_ref()) {
+        Ok(request) => request,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let mut inbox = receiver.0.lock().expect("inbox");
+    for rm in request.resource_metrics {
+        let resource = rm.resource.unwrap_or_default();
+        for sm in rm.scope_metrics {
+            for metric in sm.metrics {
+                inbox.metrics.push((metric, resource.clone()));
             }
         }
     }
@@ -286,6 +308,10 @@ impl Gateway {
                        "attrs": {"http.request.method": "POST", "url.full": "http://localhost:8080/api/cart", "http.response.status_code": 200}}],
             "vitals": [{"name": "LCP", "value": 812.5, "delta": 812.5, "id": "v1-1-1", "rating": "good", "nav": "navigate"}]
         });
+        self.post_beacon_json(&beacon).await
+    }
+
+    async fn post_beacon_json(&self, beacon: &serde_json::Value) -> reqwest::Response {
         client()
             .post(format!("http://{}/v1/rum?key={KEY}", self.ingest))
             .header("origin", ORIGIN)
@@ -486,6 +512,18 @@ async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
     );
     assert_eq!(str_attr(&vital.attributes, "web_vital.id"), Some("v1-1-1"));
     assert_eq!(str_attr(&vital.attributes, "session.id"), Some(SESSION));
+
+    // The same vital as a delta histogram on /v1/metrics.
+    eventually(5, "the LCP histogram", || async { !receiver.0.lock().expect("inbox").metrics.is_empty() }).await;
+    let metrics = receiver.0.lock().expect("inbox").metrics.clone();
+    let (lcp, resource) = metrics.iter().find(|(m, _)| m.name == "browser.web_vital.lcp").expect("lcp metric");
+    assert_eq!(lcp.unit, "ms");
+    assert_eq!(str_attr(&resource.attributes, "service.name"), Some("shop-web"));
+    let Some(metric::Data::Histogram(histogram)) = &lcp.data else { panic!("a histogram: {lcp:?}") };
+    let point = &histogram.data_points[0];
+    assert_eq!((point.count, point.sum), (1, Some(812.5)));
+    assert_eq!(str_attr(&point.attributes, "url.path"), Some("/cart"));
+    assert_eq!(str_attr(&point.attributes, "web_vital.rating"), Some("good"));
 
     let headers = receiver.0.lock().expect("inbox").headers.clone();
     assert_eq!(headers["content-type"], "application/x-protobuf");
@@ -733,5 +771,33 @@ async fn a_partial_success_counts_the_rejected_spans_as_dropped() {
         "a 2xx is final: no retry"
     );
     assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
+    gw.shut_down().await;
+}
+
+/// Scrubbing runs before the outbox is written: what the receiver gets is scrubbed too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_data_is_scrubbed() {
+    let (receiver, endpoint, _stop) = Receiver::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = start_gateway(dir.path(), endpoint, "").await;
+    let beacon = json!({
+        "v": 1, "sentAt": 1732460000500.0,
+        "resource": {"service.name": "shop-web"},
+        "session": {"id": SESSION},
+        "view": {"id": "a1b2c3d4e5f60718", "url": "http://localhost:8080/reset?token=s3cr3t-t0ken", "type": "navigate", "start": 1732460000000.0},
+        "spans": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "GET", "kind": "client",
+                   "start": 1732460000100.0, "end": 1732460000150.0,
+                   "attrs": {"url.full": "http://localhost:8080/api/user?email=jane.doe@example.org"}}]
+    });
+    assert_eq!(gw.post_beacon_json(&beacon).await.status(), 200);
+    eventually(5, "the span and the page view", || async {
+        receiver.spans().len() == 1 && !receiver.0.lock().expect("inbox").logs.is_empty()
+    })
+    .await;
+    let exported = format!("{:?} {:?}", receiver.spans()[0].span, receiver.0.lock().expect("inbox").logs);
+    for secret in ["jane.doe@example.org", "s3cr3t-t0ken", "127.0.0.1"] {
+        assert!(!exported.contains(secret), "{secret} reached the receiver: {exported}");
+    }
+    assert!(exported.contains("[redacted]"), "{exported}");
     gw.shut_down().await;
 }

@@ -39,6 +39,8 @@ pub struct ExportConfig {
     /// Export page views and web vitals as OpenTelemetry events to `/v1/logs`.
     /// Defaults to true.
     pub logs: bool,
+    /// Export web vitals as histograms to `/v1/metrics`. Defaults to true.
+    pub metrics: bool,
 }
 
 impl Default for ExportConfig {
@@ -53,6 +55,7 @@ impl Default for ExportConfig {
             retry_initial_backoff_ms: 500,
             retry_max_backoff_ms: 30_000,
             logs: true,
+            metrics: true,
         }
     }
 }
@@ -124,13 +127,15 @@ impl ExportConfig {
     }
 }
 
-/// The two OTLP signals the gateway exports.
+/// The three OTLP signals the gateway exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Signal {
     /// Spans, to `/v1/traces`.
     Traces,
     /// Page views and web vitals as events, to `/v1/logs`.
     Logs,
+    /// Web vitals as histograms, to `/v1/metrics`.
+    Metrics,
 }
 
 impl Signal {
@@ -138,6 +143,7 @@ impl Signal {
         match self {
             Signal::Traces => "traces",
             Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
         }
     }
 
@@ -145,6 +151,7 @@ impl Signal {
         match text {
             "traces" => Some(Signal::Traces),
             "logs" => Some(Signal::Logs),
+            "metrics" => Some(Signal::Metrics),
             _ => None,
         }
     }
@@ -154,6 +161,7 @@ impl Signal {
         match self {
             Signal::Traces => "/v1/traces",
             Signal::Logs => "/v1/logs",
+            Signal::Metrics => "/v1/metrics",
         }
     }
 }

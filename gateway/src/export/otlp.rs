@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
@@ -183,7 +184,7 @@ impl Exporter {
                 items,
             );
         }
-        for signal in [Signal::Traces, Signal::Logs] {
+        for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
             let group: Vec<&Entry> = entries
                 .iter()
                 .filter(|e| e.signal == Some(signal))
@@ -348,6 +349,10 @@ fn rejected_items(signal: Signal, body: &[u8]) -> u64 {
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| p.rejected_log_records),
+        Signal::Metrics => ExportMetricsServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| p.rejected_data_points),
     };
     u64::try_from(rejected.unwrap_or(0)).unwrap_or(0)
 }

@@ -57,6 +57,7 @@ pub enum QueueError {
 pub struct Outbox {
     max_bytes: u64,
     logs: bool,
+    metrics: bool,
     appended: Arc<Notify>,
 }
 
@@ -76,6 +77,7 @@ pub struct Entry {
 pub struct Dropped {
     pub traces: u64,
     pub logs: u64,
+    pub metrics: u64,
 }
 
 impl Outbox {
@@ -83,6 +85,7 @@ impl Outbox {
         Outbox {
             max_bytes: config.max_queue_bytes,
             logs: config.logs,
+            metrics: config.metrics,
             appended: Arc::new(Notify::new()),
         }
     }
@@ -122,6 +125,11 @@ impl Outbox {
                 &prost::Message::encode_to_vec(&request),
             )?;
         }
+        if self.metrics {
+            if let Some(request) = convert::metrics_request(batch, received_unix_nano) {
+                insert(conn, Signal::Metrics, batch.vitals.len(), &prost::Message::encode_to_vec(&request))?;
+            }
+        }
         Ok(())
     }
 
@@ -136,10 +144,12 @@ impl Outbox {
             Counter::ExportDropped(Signal::Logs, DropReason::QueueFull),
             dropped.logs,
         );
-        if dropped.traces + dropped.logs > 0 {
+        telemetry.add(Counter::ExportDropped(Signal::Metrics, DropReason::QueueFull), dropped.metrics);
+        if dropped.traces + dropped.logs + dropped.metrics > 0 {
             tracing::warn!(
                 spans = dropped.traces,
                 log_records = dropped.logs,
+                vital_reports = dropped.metrics,
                 "Export outbox full: dropped its oldest entries."
             );
         }
@@ -172,6 +182,7 @@ impl Outbox {
                 let items = u64::try_from(items).unwrap_or(0);
                 match Signal::parse(&signal) {
                     Some(Signal::Logs) => dropped.logs += items,
+                    Some(Signal::Metrics) => dropped.metrics += items,
                     _ => dropped.traces += items,
                 }
                 bytes = queued_bytes(conn)?;
@@ -289,7 +300,7 @@ mod tests {
         }
         assert_eq!(queued_bytes(&conn).expect("bytes"), one * 3);
         let (dropped, bytes) = outbox.enforce_bound(&conn).expect("bound");
-        assert_eq!(dropped, Dropped { traces: 1, logs: 0 });
+        assert_eq!(dropped, Dropped { traces: 1, logs: 0, metrics: 0 });
         assert_eq!(bytes, one * 2);
         let entries = oldest(&conn, 10).expect("read");
         let first: opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest =

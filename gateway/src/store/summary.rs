@@ -84,7 +84,7 @@ fn summarize(mut values: Vec<f64>, ratings: [usize; 3]) -> VitalSummary {
 }
 
 /// `https://shop.example.com/cart?x=1#y` → `/cart`.
-fn url_path(url: &str) -> &str {
+pub fn url_path(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
     let end = path.find(['?', '#']).unwrap_or(path.len());

@@ -13,6 +13,9 @@ use opentelemetry_proto::tonic::trace::v1 as trace;
 use serde_json::Value;
 
 use crate::model::{Attributes, Batch, PageView, Span, SpanKind, StatusCode, Vital};
+
+mod metrics;
+pub use metrics::{metric_name, metrics_request};
 use crate::validate::{PAGE_VIEW_ID, SESSION_ID};
 
 /// Event name of a page view's log record.
@@ -22,7 +25,7 @@ pub const WEB_VITAL_EVENT: &str = "browser.web_vital";
 /// Instrumentation scope of everything the gateway exports.
 pub const SCOPE_NAME: &str = "rum-gateway";
 
-fn scope() -> InstrumentationScope {
+pub(crate) fn scope() -> InstrumentationScope {
     InstrumentationScope {
         name: SCOPE_NAME.into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -73,7 +76,7 @@ fn kv(key: &str, value: any_value::Value) -> KeyValue {
     }
 }
 
-fn string(key: &str, value: &str) -> KeyValue {
+pub(crate) fn string(key: &str, value: &str) -> KeyValue {
     kv(key, any_value::Value::StringValue(value.into()))
 }
 
