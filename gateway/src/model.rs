@@ -180,7 +180,7 @@ impl Batch {
 /// microsecond: an f64 of today's unix milliseconds holds about 0.2 µs of resolution, and
 /// browsers coarsen their clocks to 5 µs or more anyway.
 pub fn unix_ms_to_nanos(ms: f64) -> Option<i64> {
-    if !ms.is_finite() || ms < 0.0 || ms > 9.0e12 {
+    if !(0.0..=9.0e12).contains(&ms) {
         return None;
     }
     let whole = ms.trunc() as i64;

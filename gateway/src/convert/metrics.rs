@@ -39,8 +39,8 @@ pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportM
     }
     let now = u64::try_from(received_unix_nano).unwrap_or(0);
     let empty = Attributes::new();
-    // resource → metric name → points keyed by (path, rating, navigation type)
-    let mut groups: Vec<(&Attributes, Vec<(&'static str, &'static str, Vec<Point>)>)> = Vec::new();
+    // resource → metric (name, unit) → points keyed by (path, rating, navigation type)
+    let mut groups: Vec<(&Attributes, Vec<MetricPoints>)> = Vec::new();
     for vital in &batch.vitals {
         let Some((name, unit)) = metric_name(&vital.name) else { continue };
         let view = batch.page_views.iter().find(|v| v.id == vital.page_view_id);
@@ -96,6 +96,9 @@ pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportM
             .collect(),
     })
 }
+
+/// A metric's name, unit and data points.
+type MetricPoints = (&'static str, &'static str, Vec<Point>);
 
 /// The data points of one batch, as they accumulate.
 struct Point {

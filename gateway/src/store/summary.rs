@@ -30,6 +30,10 @@ pub struct PageSummary {
     pub vitals: BTreeMap<String, VitalSummary>,
 }
 
+/// One path's page view ids, and per vital name its values and counts of good,
+/// needs-improvement and poor.
+type PageReports = (std::collections::BTreeSet<String>, BTreeMap<String, (Vec<f64>, [usize; 3])>);
+
 /// Every page seen, most viewed first. Each metric instance counts once with its latest
 /// report (a back/forward-cache restore is a page experience of its own, as in CrUX).
 pub fn pages(conn: &Connection) -> Result<Vec<PageSummary>, StoreError> {
@@ -41,9 +45,7 @@ pub fn pages(conn: &Connection) -> Result<Vec<PageSummary>, StoreError> {
     let rows = stmt.query_map(params![MAX_REPORTS], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?, r.get::<_, String>(4)?))
     })?;
-    // path → (page view ids, name → (values, ratings))
-    let mut by_path: BTreeMap<String, (std::collections::BTreeSet<String>, BTreeMap<String, (Vec<f64>, [usize; 3])>)> =
-        BTreeMap::new();
+    let mut by_path: BTreeMap<String, PageReports> = BTreeMap::new();
     for row in rows {
         let (view, url, name, value, rating) = row?;
         let page = by_path.entry(url_path(&url).to_string()).or_default();
