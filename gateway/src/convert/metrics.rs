@@ -19,6 +19,15 @@ const MS_BOUNDS: [f64; 14] =
 /// Bucket bounds of CLS (unitless), its thresholds 0.1 and 0.25 among them.
 const CLS_BOUNDS: [f64; 8] = [0.01, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0];
 
+/// The bucket bounds for a metric's unit.
+fn bounds(unit: &str) -> &'static [f64] {
+    if unit == "1" {
+        &CLS_BOUNDS
+    } else {
+        &MS_BOUNDS
+    }
+}
+
 /// The metric's name and unit for a vital's name (`LCP` → `browser.web_vital.lcp`, `ms`).
 pub fn metric_name(vital: &str) -> Option<(&'static str, &'static str)> {
     Some(match vital {
@@ -56,7 +65,7 @@ pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportM
             metrics.len() - 1
         });
         let points = &mut metrics[m].2;
-        let bounds: &[f64] = if unit == "1" { &CLS_BOUNDS } else { &MS_BOUNDS };
+        let bounds = bounds(unit);
         match points.iter_mut().find(|p| p.matches(&path, vital)) {
             Some(point) => point.add(vital.value, bounds),
             None => {
@@ -76,7 +85,7 @@ pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportM
                     metrics: metrics
                         .into_iter()
                         .map(|(name, unit, points)| {
-                            let bounds: &[f64] = if unit == "1" { &CLS_BOUNDS } else { &MS_BOUNDS };
+                            let bounds = bounds(unit);
                             Metric {
                                 name: name.into(),
                                 unit: unit.into(),

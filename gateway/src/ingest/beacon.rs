@@ -15,7 +15,6 @@ use super::{check_origin, cors_headers, read_body, require_content_type, IngestS
 use crate::auth::app_for_key;
 use crate::enrich::{Peer, RequestContext};
 use crate::error::Rejection;
-use crate::limit::PeerIp;
 use crate::validate;
 
 /// The wire format's version this gateway reads.
@@ -126,7 +125,7 @@ pub async fn receive(
     // Key and origin first, before a byte of the body is read.
     let origin = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
     let reject = |r: Rejection| with_cors(r.into_response(), None);
-    state.pipeline.rate.admit_ip(PeerIp(peer.map(|a| a.ip()))).map_err(reject)?;
+    state.pipeline.rate.admit_ip(peer.map(|a| a.ip())).map_err(reject)?;
     let key = query.key.filter(|k| !k.is_empty()).ok_or(Rejection::MissingKey).map_err(reject)?;
     let app = app_for_key(state.config.apps(), &key).ok_or(Rejection::UnknownKey).map_err(reject)?;
     check_origin(app, origin).map_err(reject)?;

@@ -16,15 +16,15 @@ use serde_json::{Map, Value};
 
 use super::{read_body, require_content_type, IngestState};
 use crate::auth::app_for_key;
+use crate::enrich::Peer;
 use crate::error::Rejection;
-use crate::limit::PeerIp;
 use crate::model::{Attributes, Batch, Source, Span, SpanId, SpanKind, StatusCode as SpanStatus, TraceId};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 
-pub async fn receive(State(state): State<IngestState>, peer: PeerIp, headers: HeaderMap, body: Body) -> Response {
-    if let Err(rejection) = state.pipeline.rate.admit_ip(peer) {
+pub async fn receive(State(state): State<IngestState>, Peer(peer): Peer, headers: HeaderMap, body: Body) -> Response {
+    if let Err(rejection) = state.pipeline.rate.admit_ip(peer.map(|a| a.ip())) {
         return rejection.into_response();
     }
     match handle(state, headers, body).await {

@@ -6,36 +6,13 @@ pub mod caps;
 pub mod decode;
 pub mod rate;
 
-use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 
 use crate::auth::App;
 use crate::config::Limits;
 use crate::error::Rejection;
 use rate::{ip_key, retry_after_secs, KeyedLimiter, Rate};
-
-/// The TCP peer's address, when the server was started with connect info (tests driving a
-/// router in-process have none, and are then not limited per IP). Behind a reverse proxy
-/// this is the proxy: set `limits.ip_rate.per_second = 0` there and limit at the proxy.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
 
 /// The rate limiters of one ingest listener.
 #[derive(Debug)]
@@ -59,8 +36,11 @@ impl RateLimits {
 
     /// Takes a token from the client's bucket; checked before the key, so a flood of bad
     /// keys is limited too.
-    pub fn admit_ip(&self, peer: PeerIp) -> Result<(), Rejection> {
-        let Some(ip) = peer.0 else { return Ok(()) };
+    /// Admits a request from the TCP peer `peer` (`None` for in-process tests, which are then
+    /// not limited per IP). Behind a reverse proxy the peer is the proxy: set
+    /// `limits.ip_rate.per_second = 0` there and limit at the proxy.
+    pub fn admit_ip(&self, peer: Option<IpAddr>) -> Result<(), Rejection> {
+        let Some(ip) = peer else { return Ok(()) };
         self.per_ip
             .check(&ip_key(ip), self.ip_rate, Instant::now())
             .map_err(|wait| {
