@@ -29,6 +29,11 @@ async function open(path, setup) {
   return { page, errors };
 }
 
+const storedSpans = async () => {
+  const { traces } = await gateway.api('/api/traces?limit=1000');
+  return (await Promise.all(traces.map((t) => gateway.api('/api/traces/' + t.trace_id)))).flatMap((t) => t.spans);
+};
+
 const call = (page, url, init) => page.evaluate(([u, i]) => fetch(u, i).then((r) => r.json()), [url, init]);
 const seenAt = (server, path) => server.seen.find((s) => s.path === path);
 
@@ -93,6 +98,98 @@ test('fetch behaves as without the SDK: headers, bodies, Request objects, errors
   await page.close();
 });
 
+test("XMLHttpRequest: traceparent only where allowed, the page's own kept, same results and errors", async () => {
+  const { page, errors } = await open('/pages/esm.html');
+  const refused = `http://127.0.0.1:${await closedPort()}/refused`;
+  const outcome = await page.evaluate(
+    async ([same, cross, refusedUrl]) => {
+      const xhr = (method, url, { headers = {}, body, sync = false } = {}) =>
+        new Promise((resolve) => {
+          const x = new XMLHttpRequest();
+          const events = [];
+          for (const t of ['load', 'error', 'loadend']) x.addEventListener(t, () => events.push(t));
+          x.onloadend = () => resolve({ status: x.status, text: x.responseText, events });
+          x.open(method, url, !sync);
+          for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v);
+          x.send(body);
+        });
+      const proto = XMLHttpRequest.prototype;
+      let sendError;
+      try {
+        new XMLHttpRequest().send();
+      } catch (e) {
+        sendError = e.name;
+      }
+      return {
+        post: await xhr('POST', same + '/echo/x1', { headers: { 'x-app': 'a1', 'content-type': 'text/plain' }, body: 'hello' }),
+        own: await xhr('GET', same + '/echo/x2', { headers: { traceparent: '00-11111111111111111111111111111111-2222222222222222-01' } }),
+        cross: await xhr('GET', cross + '/echo/x3'),
+        sync: await xhr('GET', same + '/echo/x4', { sync: true }),
+        refused: await xhr('GET', refusedUrl),
+        sendError,
+        names: [proto.open.name, proto.send.name, proto.setRequestHeader.name],
+        lengths: [proto.open.length, proto.send.length, proto.setRequestHeader.length],
+      };
+    },
+    [site.url, other.url, refused],
+  );
+  assert.equal(outcome.post.status, 200);
+  assert.deepEqual(JSON.parse(outcome.post.text), { ok: true, path: '/echo/x1' });
+  assert.deepEqual(outcome.post.events, ['load', 'loadend']);
+  assert.equal(seenAt(site, '/echo/x1').method, 'POST');
+  assert.equal(seenAt(site, '/echo/x1').headers['x-app'], 'a1');
+  const injected = seenAt(site, '/echo/x1').headers.traceparent;
+  assert.match(injected, TRACEPARENT);
+  assert.equal(seenAt(site, '/echo/x2').headers.traceparent, '00-11111111111111111111111111111111-2222222222222222-01');
+  assert.equal(seenAt(other, '/echo/x3').headers.traceparent, undefined);
+  assert.equal(outcome.sync.status, 200);
+  assert.equal(seenAt(site, '/echo/x4').headers.traceparent.length, 55);
+  assert.deepEqual(outcome.refused, { status: 0, text: '', events: ['error', 'loadend'] });
+  assert.equal(outcome.sendError, 'InvalidStateError', 'send() before open() still throws to the page');
+  assert.deepEqual(outcome.names, ['open', 'send', 'setRequestHeader']);
+  assert.deepEqual(outcome.lengths, [2, 0, 2], "the lengths WebIDL gives them");
+  // The spans reach the store: the injected ids are the span's, the failure is an error.
+  await page.evaluate(() => window.rum.flush());
+  await sdkLoaded(page);
+  await page.evaluate(() => window.rum.flush());
+  const [, traceId, spanId] = injected.match(TRACEPARENT);
+  const spans = await eventually(async () => {
+    const all = await storedSpans();
+    const x1 = all.find((s) => s.span_id === spanId);
+    const failed = all.find((s) => s.attributes['url.full'] === refused);
+    return x1 && failed && { x1, failed };
+  }, 15000, 'the XHR spans');
+  assert.equal(spans.x1.trace_id, traceId);
+  assert.equal(spans.x1.attributes['http.request.method'], 'POST');
+  assert.equal(spans.x1.attributes['http.response.status_code'], 200);
+  assert.equal(spans.failed.attributes['error.type'], 'error');
+  assert.deepEqual(errors.filter((e) => !e.includes('ERR_CONNECTION_REFUSED')), []);
+  await page.close();
+});
+
+test('fetch and XHR calls made before the wasm has loaded are traced and delivered', async () => {
+  // The wasm is held back for a second, so these requests surely precede it.
+  const { page, errors } = await open('/pages/esm.html?early=1', (p) =>
+    p.route('**/*.wasm', async (r) => {
+      await new Promise((done) => setTimeout(done, 1000));
+      await r.continue();
+    }),
+  );
+  const early = await eventually(() => seenAt(site, '/echo/early-fetch') && seenAt(site, '/echo/early-xhr') && [seenAt(site, '/echo/early-fetch'), seenAt(site, '/echo/early-xhr')], 5000, 'the early requests');
+  assert.equal(await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm') && e.responseEnd > 0)), false, 'the wasm had not loaded when they were sent');
+  const ids = early.map((r) => r.headers.traceparent.match(TRACEPARENT)[2]);
+  await sdkLoaded(page);
+  await page.evaluate(() => window.rum.flush());
+  const spans = await eventually(async () => {
+    const all = await storedSpans();
+    const found = ids.map((id) => all.find((s) => s.span_id === id));
+    return found.every(Boolean) && found;
+  }, 15000, 'spans for both early requests');
+  assert.deepEqual(spans.map((s) => new URL(s.attributes['url.full']).pathname), ['/echo/early-fetch', '/echo/early-xhr']);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('with the wasm blocked, init fails quietly and the page keeps working', async () => {
   const { page, errors } = await open('/pages/esm.html', (p) => p.route('**/*.wasm', (r) => r.abort()));
   const result = await page.evaluate(async () => {
@@ -138,9 +235,7 @@ test('a batch over 64 KB is split into beacons sendBeacon accepts', async () => 
   await page.evaluate((p) => Promise.all(Array.from({ length: 29 }, (_, i) => fetch(`/echo/split-${i}?pad=${p}`))), pad);
   await page.evaluate(() => window.rum.flush());
   const stored = await eventually(async () => {
-    const { traces } = await gateway.api('/api/traces?limit=1000');
-    const spans = (await Promise.all(traces.map((t) => gateway.api('/api/traces/' + t.trace_id)))).flatMap((t) => t.spans);
-    const split = spans.filter((s) => /\/echo\/split-\d+/.test(String(s.attributes['url.full'])));
+    const split = (await storedSpans()).filter((s) => /\/echo\/split-\d+/.test(String(s.attributes['url.full'])));
     return split.length === 29 && split;
   }, 15000, 'all 29 spans stored');
   assert.equal(new Set(stored.map((s) => s.attributes['url.full'])).size, 29);

@@ -1,17 +1,17 @@
 // init(): the SDK's entry point for both builds. Everything that must happen before the
-// wasm arrives (session, fetch wrapper) happens here, synchronously; measuring and sending
-// start when the wasm has loaded (and a prerendered page was activated). Any failure leaves
-// the page as it was: init never throws.
+// wasm arrives (session, fetch and XHR wrappers) happens here, synchronously; measuring and
+// sending start when the wasm has loaded (and a prerendered page was activated). Any failure
+// leaves the page as it was: init never throws.
 
 import loadWasm, * as wasm from '../pkg/rum_sdk.js';
 import { currentSession } from './session.js';
-import { instrumentFetch, propagationMatcher } from './fetch.js';
+import { createTracer, instrumentFetch, instrumentXhr, propagationMatcher } from './fetch.js';
 import { randomHex } from './ids.js';
 import { startVitals } from './vitals.js';
 import { createQueue, fetchSpan } from './queue.js';
 
 const SDK_VERSION = '0.1.0';
-// Fetch records kept while the wasm loads; beyond this they are dropped.
+// Fetch and XHR records kept while the wasm loads; beyond this they are dropped.
 const MAX_PENDING = 100;
 
 let handle;
@@ -42,13 +42,15 @@ export function createInit(defaultWasmUrl) {
       const wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
       const timeOrigin = performance.timeOrigin;
       const pending = [];
-      const originalFetch = instrumentFetch({
+      const tracer = createTracer({
         propagate: propagationMatcher(o.propagateTraceTo),
         sampled: session.sampled,
         // The SDK's own traffic is not the page's: no spans for beacons or the wasm download.
         ignore: (u) => u.startsWith(beaconBase) || u === wasmUrl,
         done: (record) => (queue ? queue.span(fetchSpan(record, timeOrigin)) : pending.length < MAX_PENDING && pending.push(record)),
       });
+      const originalFetch = instrumentFetch(tracer);
+      instrumentXhr(tracer);
       // An unsampled session still propagates its decision, but sends nothing and never
       // downloads the wasm.
       if (!session.sampled) return handle;

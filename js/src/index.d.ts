@@ -7,7 +7,7 @@ export interface InitOptions {
   /** Becomes the resource attributes `service.name`, `service.version`, `deployment.environment.name`. */
   service?: { name?: string; version?: string; environment?: string };
   /**
-   * Where fetch calls get a W3C `traceparent` header: origin strings (compared exactly with the
+   * Where fetch and XHR calls get a W3C `traceparent` header: origin strings (compared exactly with the
    * request's origin) or RegExps (tested against the whole URL). Defaults to the page's own origin.
    */
   propagateTraceTo?: Array<string | RegExp>;
@@ -56,5 +56,5 @@ export interface Rum {
   onMetric(callback: (metric: Metric) => void): void;
 }
 
-/** Starts the SDK. Never throws; if the wasm cannot load, the page is untouched apart from the fetch wrapper. */
+/** Starts the SDK. Never throws; if the wasm cannot load, the page is untouched apart from the fetch and XHR wrappers. */
 export function init(options: InitOptions): Rum;

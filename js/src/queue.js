@@ -46,7 +46,7 @@ export function createQueue({ url, envelope, fetch }) {
   return { span: (s) => add(spans, s), vital: (v) => add(vitals, v), flush };
 }
 
-// A fetch record (js/src/fetch.js) as a CLIENT span, after OpenTelemetry's HTTP conventions:
+// A fetch or XHR record (js/src/fetch.js) as a CLIENT span, after OpenTelemetry's HTTP conventions:
 // named after the method alone (no low-cardinality route is known), an error for network
 // failures and for 4xx and 5xx responses.
 export function fetchSpan(r, timeOrigin) {
