@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing:
 #   the wasm32 Rust target, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
-#   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser) from their
-#   lockfiles, and (with --browser) Debian's chromium; and the gateway's user-agent regexes
-#   (npm uap-core) in gateway/assets/uap-core/.
+#   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser, of bench/ with
+#   --bench) from their lockfiles, and (with --browser) Debian's chromium; and the gateway's
+#   user-agent regexes (npm uap-core) in gateway/assets/uap-core/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 browser=false
-[[ "${1:-}" == "--browser" ]] && browser=true
+bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=true ;;
+    --bench) bench=true ;;
+    *) echo "usage: $0 [--browser] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -70,4 +77,9 @@ if $browser; then
   if [[ ! -x /usr/bin/chromium ]]; then
     apt_install chromium
   fi
+fi
+
+# The peer SDKs the benchmarks compare against (bench/package-lock.json).
+if $bench; then
+  npm_ci bench
 fi

@@ -1,0 +1,76 @@
+// Joins the benchmark parts in bench/results/ (size, browser, gateway; each a .md section and
+// a .json of raw figures, written by bench/run) into docs/benchmarks.md, under a header naming
+// the date, the machine and the versions measured. Parts not run are listed as missing.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const results = root + 'bench/results/';
+const PARTS = [
+  ['size', 'SDK size'],
+  ['browser', 'SDK main-thread cost'],
+  ['gateway', 'Gateway'],
+];
+
+const run = (cmd, args) => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+const json = (part) => (existsSync(results + part + '.json') ? JSON.parse(readFileSync(results + part + '.json', 'utf8')) : undefined);
+
+const cpu = os.cpus();
+const machine = [
+  `${cpu.length} cores, ${cpu[0]?.model?.trim() || 'unknown CPU'}`,
+  `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
+  `${os.type()} ${os.release()} ${os.arch()}`,
+];
+const versions = [
+  `node ${process.version}`,
+  run('rustc', ['--version']),
+  run('/usr/bin/chromium', ['--version']),
+  `@rum/sdk ${JSON.parse(readFileSync(root + 'js/package.json', 'utf8')).version} (commit ${run('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])})`,
+];
+
+const out = [];
+out.push('# Benchmarks');
+out.push('');
+out.push('Written by `bench/run` (see the README); do not edit by hand. Every figure below was measured in');
+out.push('one run on one machine, ours and the baselines side by side; ratios are ours ÷ theirs, so below');
+out.push('1 means we are smaller or cheaper. Benchmarks report: nothing here fails a build.');
+out.push('');
+out.push(`* Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`);
+out.push(`* Machine: ${machine.join('; ')}`);
+out.push(`* Versions: ${versions.join('; ')}`);
+const size = json('size');
+if (size?.peers || size?.sdks) {
+  const list = Object.entries(size.peers || size.sdks)
+    .filter(([, p]) => p && p.version)
+    .map(([id, p]) => `${p.package || id} ${p.version}`);
+  if (list.length) out.push(`* Peers: ${list.join(', ')}`);
+}
+out.push('');
+
+const missing = [];
+for (const [part, title] of PARTS) {
+  const file = results + part + '.md';
+  if (!existsSync(file)) {
+    missing.push(title);
+    continue;
+  }
+  out.push(readFileSync(file, 'utf8').trim());
+  out.push('');
+}
+if (missing.length) {
+  out.push('## Not measured in this run');
+  out.push('');
+  for (const title of missing) out.push(`* ${title} (run \`bench/run\` with no arguments for every part)`);
+  out.push('');
+}
+
+writeFileSync(root + 'docs/benchmarks.md', out.join('\n'));
+console.log(`docs/benchmarks.md: ${PARTS.length - missing.length} of ${PARTS.length} parts`);
