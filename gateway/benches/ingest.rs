@@ -17,10 +17,19 @@ use gateway::store::writer;
 use tower::ServiceExt;
 
 const REQUESTS: usize = 4000;
+/// `INGEST_REQUESTS=N` runs longer, e.g. under a profiler.
+fn requests() -> usize {
+    std::env::var("INGEST_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(REQUESTS)
+}
 const CONCURRENCY: usize = 32;
 
 fn beacon(i: usize) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     let spans: Vec<String> = (0..5)
         .map(|s| {
             format!(
@@ -45,7 +54,7 @@ async fn run(router: Router, bodies: Arc<Vec<String>>) -> f64 {
     for worker in 0..CONCURRENCY {
         let (router, bodies) = (router.clone(), Arc::clone(&bodies));
         tasks.push(tokio::spawn(async move {
-            for i in (worker..REQUESTS).step_by(CONCURRENCY) {
+            for i in (worker..requests()).step_by(CONCURRENCY) {
                 let request = Request::post("/v1/rum?key=dev")
                     .header("content-type", "text/plain")
                     .header("origin", "http://localhost:8080")
@@ -59,16 +68,19 @@ async fn run(router: Router, bodies: Arc<Vec<String>>) -> f64 {
     for task in tasks {
         task.await.expect("worker");
     }
-    REQUESTS as f64 / start.elapsed().as_secs_f64()
+    requests() as f64 / start.elapsed().as_secs_f64()
 }
 
 #[tokio::main]
 async fn main() {
-    let bodies = Arc::new((0..REQUESTS).map(beacon).collect::<Vec<_>>());
+    let bodies = Arc::new((0..requests()).map(beacon).collect::<Vec<_>>());
     let bytes: usize = bodies.iter().map(String::len).sum();
 
     // Baseline: read the body, answer 200.
-    let baseline = Router::new().route("/v1/rum", post(|body: Bytes| async move { body.len().to_string() }));
+    let baseline = Router::new().route(
+        "/v1/rum",
+        post(|body: Bytes| async move { body.len().to_string() }),
+    );
     let baseline_rps = run(baseline, Arc::clone(&bodies)).await;
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -82,13 +94,30 @@ async fn main() {
         key = "dev"
         allowed_origins = ["http://localhost:*"]
     "#;
-    let config = Config::from_toml(toml, Overrides { data_dir: Some(dir.path().into()), ..Overrides::default() }).expect("config");
+    let config = Config::from_toml(
+        toml,
+        Overrides {
+            data_dir: Some(dir.path().into()),
+            ..Overrides::default()
+        },
+    )
+    .expect("config");
     let (store, _writer) = writer::start(dir.path(), 1024).expect("store");
     let gateway = ingest_router(Arc::new(config), store);
     let gateway_rps = run(gateway, Arc::clone(&bodies)).await;
 
-    println!("ingest: {REQUESTS} beacons of 5 spans + 1 vital (avg {} B), {CONCURRENCY} in flight", bytes / REQUESTS);
+    println!(
+        "ingest: {} beacons of 5 spans + 1 vital (avg {} B), {CONCURRENCY} in flight",
+        requests(),
+        bytes / requests()
+    );
     println!("baseline (read body, 200): {baseline_rps:.0} req/s");
-    println!("gateway (full pipeline, durable commit): {gateway_rps:.0} req/s ({:.0} spans/s)", gateway_rps * 5.0);
-    println!("ratio gateway / baseline = {:.3}", gateway_rps / baseline_rps);
+    println!(
+        "gateway (full pipeline, durable commit): {gateway_rps:.0} req/s ({:.0} spans/s)",
+        gateway_rps * 5.0
+    );
+    println!(
+        "ratio gateway / baseline = {:.3}",
+        gateway_rps / baseline_rps
+    );
 }

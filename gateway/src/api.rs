@@ -48,7 +48,11 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "store_error")
             }
         };
-        (status, Json(json!({ "error": reason, "message": self.to_string() }))).into_response()
+        (
+            status,
+            Json(json!({ "error": reason, "message": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -70,13 +74,21 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn list_traces(State(store): State<StoreHandle>, Query(q): Query<ListQuery>) -> Result<Response, ApiError> {
+async fn list_traces(
+    State(store): State<StoreHandle>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
     let limit = q.limit()?;
-    let traces = store.read(move |conn| store::recent_traces(conn, limit)).await?;
+    let traces = store
+        .read(move |conn| store::recent_traces(conn, limit))
+        .await?;
     Ok(Json(json!({ "traces": traces })).into_response())
 }
 
-async fn get_trace(State(store): State<StoreHandle>, Path(trace_id): Path<String>) -> Result<Response, ApiError> {
+async fn get_trace(
+    State(store): State<StoreHandle>,
+    Path(trace_id): Path<String>,
+) -> Result<Response, ApiError> {
     let trace_id = TraceId::from_hex(&trace_id)
         .ok_or(ApiError::BadRequest("trace id must be 32 hex digits"))?
         .to_string();
@@ -84,7 +96,9 @@ async fn get_trace(State(store): State<StoreHandle>, Path(trace_id): Path<String
         .read(move |conn| {
             let spans = store::trace_spans(conn, &trace_id)?;
             // The page view the trace's browser spans belong to, with its vitals.
-            let view_id = spans.iter().find_map(|s| s.attributes.get(PAGE_VIEW_ID)?.as_str().map(String::from));
+            let view_id = spans
+                .iter()
+                .find_map(|s| s.attributes.get(PAGE_VIEW_ID)?.as_str().map(String::from));
             let view = match view_id {
                 Some(id) => store::page_view(conn, &id)?,
                 None => None,
@@ -96,12 +110,20 @@ async fn get_trace(State(store): State<StoreHandle>, Path(trace_id): Path<String
         return Err(ApiError::NotFound);
     }
     let trace_id = spans.first().map(|s| s.trace_id.clone());
-    Ok(Json(json!({ "trace_id": trace_id, "spans": spans, "page_view": page_view })).into_response())
+    Ok(
+        Json(json!({ "trace_id": trace_id, "spans": spans, "page_view": page_view }))
+            .into_response(),
+    )
 }
 
-async fn list_page_views(State(store): State<StoreHandle>, Query(q): Query<ListQuery>) -> Result<Response, ApiError> {
+async fn list_page_views(
+    State(store): State<StoreHandle>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
     let limit = q.limit()?;
-    let views = store.read(move |conn| store::recent_page_views(conn, limit)).await?;
+    let views = store
+        .read(move |conn| store::recent_page_views(conn, limit))
+        .await?;
     Ok(Json(json!({ "page_views": views })).into_response())
 }
 

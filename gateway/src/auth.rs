@@ -18,7 +18,8 @@ impl App {
 
 /// Finds the app an ingest key belongs to.
 pub fn app_for_key<'a>(apps: &'a [App], key: &str) -> Option<&'a App> {
-    apps.iter().find(|app| constant_time_eq(app.key.as_bytes(), key.as_bytes()))
+    apps.iter()
+        .find(|app| constant_time_eq(app.key.as_bytes(), key.as_bytes()))
 }
 
 /// Compares keys without an early exit, so response times do not leak a key's prefix.
@@ -31,7 +32,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OriginPattern {
     Any,
-    Pattern { scheme: String, host: HostPattern, port: PortPattern },
+    Pattern {
+        scheme: String,
+        host: HostPattern,
+        port: PortPattern,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +63,9 @@ impl OriginPattern {
             .split_once("://")
             .ok_or_else(|| format!("origin pattern {text:?} has no scheme"))?;
         if scheme != "http" && scheme != "https" {
-            return Err(format!("origin pattern {text:?}: scheme must be http or https"));
+            return Err(format!(
+                "origin pattern {text:?}: scheme must be http or https"
+            ));
         }
         let (host, port) = split_host_port(rest)
             .ok_or_else(|| format!("origin pattern {text:?} is not scheme://host[:port]"))?;
@@ -66,24 +73,39 @@ impl OriginPattern {
             None => PortPattern::Default,
             Some("*") => PortPattern::Any,
             Some(p) => PortPattern::Exact(
-                p.parse().map_err(|_| format!("origin pattern {text:?} has a bad port"))?,
+                p.parse()
+                    .map_err(|_| format!("origin pattern {text:?} has a bad port"))?,
             ),
         };
         let host = match host.strip_prefix("*.") {
-            Some(suffix) if !suffix.is_empty() => HostPattern::Subdomain(suffix.to_ascii_lowercase()),
+            Some(suffix) if !suffix.is_empty() => {
+                HostPattern::Subdomain(suffix.to_ascii_lowercase())
+            }
             _ if host.contains('*') || host.is_empty() => {
-                return Err(format!("origin pattern {text:?}: '*' only as the first label"))
+                return Err(format!(
+                    "origin pattern {text:?}: '*' only as the first label"
+                ))
             }
             _ => HostPattern::Exact(host.to_ascii_lowercase()),
         };
-        Ok(OriginPattern::Pattern { scheme: scheme.into(), host, port })
+        Ok(OriginPattern::Pattern {
+            scheme: scheme.into(),
+            host,
+            port,
+        })
     }
 
     /// Whether a request's `Origin` header value matches.
     pub fn matches(&self, origin: &str) -> bool {
-        let OriginPattern::Pattern { scheme, host, port } = self else { return true };
-        let Some((o_scheme, rest)) = origin.split_once("://") else { return false };
-        let Some((o_host, o_port)) = split_host_port(rest) else { return false };
+        let OriginPattern::Pattern { scheme, host, port } = self else {
+            return true;
+        };
+        let Some((o_scheme, rest)) = origin.split_once("://") else {
+            return false;
+        };
+        let Some((o_host, o_port)) = split_host_port(rest) else {
+            return false;
+        };
         if o_scheme != scheme {
             return false;
         }
@@ -152,14 +174,25 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_refused() {
-        for bad in ["localhost", "ftp://x", "http://a*b.com", "http://x:port", "http://x/path"] {
+        for bad in [
+            "localhost",
+            "ftp://x",
+            "http://a*b.com",
+            "http://x:port",
+            "http://x/path",
+        ] {
             assert!(OriginPattern::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn keys_match_exactly() {
-        let apps = vec![App { name: "a".into(), key: "secret".into(), allowed_origins: vec![], rate_limit: None }];
+        let apps = vec![App {
+            name: "a".into(),
+            key: "secret".into(),
+            allowed_origins: vec![],
+            rate_limit: None,
+        }];
         assert!(app_for_key(&apps, "secret").is_some());
         assert!(app_for_key(&apps, "secre").is_none());
         assert!(app_for_key(&apps, "secret2").is_none());

@@ -29,9 +29,15 @@ pub const DEV_ORIGINS: [&str; 2] = ["http://localhost:*", "http://127.0.0.1:*"];
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("invalid {field}: {problem}")]
     Invalid { field: String, problem: String },
 }
@@ -116,8 +122,14 @@ impl Default for Limits {
             max_events_per_request: 1000,
             max_attributes_per_span: 128,
             max_string_chars: 4096,
-            key_rate: Rate { per_second: 1000.0, burst: 2000.0 },
-            ip_rate: Rate { per_second: 50.0, burst: 100.0 },
+            key_rate: Rate {
+                per_second: 1000.0,
+                burst: 2000.0,
+            },
+            ip_rate: Rate {
+                per_second: 50.0,
+                burst: 100.0,
+            },
             max_tracked_ips: 65536,
         }
     }
@@ -153,11 +165,15 @@ impl Config {
     pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
         let (file, dev_mode) = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.into(), source })?;
-                let file = toml::from_str::<FileConfig>(&text).map_err(|source| {
-                    ConfigError::Parse { path: path.into(), source: Box::new(source) }
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
                 })?;
+                let file =
+                    toml::from_str::<FileConfig>(&text).map_err(|source| ConfigError::Parse {
+                        path: path.into(),
+                        source: Box::new(source),
+                    })?;
                 (file, false)
             }
             None => (FileConfig::default(), true),
@@ -191,13 +207,24 @@ impl Config {
             .or(file.server.admin_listen)
             .or_else(|| default_addr(DEFAULT_ADMIN_LISTEN))
             .ok_or_else(|| invalid("server.admin_listen", "no address"))?;
-        let data_dir =
-            o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let data_dir = o
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let admin_token = o.admin_token.or_else(|| file.server.admin_token.clone());
-        let policy = check_policy(&file.limits, &file.apps, &file.sample, admin_token, admin_listen)?;
+        let policy = check_policy(
+            &file.limits,
+            &file.apps,
+            &file.sample,
+            admin_token,
+            admin_listen,
+        )?;
 
         let apps = if dev_mode {
-            for (field, addr) in [("ingest_listen", ingest_listen), ("admin_listen", admin_listen)] {
+            for (field, addr) in [
+                ("ingest_listen", ingest_listen),
+                ("admin_listen", admin_listen),
+            ] {
                 if !addr.ip().is_loopback() {
                     return Err(invalid(
                         field,
@@ -206,13 +233,27 @@ impl Config {
                     ));
                 }
             }
-            let origins = DEV_ORIGINS.iter().filter_map(|p| OriginPattern::parse(p).ok()).collect();
-            vec![App { name: "dev".into(), key: DEV_KEY.into(), allowed_origins: origins, rate_limit: None }]
+            let origins = DEV_ORIGINS
+                .iter()
+                .filter_map(|p| OriginPattern::parse(p).ok())
+                .collect();
+            vec![App {
+                name: "dev".into(),
+                key: DEV_KEY.into(),
+                allowed_origins: origins,
+                rate_limit: None,
+            }]
         } else {
-            file.apps.into_iter().map(resolve_app).collect::<Result<Vec<_>, _>>()?
+            file.apps
+                .into_iter()
+                .map(resolve_app)
+                .collect::<Result<Vec<_>, _>>()?
         };
         if !dev_mode && apps.is_empty() {
-            return Err(invalid("apps", "at least one [[apps]] entry with a key is required"));
+            return Err(invalid(
+                "apps",
+                "at least one [[apps]] entry with a key is required",
+            ));
         }
         let mut keys: Vec<&str> = apps.iter().map(|a| a.key.as_str()).collect();
         keys.sort_unstable();
@@ -222,8 +263,12 @@ impl Config {
         if file.limits.max_body_bytes == 0 || file.limits.store_queue == 0 {
             return Err(invalid("limits", "limits must be greater than zero"));
         }
-        file.enrich.check().map_err(|(field, problem)| invalid(field, problem))?;
-        file.export.validate().map_err(|(field, problem)| invalid(&field, problem))?;
+        file.enrich
+            .check()
+            .map_err(|(field, problem)| invalid(field, problem))?;
+        file.export
+            .validate()
+            .map_err(|(field, problem)| invalid(&field, problem))?;
         Ok(Config {
             data_dir,
             ingest_listen,
@@ -291,17 +336,36 @@ fn check_policy(
     {
         return Err(invalid("limits", "limits must be greater than zero"));
     }
-    for rate in [Some(l.key_rate), Some(l.ip_rate)].into_iter().chain(apps.iter().map(|a| a.rate_limit)).flatten() {
-        if !rate.per_second.is_finite() || rate.per_second < 0.0 || !(rate.is_unlimited() || rate.burst >= 1.0) {
-            return Err(invalid("rate", "per_second must be ≥ 0 (0 is unlimited) and burst ≥ 1"));
+    for rate in [Some(l.key_rate), Some(l.ip_rate)]
+        .into_iter()
+        .chain(apps.iter().map(|a| a.rate_limit))
+        .flatten()
+    {
+        if !rate.per_second.is_finite()
+            || rate.per_second < 0.0
+            || !(rate.is_unlimited() || rate.burst >= 1.0)
+        {
+            return Err(invalid(
+                "rate",
+                "per_second must be ≥ 0 (0 is unlimited) and burst ≥ 1",
+            ));
         }
     }
     sample.validate()?;
     let token = admin_token.filter(|t| !t.is_empty());
     // It travels in a cookie and a query string: keep to characters that need no escaping.
-    let cookie_safe = |t: &str| t.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
-    if token.as_deref().is_some_and(|t| t.len() < 16 || !cookie_safe(t)) {
-        return Err(invalid("server.admin_token", "must be at least 16 of A-Z a-z 0-9 - . _ ~"));
+    let cookie_safe = |t: &str| {
+        t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+    };
+    if token
+        .as_deref()
+        .is_some_and(|t| t.len() < 16 || !cookie_safe(t))
+    {
+        return Err(invalid(
+            "server.admin_token",
+            "must be at least 16 of A-Z a-z 0-9 - . _ ~",
+        ));
     }
     if token.is_none() && !admin_listen.ip().is_loopback() {
         return Err(invalid(
@@ -314,18 +378,29 @@ fn check_policy(
 
 fn resolve_app(app: AppSection) -> Result<App, ConfigError> {
     if app.key.trim().is_empty() {
-        return Err(invalid("apps.key", format!("app {:?} has an empty key", app.name)));
+        return Err(invalid(
+            "apps.key",
+            format!("app {:?} has an empty key", app.name),
+        ));
     }
     let allowed_origins = app
         .allowed_origins
         .iter()
         .map(|p| OriginPattern::parse(p).map_err(|e| invalid("apps.allowed_origins", e)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(App { name: app.name, key: app.key, allowed_origins, rate_limit: app.rate_limit })
+    Ok(App {
+        name: app.name,
+        key: app.key,
+        allowed_origins,
+        rate_limit: app.rate_limit,
+    })
 }
 
 fn invalid(field: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { field: field.into(), problem: problem.into() }
+    ConfigError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 #[cfg(test)]
@@ -369,8 +444,10 @@ mod tests {
             key = "k1"
             allowed_origins = ["https://shop.example.com", "https://*.example.org"]
         "#;
-        let overrides =
-            Overrides { data_dir: Some("/tmp/x".into()), ..Overrides::default() };
+        let overrides = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            ..Overrides::default()
+        };
         let config = Config::from_toml(text, overrides).expect("config");
         assert_eq!(config.data_dir(), Path::new("/tmp/x"));
         assert_eq!(config.ingest_listen().to_string(), "0.0.0.0:4318");

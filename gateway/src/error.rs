@@ -57,7 +57,10 @@ pub enum Rejection {
 
 impl Rejection {
     pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Rejection::Invalid { field: field.into(), problem: problem.into() }
+        Rejection::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 
     /// The stable reason code clients and tests match on.
@@ -94,7 +97,9 @@ impl Rejection {
             Rejection::Busy | Rejection::StoreFailed => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Rejection::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Rejection::DecompressedTooLarge(_) | Rejection::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::DecompressedTooLarge(_) | Rejection::TooManyEvents(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
         }
     }
 }
@@ -114,12 +119,18 @@ impl IntoResponse for Rejection {
         let body = serde_json::json!({ "error": self.reason(), "message": self.to_string() });
         let mut response = (status, Json(body)).into_response();
         // For the self-metrics middleware, which counts rejections by reason.
-        response.extensions_mut().insert(crate::telemetry::RejectedReason(self.reason()));
+        response
+            .extensions_mut()
+            .insert(crate::telemetry::RejectedReason(self.reason()));
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -45,7 +45,8 @@ async fn main() -> anyhow::Result<()> {
         admin_listen: cli.admin_listen,
         admin_token: cli.admin_token,
     };
-    let config = Config::load(cli.config.as_deref(), overrides).context("loading the configuration")?;
+    let config =
+        Config::load(cli.config.as_deref(), overrides).context("loading the configuration")?;
     if config.dev_mode() {
         tracing::warn!(
             key = gateway::config::DEV_KEY,

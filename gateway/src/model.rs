@@ -204,7 +204,10 @@ mod tests {
 
     #[test]
     fn ms_to_nanos_keeps_microseconds() {
-        assert_eq!(unix_ms_to_nanos(1_732_460_000_123.456), Some(1_732_460_000_123_456_000));
+        assert_eq!(
+            unix_ms_to_nanos(1_732_460_000_123.456),
+            Some(1_732_460_000_123_456_000)
+        );
         assert_eq!(unix_ms_to_nanos(-1.0), None);
         assert_eq!(unix_ms_to_nanos(f64::NAN), None);
     }

@@ -39,7 +39,11 @@ impl Pipeline {
     /// (client address, geo, user agent: before scrubbing drops the client address), scrub,
     /// string truncation and sampling. Refuses a batch over the count caps; everything else
     /// is a transformation.
-    pub fn process(&self, batch: Batch, enrich: impl FnOnce(Batch) -> Batch) -> Result<Batch, Rejection> {
+    pub fn process(
+        &self,
+        batch: Batch,
+        enrich: impl FnOnce(Batch) -> Batch,
+    ) -> Result<Batch, Rejection> {
         caps::check_counts(&batch, &self.limits)?;
         let batch = enrich(batch);
         let batch = self.scrubber.scrub(batch);

@@ -24,9 +24,18 @@ pub fn ingest_router(config: Arc<Config>, store: StoreHandle) -> Router {
 }
 
 /// The ingest listener's router with an enrich stage built beforehand.
-pub fn ingest_router_with(config: Arc<Config>, store: StoreHandle, enricher: Arc<Enricher>) -> Router {
+pub fn ingest_router_with(
+    config: Arc<Config>,
+    store: StoreHandle,
+    enricher: Arc<Enricher>,
+) -> Router {
     let pipeline = Arc::new(crate::pipeline::Pipeline::new(&config));
-    ingest::router(IngestState { config, store, enricher, pipeline })
+    ingest::router(IngestState {
+        config,
+        store,
+        enricher,
+        pipeline,
+    })
 }
 
 /// The admin listener's router: API, health and viewer.
@@ -36,7 +45,10 @@ pub fn admin_router(store: StoreHandle) -> Router {
 
 /// Binds both listeners, serves until `shutdown` resolves, then drains in-flight requests
 /// and the store's write queue.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let ingest = TcpListener::bind(config.ingest_listen())
         .await
         .with_context(|| format!("binding the ingest listener to {}", config.ingest_listen()))?;
@@ -56,17 +68,30 @@ pub async fn run_with_listeners(
     let config = Arc::new(config);
     // Compiling the user-agent regexes takes about a second of CPU: not on the runtime.
     let enrich_config = config.enrich().clone();
-    let enricher = Arc::new(tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config)).await?);
+    let enricher =
+        Arc::new(tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config)).await?);
     let telemetry = Telemetry::new();
-    let outbox = config.export().enabled().then(|| Outbox::new(config.export()));
+    let outbox = config
+        .export()
+        .enabled()
+        .then(|| Outbox::new(config.export()));
     let appended = outbox.as_ref().map(Outbox::appended);
-    let extras = store::writer::Extras { outbox, telemetry: Arc::clone(&telemetry) };
-    let (store, writer) = store::writer::start_with(config.data_dir(), config.limits().store_queue, extras)
-        .with_context(|| format!("opening the store in {}", config.data_dir().display()))?;
+    let extras = store::writer::Extras {
+        outbox,
+        telemetry: Arc::clone(&telemetry),
+    };
+    let (store, writer) =
+        store::writer::start_with(config.data_dir(), config.limits().store_queue, extras)
+            .with_context(|| format!("opening the store in {}", config.data_dir().display()))?;
     let exporter = match appended {
         Some(appended) => Some(
-            Exporter::new(config.export(), config.data_dir(), appended, Arc::clone(&telemetry))
-                .context("starting the OTLP exporter")?,
+            Exporter::new(
+                config.export(),
+                config.data_dir(),
+                appended,
+                Arc::clone(&telemetry),
+            )
+            .context("starting the OTLP exporter")?,
         ),
         None => None,
     };
@@ -87,13 +112,19 @@ pub async fn run_with_listeners(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let export_task = exporter.map(|exporter| tokio::spawn(exporter.run(stop_rx.clone())));
-    let ingest_app = telemetry::count_ingest(ingest_router_with(Arc::clone(&config), store.clone(), enricher), Arc::clone(&telemetry))
-        // The peer's address: the client's (or the trusted proxy's in front of it), for
-        // enrichment and the per-client rate limit.
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let ingest_server = axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let admin_app =
-        crate::admin_auth::protect(admin_router(store).merge(telemetry::router(telemetry)), config.admin_token());
+    let ingest_app = telemetry::count_ingest(
+        ingest_router_with(Arc::clone(&config), store.clone(), enricher),
+        Arc::clone(&telemetry),
+    )
+    // The peer's address: the client's (or the trusted proxy's in front of it), for
+    // enrichment and the per-client rate limit.
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let ingest_server =
+        axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let admin_app = crate::admin_auth::protect(
+        admin_router(store).merge(telemetry::router(telemetry)),
+        config.admin_token(),
+    );
     let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);
     ingest_result.context("ingest listener")?;

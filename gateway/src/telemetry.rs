@@ -201,7 +201,10 @@ impl Telemetry {
                 crate::limit::caps::STRINGS_TRUNCATED.load(Ordering::Relaxed),
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
         }
         if self.export_enabled.load(Ordering::Relaxed) {
             out.push_str("# HELP rum_gateway_export_queue_bytes Payload bytes waiting in the export outbox.\n");
@@ -310,8 +313,15 @@ mod tests {
         let before = crate::sample::SPANS_SAMPLED_OUT.load(Ordering::Relaxed);
         crate::sample::SPANS_SAMPLED_OUT.fetch_add(3, Ordering::Relaxed);
         let text = Telemetry::new().render();
-        let line = text.lines().find(|l| l.starts_with("rum_gateway_spans_sampled_out_total ")).expect("line");
-        let value: u64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("number");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("rum_gateway_spans_sampled_out_total "))
+            .expect("line");
+        let value: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("number");
         assert!(value >= before + 3, "{text}");
         assert!(text.contains("# TYPE rum_gateway_strings_truncated_total counter\n"));
     }

@@ -51,12 +51,22 @@ pub fn beacon(beacon: BeaconV1) -> Result<Batch, Rejection> {
         .into_iter()
         .map(|v| vital(v, &view_id))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Batch { spans, page_views: vec![page_view], vitals })
+    Ok(Batch {
+        spans,
+        page_views: vec![page_view],
+        vitals,
+    })
 }
 
-fn span(s: SpanV1, resource: &Attributes, session_id: &str, view_id: &str) -> Result<Span, Rejection> {
-    let trace_id = TraceId::from_hex(&s.trace_id)
-        .ok_or_else(|| Rejection::invalid("spans.traceId", "must be 32 hex digits, not all zero"))?;
+fn span(
+    s: SpanV1,
+    resource: &Attributes,
+    session_id: &str,
+    view_id: &str,
+) -> Result<Span, Rejection> {
+    let trace_id = TraceId::from_hex(&s.trace_id).ok_or_else(|| {
+        Rejection::invalid("spans.traceId", "must be 32 hex digits, not all zero")
+    })?;
     let span_id = SpanId::from_hex(&s.span_id)
         .ok_or_else(|| Rejection::invalid("spans.spanId", "must be 16 hex digits, not all zero"))?;
     let parent_span_id = match s.parent_span_id.as_deref() {
@@ -66,13 +76,22 @@ fn span(s: SpanV1, resource: &Attributes, session_id: &str, view_id: &str) -> Re
                 .ok_or_else(|| Rejection::invalid("spans.parentSpanId", "must be 16 hex digits"))?,
         ),
     };
-    let kind = SpanKind::parse(&s.kind)
-        .ok_or_else(|| Rejection::invalid("spans.kind", "must be internal, server, client, producer or consumer"))?;
+    let kind = SpanKind::parse(&s.kind).ok_or_else(|| {
+        Rejection::invalid(
+            "spans.kind",
+            "must be internal, server, client, producer or consumer",
+        )
+    })?;
     let status = match s.status.as_deref() {
         None | Some("unset") => StatusCode::Unset,
         Some("ok") => StatusCode::Ok,
         Some("error") => StatusCode::Error,
-        Some(_) => return Err(Rejection::invalid("spans.status", "must be ok, error or unset")),
+        Some(_) => {
+            return Err(Rejection::invalid(
+                "spans.status",
+                "must be ok, error or unset",
+            ))
+        }
     };
     let start = unix_ms(s.start, "spans.start")?;
     let end = unix_ms(s.end, "spans.end")?;
@@ -103,17 +122,30 @@ fn span(s: SpanV1, resource: &Attributes, session_id: &str, view_id: &str) -> Re
 
 fn vital(v: VitalV1, view_id: &str) -> Result<Vital, Rejection> {
     if !VITAL_NAMES.contains(&v.name.as_str()) {
-        return Err(Rejection::invalid("vitals.name", "must be LCP, INP, CLS, FCP or TTFB"));
+        return Err(Rejection::invalid(
+            "vitals.name",
+            "must be LCP, INP, CLS, FCP or TTFB",
+        ));
     }
     if !RATINGS.contains(&v.rating.as_str()) {
-        return Err(Rejection::invalid("vitals.rating", "must be good, needs-improvement or poor"));
+        return Err(Rejection::invalid(
+            "vitals.rating",
+            "must be good, needs-improvement or poor",
+        ));
     }
     if !v.value.is_finite() || v.value < 0.0 || !v.delta.is_finite() {
-        return Err(Rejection::invalid("vitals.value", "must be a finite number ≥ 0"));
+        return Err(Rejection::invalid(
+            "vitals.value",
+            "must be a finite number ≥ 0",
+        ));
     }
     let attribution = match v.attr {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) if serde_json::to_string(&map).map_or(0, |s| s.len()) <= MAX_ATTRIBUTION_BYTES => map,
+        Some(Value::Object(map))
+            if serde_json::to_string(&map).map_or(0, |s| s.len()) <= MAX_ATTRIBUTION_BYTES =>
+        {
+            map
+        }
         Some(Value::Object(_)) => Map::from_iter([("truncated".to_string(), Value::Bool(true))]),
         Some(_) => return Err(Rejection::invalid("vitals.attr", "must be an object")),
     };
@@ -132,11 +164,16 @@ fn vital(v: VitalV1, view_id: &str) -> Result<Vital, Rejection> {
 fn id(text: String, field: &str) -> Result<String, Rejection> {
     let ok = !text.is_empty()
         && text.len() <= MAX_ID_LEN
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(text)
     } else {
-        Err(Rejection::invalid(field, "must be 1–64 characters of [A-Za-z0-9_-]"))
+        Err(Rejection::invalid(
+            field,
+            "must be 1–64 characters of [A-Za-z0-9_-]",
+        ))
     }
 }
 
@@ -190,7 +227,10 @@ mod tests {
         let span = &batch.spans[0];
         assert_eq!(span.start_unix_nano, 1_732_460_000_100_250_000);
         assert_eq!(span.kind, SpanKind::Client);
-        assert_eq!(span.attributes[SESSION_ID], "0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            span.attributes[SESSION_ID],
+            "0123456789abcdef0123456789abcdef"
+        );
         assert_eq!(span.resource["service.name"], "web");
         assert_eq!(batch.page_views[0].navigation_type, "navigate");
         assert_eq!(batch.vitals[0].value, 812.5);

@@ -17,12 +17,12 @@ use axum::Router;
 use gateway::config::{Config, Overrides};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::{metric, Metric};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::{metric, Metric};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -514,16 +514,30 @@ async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
     assert_eq!(str_attr(&vital.attributes, "session.id"), Some(SESSION));
 
     // The same vital as a delta histogram on /v1/metrics.
-    eventually(5, "the LCP histogram", || async { !receiver.0.lock().expect("inbox").metrics.is_empty() }).await;
+    eventually(5, "the LCP histogram", || async {
+        !receiver.0.lock().expect("inbox").metrics.is_empty()
+    })
+    .await;
     let metrics = receiver.0.lock().expect("inbox").metrics.clone();
-    let (lcp, resource) = metrics.iter().find(|(m, _)| m.name == "browser.web_vital.lcp").expect("lcp metric");
+    let (lcp, resource) = metrics
+        .iter()
+        .find(|(m, _)| m.name == "browser.web_vital.lcp")
+        .expect("lcp metric");
     assert_eq!(lcp.unit, "ms");
-    assert_eq!(str_attr(&resource.attributes, "service.name"), Some("shop-web"));
-    let Some(metric::Data::Histogram(histogram)) = &lcp.data else { panic!("a histogram: {lcp:?}") };
+    assert_eq!(
+        str_attr(&resource.attributes, "service.name"),
+        Some("shop-web")
+    );
+    let Some(metric::Data::Histogram(histogram)) = &lcp.data else {
+        panic!("a histogram: {lcp:?}")
+    };
     let point = &histogram.data_points[0];
     assert_eq!((point.count, point.sum), (1, Some(812.5)));
     assert_eq!(str_attr(&point.attributes, "url.path"), Some("/cart"));
-    assert_eq!(str_attr(&point.attributes, "web_vital.rating"), Some("good"));
+    assert_eq!(
+        str_attr(&point.attributes, "web_vital.rating"),
+        Some("good")
+    );
 
     let headers = receiver.0.lock().expect("inbox").headers.clone();
     assert_eq!(headers["content-type"], "application/x-protobuf");
@@ -794,9 +808,16 @@ async fn exported_data_is_scrubbed() {
         receiver.spans().len() == 1 && !receiver.0.lock().expect("inbox").logs.is_empty()
     })
     .await;
-    let exported = format!("{:?} {:?}", receiver.spans()[0].span, receiver.0.lock().expect("inbox").logs);
+    let exported = format!(
+        "{:?} {:?}",
+        receiver.spans()[0].span,
+        receiver.0.lock().expect("inbox").logs
+    );
     for secret in ["jane.doe@example.org", "s3cr3t-t0ken", "127.0.0.1"] {
-        assert!(!exported.contains(secret), "{secret} reached the receiver: {exported}");
+        assert!(
+            !exported.contains(secret),
+            "{secret} reached the receiver: {exported}"
+        );
     }
     assert!(exported.contains("[redacted]"), "{exported}");
     gw.shut_down().await;

@@ -27,7 +27,10 @@ struct Gateway {
 
 fn gateway_with(config_toml: Option<&str>) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
-    let overrides = Overrides { data_dir: Some(dir.path().into()), ..Overrides::default() };
+    let overrides = Overrides {
+        data_dir: Some(dir.path().into()),
+        ..Overrides::default()
+    };
     let config = match config_toml {
         Some(text) => Config::from_toml(text, overrides),
         None => Config::dev(overrides),
@@ -46,17 +49,29 @@ fn gateway() -> Gateway {
     gateway_with(None)
 }
 
-async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+async fn send(
+    router: &Router,
+    request: Request<Body>,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
     let response = router.clone().oneshot(request).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, json, headers)
 }
 
 async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
-    let (status, body, _) = send(router, Request::get(path).body(Body::empty()).expect("request")).await;
+    let (status, body, _) = send(
+        router,
+        Request::get(path).body(Body::empty()).expect("request"),
+    )
+    .await;
     (status, body)
 }
 
@@ -80,10 +95,18 @@ fn beacon(trace_id: &str) -> Value {
 }
 
 fn now_ms() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as f64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as f64
 }
 
-fn post_beacon(query: &str, origin: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+fn post_beacon(
+    query: &str,
+    origin: Option<&str>,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> Request<Body> {
     let mut builder = Request::post(format!("/v1/rum{query}")).header("content-type", content_type);
     if let Some(origin) = origin {
         builder = builder.header("origin", origin);
@@ -100,7 +123,12 @@ async fn stored_trace_count(gw: &Gateway) -> usize {
 #[tokio::test]
 async fn a_valid_beacon_is_stored_and_read_back_with_cors() {
     let gw = gateway();
-    let request = post_beacon("?key=dev", Some(ORIGIN), "text/plain;charset=UTF-8", beacon(TRACE_ID).to_string());
+    let request = post_beacon(
+        "?key=dev",
+        Some(ORIGIN),
+        "text/plain;charset=UTF-8",
+        beacon(TRACE_ID).to_string(),
+    );
     let (status, body, headers) = send(&gw.ingest, request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({"spans": 1, "vitals": 2}));
@@ -112,12 +140,18 @@ async fn a_valid_beacon_is_stored_and_read_back_with_cors() {
     assert_eq!(span["span_id"], SPAN_ID);
     assert_eq!(span["kind"], "client");
     assert_eq!(span["start_time_unix_nano"], "1732460000100000000");
-    assert_eq!(span["attributes"]["session.id"], "0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        span["attributes"]["session.id"],
+        "0123456789abcdef0123456789abcdef"
+    );
     assert_eq!(span["resource"]["service.name"], "shop-web");
     assert_eq!(trace["page_view"]["vitals"]["LCP"]["value"], 812.5);
 
     let (_, views) = get(&gw.admin, "/api/page_views").await;
-    assert_eq!(views["page_views"][0]["session_id"], "0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        views["page_views"][0]["session_id"],
+        "0123456789abcdef0123456789abcdef"
+    );
     assert_eq!(views["page_views"][0]["vitals"]["CLS"]["rating"], "good");
 }
 
@@ -134,7 +168,10 @@ async fn preflight_is_answered_for_allowed_origins_only() {
     let (status, _, headers) = send(&gw.ingest, preflight(ORIGIN)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(headers["access-control-allow-origin"], ORIGIN);
-    assert!(headers["access-control-allow-methods"].to_str().expect("ascii").contains("POST"));
+    assert!(headers["access-control-allow-methods"]
+        .to_str()
+        .expect("ascii")
+        .contains("POST"));
     let (status, _, headers) = send(&gw.ingest, preflight("https://evil.example")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(headers.get("access-control-allow-origin").is_none());
@@ -150,33 +187,108 @@ async fn each_bad_input_gets_its_status_and_reason_and_nothing_is_stored() {
     unknown_version["v"] = json!(2);
     let big = format!("{{\"v\":1,\"pad\":\"{}\"}}", "x".repeat(5000));
     let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
-        ("malformed JSON", post_beacon("?key=k1", Some(ORIGIN), "text/plain", "{\"v\":1,"), StatusCode::BAD_REQUEST, "malformed_body"),
-        ("unknown version", post_beacon("?key=k1", Some(ORIGIN), "text/plain", unknown_version.to_string()), StatusCode::BAD_REQUEST, "unsupported_version"),
-        ("missing key", post_beacon("", Some(ORIGIN), "text/plain", valid.clone()), StatusCode::UNAUTHORIZED, "missing_key"),
-        ("unknown key", post_beacon("?key=nope", Some(ORIGIN), "text/plain", valid.clone()), StatusCode::FORBIDDEN, "unknown_key"),
-        ("origin not allowed", post_beacon("?key=k1", Some("https://evil.example"), "text/plain", valid.clone()), StatusCode::FORBIDDEN, "origin_not_allowed"),
-        ("body over the limit", post_beacon("?key=k1", Some(ORIGIN), "text/plain", big), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        ("wrong content type", post_beacon("?key=k1", Some(ORIGIN), "application/xml", valid.clone()), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        ("invalid field", post_beacon("?key=k1", Some(ORIGIN), "text/plain", valid.replace("\"client\"", "\"sideways\"")), StatusCode::BAD_REQUEST, "invalid_field"),
+        (
+            "malformed JSON",
+            post_beacon("?key=k1", Some(ORIGIN), "text/plain", "{\"v\":1,"),
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+        ),
+        (
+            "unknown version",
+            post_beacon(
+                "?key=k1",
+                Some(ORIGIN),
+                "text/plain",
+                unknown_version.to_string(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "unsupported_version",
+        ),
+        (
+            "missing key",
+            post_beacon("", Some(ORIGIN), "text/plain", valid.clone()),
+            StatusCode::UNAUTHORIZED,
+            "missing_key",
+        ),
+        (
+            "unknown key",
+            post_beacon("?key=nope", Some(ORIGIN), "text/plain", valid.clone()),
+            StatusCode::FORBIDDEN,
+            "unknown_key",
+        ),
+        (
+            "origin not allowed",
+            post_beacon(
+                "?key=k1",
+                Some("https://evil.example"),
+                "text/plain",
+                valid.clone(),
+            ),
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+        ),
+        (
+            "body over the limit",
+            post_beacon("?key=k1", Some(ORIGIN), "text/plain", big),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "wrong content type",
+            post_beacon("?key=k1", Some(ORIGIN), "application/xml", valid.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "invalid field",
+            post_beacon(
+                "?key=k1",
+                Some(ORIGIN),
+                "text/plain",
+                valid.replace("\"client\"", "\"sideways\""),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        ),
     ];
     for (what, request, want_status, want_reason) in cases {
         let (status, body, _) = send(&gw.ingest, request).await;
         assert_eq!(status, want_status, "{what}: {body}");
         assert_eq!(body["error"], want_reason, "{what}: {body}");
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {body}"
+        );
     }
-    assert_eq!(stored_trace_count(&gw).await, 0, "nothing from a rejected request is stored");
+    assert_eq!(
+        stored_trace_count(&gw).await,
+        0,
+        "nothing from a rejected request is stored"
+    );
 
-    let (status, _, _) = send(&gw.ingest, post_beacon("?key=k1", Some(ORIGIN), "application/json", valid)).await;
+    let (status, _, _) = send(
+        &gw.ingest,
+        post_beacon("?key=k1", Some(ORIGIN), "application/json", valid),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(stored_trace_count(&gw).await, 1, "the valid beacon is stored");
+    assert_eq!(
+        stored_trace_count(&gw).await,
+        1,
+        "the valid beacon is stored"
+    );
 }
 
 #[tokio::test]
 async fn a_body_without_content_length_is_cut_at_the_limit() {
-    let gw = gateway_with(Some("[limits]\nmax_body_bytes = 100\n[[apps]]\nname = \"a\"\nkey = \"k\"\n"));
+    let gw = gateway_with(Some(
+        "[limits]\nmax_body_bytes = 100\n[[apps]]\nname = \"a\"\nkey = \"k\"\n",
+    ));
     let chunks = futures_stream(vec![vec![b' '; 80], vec![b' '; 80]]);
-    let request = Request::post("/v1/rum?key=k").header("content-type", "text/plain").body(chunks).expect("request");
+    let request = Request::post("/v1/rum?key=k")
+        .header("content-type", "text/plain")
+        .body(chunks)
+        .expect("request");
     let (status, body, _) = send(&gw.ingest, request).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 }
@@ -186,11 +298,16 @@ fn futures_stream(chunks: Vec<Vec<u8>>) -> Body {
     Body::from_stream(stream)
 }
 
-fn tokio_stream_iter(chunks: Vec<Vec<u8>>) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+fn tokio_stream_iter(
+    chunks: Vec<Vec<u8>>,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     struct Iter(std::vec::IntoIter<Vec<u8>>);
     impl futures_core::Stream for Iter {
         type Item = Result<Vec<u8>, std::io::Error>;
-        fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
             std::task::Poll::Ready(self.0.next().map(Ok))
         }
     }
@@ -198,11 +315,18 @@ fn tokio_stream_iter(chunks: Vec<Vec<u8>>) -> impl futures_core::Stream<Item = R
 }
 
 fn otlp_request(parent: &str) -> ExportTraceServiceRequest {
-    let kv = |k: &str, v: any_value::Value| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+    let kv = |k: &str, v: any_value::Value| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    };
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![kv("service.name", any_value::Value::StringValue("shop-backend".into()))],
+                attributes: vec![kv(
+                    "service.name",
+                    any_value::Value::StringValue("shop-backend".into()),
+                )],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
@@ -214,7 +338,10 @@ fn otlp_request(parent: &str) -> ExportTraceServiceRequest {
                     kind: SpanKind::Server as i32,
                     start_time_unix_nano: 1_732_460_000_110_000_000,
                     end_time_unix_nano: 1_732_460_000_140_000_000,
-                    attributes: vec![kv("http.response.status_code", any_value::Value::IntValue(200))],
+                    attributes: vec![kv(
+                        "http.response.status_code",
+                        any_value::Value::IntValue(200),
+                    )],
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -235,16 +362,32 @@ fn post_otlp(content_type: &str, auth: Option<&str>, body: Vec<u8>) -> Request<B
 #[tokio::test]
 async fn otlp_protobuf_joins_the_browser_span_in_one_trace() {
     let gw = gateway();
-    send(&gw.ingest, post_beacon("?key=dev", Some(ORIGIN), "text/plain", beacon(TRACE_ID).to_string())).await;
+    send(
+        &gw.ingest,
+        post_beacon(
+            "?key=dev",
+            Some(ORIGIN),
+            "text/plain",
+            beacon(TRACE_ID).to_string(),
+        ),
+    )
+    .await;
     let body = otlp_request(SPAN_ID).encode_to_vec();
-    let (status, _, headers) = send(&gw.ingest, post_otlp("application/x-protobuf", Some("Bearer dev"), body)).await;
+    let (status, _, headers) = send(
+        &gw.ingest,
+        post_otlp("application/x-protobuf", Some("Bearer dev"), body),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/x-protobuf");
 
     let (_, trace) = get(&gw.admin, &format!("/api/traces/{TRACE_ID}")).await;
     let spans = trace["spans"].as_array().expect("spans");
     assert_eq!(spans.len(), 2);
-    let server = spans.iter().find(|s| s["kind"] == "server").expect("server span");
+    let server = spans
+        .iter()
+        .find(|s| s["kind"] == "server")
+        .expect("server span");
     assert_eq!(server["parent_span_id"], SPAN_ID);
     assert_eq!(server["resource"]["service.name"], "shop-backend");
     assert_eq!(server["attributes"]["http.response.status_code"], 200);
@@ -266,12 +409,23 @@ async fn otlp_json_with_hex_ids_is_read() {
             "attributes": [{"key": "http.route", "value": {"stringValue": "/x"}}]
         }]}]
     }]});
-    let (status, reply, _) = send(&gw.ingest, post_otlp("application/json", Some("Bearer dev"), body.to_string().into_bytes())).await;
+    let (status, reply, _) = send(
+        &gw.ingest,
+        post_otlp(
+            "application/json",
+            Some("Bearer dev"),
+            body.to_string().into_bytes(),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{reply}");
     let (_, trace) = get(&gw.admin, &format!("/api/traces/{TRACE_ID}")).await;
     assert_eq!(trace["spans"][0]["attributes"]["http.route"], "/x");
     assert_eq!(trace["spans"][0]["kind"], "server");
-    assert_eq!(trace["spans"][0]["start_time_unix_nano"], "1732460000110000000");
+    assert_eq!(
+        trace["spans"][0]["start_time_unix_nano"],
+        "1732460000110000000"
+    );
 }
 
 #[tokio::test]
@@ -279,15 +433,51 @@ async fn otlp_rejections() {
     let gw = gateway();
     let ok_body = otlp_request(SPAN_ID).encode_to_vec();
     let cases = vec![
-        (post_otlp("application/x-protobuf", None, ok_body.clone()), StatusCode::UNAUTHORIZED, "missing_key"),
-        (post_otlp("application/x-protobuf", Some("Bearer nope"), ok_body.clone()), StatusCode::FORBIDDEN, "unknown_key"),
-        (post_otlp("text/plain", Some("Bearer dev"), ok_body), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (post_otlp("application/x-protobuf", Some("Bearer dev"), vec![0xff, 0xff, 0xff]), StatusCode::BAD_REQUEST, "malformed_body"),
-        (post_otlp("application/json", Some("Bearer dev"), b"{\"resourceSpans\":[{".to_vec()), StatusCode::BAD_REQUEST, "malformed_body"),
+        (
+            post_otlp("application/x-protobuf", None, ok_body.clone()),
+            StatusCode::UNAUTHORIZED,
+            "missing_key",
+        ),
+        (
+            post_otlp(
+                "application/x-protobuf",
+                Some("Bearer nope"),
+                ok_body.clone(),
+            ),
+            StatusCode::FORBIDDEN,
+            "unknown_key",
+        ),
+        (
+            post_otlp("text/plain", Some("Bearer dev"), ok_body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            post_otlp(
+                "application/x-protobuf",
+                Some("Bearer dev"),
+                vec![0xff, 0xff, 0xff],
+            ),
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+        ),
+        (
+            post_otlp(
+                "application/json",
+                Some("Bearer dev"),
+                b"{\"resourceSpans\":[{".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+        ),
     ];
     for (request, want_status, want_reason) in cases {
         let (status, body, _) = send(&gw.ingest, request).await;
-        assert_eq!((status, body["error"].as_str()), (want_status, Some(want_reason)), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (want_status, Some(want_reason)),
+            "{body}"
+        );
     }
     assert_eq!(stored_trace_count(&gw).await, 0);
 }
@@ -295,10 +485,30 @@ async fn otlp_rejections() {
 #[tokio::test]
 async fn admin_api_answers_bad_ids_and_limits() {
     let gw = gateway();
-    assert_eq!(get(&gw.admin, "/healthz").await, (StatusCode::OK, json!({"status": "ok"})));
-    assert_eq!(get(&gw.admin, "/api/traces/xyz").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(get(&gw.admin, &format!("/api/traces/{TRACE_ID}")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get(&gw.admin, "/api/traces?limit=0").await.0, StatusCode::BAD_REQUEST);
-    let response = gw.admin.clone().oneshot(Request::get("/").body(Body::empty()).expect("req")).await.expect("resp");
-    assert!(response.headers()["content-security-policy"].to_str().expect("ascii").contains("script-src 'self'"));
+    assert_eq!(
+        get(&gw.admin, "/healthz").await,
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    assert_eq!(
+        get(&gw.admin, "/api/traces/xyz").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&gw.admin, &format!("/api/traces/{TRACE_ID}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&gw.admin, "/api/traces?limit=0").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let response = gw
+        .admin
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
+    assert!(response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .contains("script-src 'self'"));
 }

@@ -5,7 +5,8 @@
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, AggregationTemporality, Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics,
+    metric, AggregationTemporality, Histogram, HistogramDataPoint, Metric, ResourceMetrics,
+    ScopeMetrics,
 };
 
 use super::{resource, scope, string};
@@ -14,8 +15,10 @@ use crate::store::summary::url_path;
 
 /// Bucket bounds of the millisecond vitals: web-vitals' thresholds among them, so the share of
 /// good and poor reports reads straight off the buckets.
-const MS_BOUNDS: [f64; 14] =
-    [50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1000.0, 1800.0, 2500.0, 3000.0, 4000.0, 6000.0, 10000.0, 20000.0];
+const MS_BOUNDS: [f64; 14] = [
+    50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1000.0, 1800.0, 2500.0, 3000.0, 4000.0, 6000.0,
+    10000.0, 20000.0,
+];
 /// Bucket bounds of CLS (unitless), its thresholds 0.1 and 0.25 among them.
 const CLS_BOUNDS: [f64; 8] = [0.01, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0];
 
@@ -42,7 +45,10 @@ pub fn metric_name(vital: &str) -> Option<(&'static str, &'static str)> {
 
 /// One OTLP metrics request for the batch's vitals (each report counts once), grouped by the
 /// resource of the page view they belong to; `None` when the batch has no vitals.
-pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportMetricsServiceRequest> {
+pub fn metrics_request(
+    batch: &Batch,
+    received_unix_nano: i64,
+) -> Option<ExportMetricsServiceRequest> {
     if batch.vitals.is_empty() {
         return None;
     }
@@ -51,19 +57,27 @@ pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportM
     // resource → metric (name, unit) → points keyed by (path, rating, navigation type)
     let mut groups: Vec<(&Attributes, Vec<MetricPoints>)> = Vec::new();
     for vital in &batch.vitals {
-        let Some((name, unit)) = metric_name(&vital.name) else { continue };
+        let Some((name, unit)) = metric_name(&vital.name) else {
+            continue;
+        };
         let view = batch.page_views.iter().find(|v| v.id == vital.page_view_id);
         let resource = view.map_or(&empty, |v| &v.resource);
         let path = view.map_or("/", |v| url_path(&v.url)).to_string();
-        let g = groups.iter().position(|(r, _)| *r == resource).unwrap_or_else(|| {
-            groups.push((resource, Vec::new()));
-            groups.len() - 1
-        });
+        let g = groups
+            .iter()
+            .position(|(r, _)| *r == resource)
+            .unwrap_or_else(|| {
+                groups.push((resource, Vec::new()));
+                groups.len() - 1
+            });
         let metrics = &mut groups[g].1;
-        let m = metrics.iter().position(|(n, _, _)| *n == name).unwrap_or_else(|| {
-            metrics.push((name, unit, Vec::new()));
-            metrics.len() - 1
-        });
+        let m = metrics
+            .iter()
+            .position(|(n, _, _)| *n == name)
+            .unwrap_or_else(|| {
+                metrics.push((name, unit, Vec::new()));
+                metrics.len() - 1
+            });
         let points = &mut metrics[m].2;
         let bounds = bounds(unit);
         match points.iter_mut().find(|p| p.matches(&path, vital)) {
@@ -93,7 +107,10 @@ pub fn metrics_request(batch: &Batch, received_unix_nano: i64) -> Option<ExportM
                                 metadata: Vec::new(),
                                 data: Some(metric::Data::Histogram(Histogram {
                                     aggregation_temporality: AggregationTemporality::Delta as i32,
-                                    data_points: points.into_iter().map(|p| p.into_proto(bounds, now)).collect(),
+                                    data_points: points
+                                        .into_iter()
+                                        .map(|p| p.into_proto(bounds, now))
+                                        .collect(),
                                 })),
                             }
                         })
@@ -136,7 +153,9 @@ impl Point {
     }
 
     fn matches(&self, path: &str, vital: &Vital) -> bool {
-        self.path == path && self.rating == vital.rating && self.navigation_type == vital.navigation_type
+        self.path == path
+            && self.rating == vital.rating
+            && self.navigation_type == vital.navigation_type
     }
 
     fn add(&mut self, value: f64, bounds: &[f64]) {
@@ -145,7 +164,10 @@ impl Point {
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         // OTLP buckets are (previous bound, bound]: the first bound not below the value.
-        let bucket = bounds.iter().position(|b| value <= *b).unwrap_or(bounds.len());
+        let bucket = bounds
+            .iter()
+            .position(|b| value <= *b)
+            .unwrap_or(bounds.len());
         if let Some(slot) = self.buckets.get_mut(bucket) {
             *slot += 1;
         }
@@ -215,20 +237,50 @@ mod tests {
         };
         let request = metrics_request(&batch, 42).expect("metrics");
         let rm = &request.resource_metrics[0];
-        assert_eq!(rm.resource.as_ref().map(|r| r.attributes[0].key.as_str()), Some("service.name"));
+        assert_eq!(
+            rm.resource.as_ref().map(|r| r.attributes[0].key.as_str()),
+            Some("service.name")
+        );
         let metrics = &rm.scope_metrics[0].metrics;
-        let lcp = metrics.iter().find(|m| m.name == "browser.web_vital.lcp").expect("lcp");
+        let lcp = metrics
+            .iter()
+            .find(|m| m.name == "browser.web_vital.lcp")
+            .expect("lcp");
         assert_eq!(lcp.unit, "ms");
-        let Some(metric::Data::Histogram(h)) = &lcp.data else { panic!("histogram") };
-        assert_eq!(h.aggregation_temporality, AggregationTemporality::Delta as i32);
-        let good = h.data_points.iter().find(|p| p.attributes.iter().any(|a| a.key == "web_vital.rating" && a.value == Some(super::super::any_value(&"good".into())))).expect("good");
-        assert_eq!((good.count, good.sum, good.min, good.max), (2, Some(3400.0), Some(900.0), Some(2500.0)));
+        let Some(metric::Data::Histogram(h)) = &lcp.data else {
+            panic!("histogram")
+        };
+        assert_eq!(
+            h.aggregation_temporality,
+            AggregationTemporality::Delta as i32
+        );
+        let good = h
+            .data_points
+            .iter()
+            .find(|p| {
+                p.attributes.iter().any(|a| {
+                    a.key == "web_vital.rating"
+                        && a.value == Some(super::super::any_value(&"good".into()))
+                })
+            })
+            .expect("good");
+        assert_eq!(
+            (good.count, good.sum, good.min, good.max),
+            (2, Some(3400.0), Some(900.0), Some(2500.0))
+        );
         // 900 falls in (800, 1000], 2500 in (1800, 2500].
         assert_eq!(good.bucket_counts[6], 1);
         assert_eq!(good.bucket_counts[8], 1);
         assert_eq!(good.bucket_counts.iter().sum::<u64>(), 2);
-        assert!(good.attributes.iter().any(|a| a.key == "url.path" && a.value == Some(super::super::any_value(&"/cart".into()))));
-        let cls = metrics.iter().find(|m| m.name == "browser.web_vital.cls").expect("cls");
+        assert!(good
+            .attributes
+            .iter()
+            .any(|a| a.key == "url.path"
+                && a.value == Some(super::super::any_value(&"/cart".into()))));
+        let cls = metrics
+            .iter()
+            .find(|m| m.name == "browser.web_vital.cls")
+            .expect("cls");
         assert_eq!(cls.unit, "1");
         assert!(metrics_request(&Batch::default(), 1).is_none());
     }

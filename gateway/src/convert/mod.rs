@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::model::{Attributes, Batch, PageView, Span, SpanKind, StatusCode, Vital};
 
 mod metrics;
-pub use metrics::{metric_name, metrics_request};
 use crate::validate::{PAGE_VIEW_ID, SESSION_ID};
+pub use metrics::{metric_name, metrics_request};
 
 /// Event name of a page view's log record.
 pub const PAGE_VIEW_EVENT: &str = "browser.page_view";
@@ -382,9 +382,21 @@ mod vital_tests {
             attribution,
         };
         let record = web_vital_event(&vital, Some("s"), 7);
-        let get = |key: &str| record.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone());
-        assert_eq!(get("web_vital.attribution.target"), Some(any_value(&json!("html>body>img"))));
-        assert_eq!(get("web_vital.attribution.elementRenderDelay"), Some(any_value(&json!(12.5))));
+        let get = |key: &str| {
+            record
+                .attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+        };
+        assert_eq!(
+            get("web_vital.attribution.target"),
+            Some(any_value(&json!("html>body>img")))
+        );
+        assert_eq!(
+            get("web_vital.attribution.elementRenderDelay"),
+            Some(any_value(&json!(12.5)))
+        );
         assert_eq!(get("web_vital.value"), Some(any_value(&json!(812.5))));
     }
 }

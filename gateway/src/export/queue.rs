@@ -127,7 +127,12 @@ impl Outbox {
         }
         if self.metrics {
             if let Some(request) = convert::metrics_request(batch, received_unix_nano) {
-                insert(conn, Signal::Metrics, batch.vitals.len(), &prost::Message::encode_to_vec(&request))?;
+                insert(
+                    conn,
+                    Signal::Metrics,
+                    batch.vitals.len(),
+                    &prost::Message::encode_to_vec(&request),
+                )?;
             }
         }
         Ok(())
@@ -144,7 +149,10 @@ impl Outbox {
             Counter::ExportDropped(Signal::Logs, DropReason::QueueFull),
             dropped.logs,
         );
-        telemetry.add(Counter::ExportDropped(Signal::Metrics, DropReason::QueueFull), dropped.metrics);
+        telemetry.add(
+            Counter::ExportDropped(Signal::Metrics, DropReason::QueueFull),
+            dropped.metrics,
+        );
         if dropped.traces + dropped.logs + dropped.metrics > 0 {
             tracing::warn!(
                 spans = dropped.traces,
@@ -300,7 +308,14 @@ mod tests {
         }
         assert_eq!(queued_bytes(&conn).expect("bytes"), one * 3);
         let (dropped, bytes) = outbox.enforce_bound(&conn).expect("bound");
-        assert_eq!(dropped, Dropped { traces: 1, logs: 0, metrics: 0 });
+        assert_eq!(
+            dropped,
+            Dropped {
+                traces: 1,
+                logs: 0,
+                metrics: 0
+            }
+        );
         assert_eq!(bytes, one * 2);
         let entries = oldest(&conn, 10).expect("read");
         let first: opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest =

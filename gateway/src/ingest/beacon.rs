@@ -109,8 +109,15 @@ pub fn decode(body: &[u8]) -> Result<BeaconV1, Rejection> {
         serde_json::from_slice(body).map_err(|e| Rejection::Malformed(e.to_string()))?;
     match probe.v {
         Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
-        Some(Value::Number(n)) => return Err(Rejection::UnsupportedVersion(n.as_u64().unwrap_or(0))),
-        _ => return Err(Rejection::invalid("v", "a beacon needs its numeric version in \"v\"")),
+        Some(Value::Number(n)) => {
+            return Err(Rejection::UnsupportedVersion(n.as_u64().unwrap_or(0)))
+        }
+        _ => {
+            return Err(Rejection::invalid(
+                "v",
+                "a beacon needs its numeric version in \"v\"",
+            ))
+        }
     }
     serde_json::from_slice(body).map_err(|e| Rejection::Malformed(e.to_string()))
 }
@@ -123,28 +130,59 @@ pub async fn receive(
     body: Body,
 ) -> Result<Response, Response> {
     // Key and origin first, before a byte of the body is read.
-    let origin = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
     let reject = |r: Rejection| with_cors(r.into_response(), None);
-    state.pipeline.rate.admit_ip(peer.map(|a| a.ip())).map_err(reject)?;
-    let key = query.key.filter(|k| !k.is_empty()).ok_or(Rejection::MissingKey).map_err(reject)?;
-    let app = app_for_key(state.config.apps(), &key).ok_or(Rejection::UnknownKey).map_err(reject)?;
+    state
+        .pipeline
+        .rate
+        .admit_ip(peer.map(|a| a.ip()))
+        .map_err(reject)?;
+    let key = query
+        .key
+        .filter(|k| !k.is_empty())
+        .ok_or(Rejection::MissingKey)
+        .map_err(reject)?;
+    let app = app_for_key(state.config.apps(), &key)
+        .ok_or(Rejection::UnknownKey)
+        .map_err(reject)?;
     check_origin(app, origin).map_err(reject)?;
     let reject = |r: Rejection| with_cors(r.into_response(), origin);
     state.pipeline.rate.admit_app(app).map_err(reject)?;
-    require_content_type(&headers, &["text/plain", "application/json"], "text/plain or application/json")
+    require_content_type(
+        &headers,
+        &["text/plain", "application/json"],
+        "text/plain or application/json",
+    )
+    .map_err(reject)?;
+    let bytes = read_body(&headers, body, state.config.limits().max_body_bytes)
+        .await
         .map_err(reject)?;
-    let bytes = read_body(&headers, body, state.config.limits().max_body_bytes).await.map_err(reject)?;
-    let bytes = state.pipeline.decode_body(&headers, bytes).map_err(reject)?;
+    let bytes = state
+        .pipeline
+        .decode_body(&headers, bytes)
+        .map_err(reject)?;
     let beacon = decode(&bytes).map_err(reject)?;
     let context = RequestContext::beacon(peer, &headers, &beacon).map_err(reject)?;
     let batch = validate::beacon(beacon).map_err(reject)?;
-    let batch = state.pipeline.process(batch, |b| state.enricher.enrich(b, &context)).map_err(reject)?;
+    let batch = state
+        .pipeline
+        .process(batch, |b| state.enricher.enrich(b, &context))
+        .map_err(reject)?;
     let counts = serde_json::json!({
         "spans": batch.spans.len(),
         "vitals": batch.vitals.len(),
     });
-    state.store.write(batch).await.map_err(|e| reject(e.into()))?;
-    Ok(with_cors((StatusCode::OK, Json(counts)).into_response(), origin))
+    state
+        .store
+        .write(batch)
+        .await
+        .map_err(|e| reject(e.into()))?;
+    Ok(with_cors(
+        (StatusCode::OK, Json(counts)).into_response(),
+        origin,
+    ))
 }
 
 /// CORS preflight for `POST /v1/rum`, answered only for an allowed origin of a known key.
@@ -153,7 +191,9 @@ pub async fn preflight(
     Query(query): Query<KeyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let origin = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
     let allowed = query
         .key
         .as_deref()
@@ -178,7 +218,10 @@ mod tests {
 
     #[test]
     fn decode_tells_an_unknown_version_from_malformed_json() {
-        assert!(matches!(decode(b"{\"v\":2}"), Err(Rejection::UnsupportedVersion(2))));
+        assert!(matches!(
+            decode(b"{\"v\":2}"),
+            Err(Rejection::UnsupportedVersion(2))
+        ));
         assert!(matches!(decode(b"{\"v\":"), Err(Rejection::Malformed(_))));
         assert!(matches!(decode(b"{}"), Err(Rejection::Invalid { .. })));
         assert!(matches!(decode(b"{\"v\":1}"), Err(Rejection::Malformed(_))));

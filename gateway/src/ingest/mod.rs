@@ -50,9 +50,18 @@ pub(crate) fn check_origin(app: &App, origin: Option<&str>) -> Result<(), Reject
 pub(crate) fn cors_headers(headers: &mut HeaderMap, origin: &str) {
     if let Ok(value) = HeaderValue::from_str(origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, content-encoding"));
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type, content-encoding"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
 }
@@ -82,7 +91,11 @@ pub(crate) fn require_content_type(
 
 /// Reads the body, refusing early on a declared length over `limit` and stopping at `limit`
 /// bytes for a body that does not declare one.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, Rejection> {
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<Bytes, Rejection> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -93,7 +106,9 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Re
     let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     match http_body_util::BodyExt::collect(limited).await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Rejection::PayloadTooLarge(limit)),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(Rejection::PayloadTooLarge(limit))
+        }
         Err(e) => Err(Rejection::BodyRead(e.to_string())),
     }
 }

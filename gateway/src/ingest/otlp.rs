@@ -18,12 +18,19 @@ use super::{read_body, require_content_type, IngestState};
 use crate::auth::app_for_key;
 use crate::enrich::Peer;
 use crate::error::Rejection;
-use crate::model::{Attributes, Batch, Source, Span, SpanId, SpanKind, StatusCode as SpanStatus, TraceId};
+use crate::model::{
+    Attributes, Batch, Source, Span, SpanId, SpanKind, StatusCode as SpanStatus, TraceId,
+};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 
-pub async fn receive(State(state): State<IngestState>, Peer(peer): Peer, headers: HeaderMap, body: Body) -> Response {
+pub async fn receive(
+    State(state): State<IngestState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if let Err(rejection) = state.pipeline.rate.admit_ip(peer.map(|a| a.ip())) {
         return rejection.into_response();
     }
@@ -37,27 +44,41 @@ async fn handle(state: IngestState, headers: HeaderMap, body: Body) -> Result<Re
     let key = bearer_key(&headers).ok_or(Rejection::MissingKey)?;
     let app = app_for_key(state.config.apps(), key).ok_or(Rejection::UnknownKey)?;
     state.pipeline.rate.admit_app(app)?;
-    let media_type = require_content_type(&headers, &[PROTOBUF, JSON], "application/x-protobuf or application/json")?;
+    let media_type = require_content_type(
+        &headers,
+        &[PROTOBUF, JSON],
+        "application/x-protobuf or application/json",
+    )?;
     let bytes = read_body(&headers, body, state.config.limits().max_body_bytes).await?;
     let bytes = state.pipeline.decode_body(&headers, bytes)?;
     let request = if media_type == PROTOBUF {
-        ExportTraceServiceRequest::decode(bytes.as_ref()).map_err(|e| Rejection::Malformed(e.to_string()))?
+        ExportTraceServiceRequest::decode(bytes.as_ref())
+            .map_err(|e| Rejection::Malformed(e.to_string()))?
     } else {
         serde_json::from_slice(&bytes).map_err(|e| Rejection::Malformed(e.to_string()))?
     };
     let batch = to_batch(request)?;
     // Backends' spans get nothing from the enricher, but go through it like every batch.
     let context = crate::enrich::RequestContext::new(None, &headers);
-    let batch = state.pipeline.process(batch, |b| state.enricher.enrich(b, &context))?;
+    let batch = state
+        .pipeline
+        .process(batch, |b| state.enricher.enrich(b, &context))?;
     state.store.write(batch).await?;
     // The OTLP response is an empty ExportTraceServiceResponse, in the request's encoding.
-    let response = ExportTraceServiceResponse { partial_success: None };
+    let response = ExportTraceServiceResponse {
+        partial_success: None,
+    };
     let (body, content_type) = if media_type == PROTOBUF {
         (response.encode_to_vec(), PROTOBUF)
     } else {
         (b"{}".to_vec(), JSON)
     };
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response())
 }
 
 fn bearer_key(headers: &HeaderMap) -> Option<&str> {
@@ -70,7 +91,10 @@ fn bearer_key(headers: &HeaderMap) -> Option<&str> {
 pub fn to_batch(request: ExportTraceServiceRequest) -> Result<Batch, Rejection> {
     let mut batch = Batch::default();
     for resource_spans in request.resource_spans {
-        let resource = resource_spans.resource.map(|r| attributes(r.attributes)).unwrap_or_default();
+        let resource = resource_spans
+            .resource
+            .map(|r| attributes(r.attributes))
+            .unwrap_or_default();
         for scope_spans in resource_spans.scope_spans {
             for span in scope_spans.spans {
                 if !crate::sample::keep_by_head_decision(span.flags) {
@@ -83,7 +107,10 @@ pub fn to_batch(request: ExportTraceServiceRequest) -> Result<Batch, Rejection> 
     Ok(batch)
 }
 
-fn convert_span(span: opentelemetry_proto::tonic::trace::v1::Span, resource: &Attributes) -> Result<Span, Rejection> {
+fn convert_span(
+    span: opentelemetry_proto::tonic::trace::v1::Span,
+    resource: &Attributes,
+) -> Result<Span, Rejection> {
     let trace_id = TraceId::from_bytes(&span.trace_id)
         .ok_or_else(|| Rejection::invalid("traceId", "must be 16 bytes, not all zero"))?;
     let span_id = SpanId::from_bytes(&span.span_id)
@@ -100,7 +127,10 @@ fn convert_span(span: opentelemetry_proto::tonic::trace::v1::Span, resource: &At
     let end = i64::try_from(span.end_time_unix_nano)
         .map_err(|_| Rejection::invalid("endTimeUnixNano", "out of range"))?;
     if end < start {
-        return Err(Rejection::invalid("endTimeUnixNano", "is before startTimeUnixNano"));
+        return Err(Rejection::invalid(
+            "endTimeUnixNano",
+            "is before startTimeUnixNano",
+        ));
     }
     let kind = match span::SpanKind::try_from(span.kind) {
         Ok(span::SpanKind::Server) => SpanKind::Server,
@@ -137,7 +167,14 @@ fn convert_span(span: opentelemetry_proto::tonic::trace::v1::Span, resource: &At
 }
 
 fn attributes(kvs: Vec<KeyValue>) -> Attributes {
-    kvs.into_iter().map(|kv| (kv.key, kv.value.map(any_value_to_json).unwrap_or(Value::Null))).collect()
+    kvs.into_iter()
+        .map(|kv| {
+            (
+                kv.key,
+                kv.value.map(any_value_to_json).unwrap_or(Value::Null),
+            )
+        })
+        .collect()
 }
 
 fn any_value_to_json(value: AnyValue) -> Value {
@@ -153,7 +190,12 @@ fn any_value_to_json(value: AnyValue) -> Value {
         Some(any_value::Value::KvlistValue(kv)) => Value::Object(
             kv.values
                 .into_iter()
-                .map(|kv| (kv.key, kv.value.map(any_value_to_json).unwrap_or(Value::Null)))
+                .map(|kv| {
+                    (
+                        kv.key,
+                        kv.value.map(any_value_to_json).unwrap_or(Value::Null),
+                    )
+                })
                 .collect::<Map<String, Value>>(),
         ),
         _ => Value::Null,

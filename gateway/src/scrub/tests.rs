@@ -143,11 +143,21 @@ fn config_reads_from_toml() {
 #[test]
 fn page_view_attributes_and_vital_attribution_are_scrubbed() {
     let mut b = batch(json!({}));
-    b.page_views[0].attributes.insert("client.address".into(), json!("81.2.69.142"));
-    b.page_views[0].attributes.insert("geo.country.iso_code".into(), json!("GB"));
+    b.page_views[0]
+        .attributes
+        .insert("client.address".into(), json!("81.2.69.142"));
+    b.page_views[0]
+        .attributes
+        .insert("geo.country.iso_code".into(), json!("GB"));
     let mut attribution = Attributes::new();
-    attribution.insert("url".into(), json!("https://cdn.example/hero.png?token=abc123&w=2"));
-    attribution.insert("longAnimationFrames".into(), json!([{"scripts": [{"sourceURL": "https://x.example/a.js?session=s1"}]}]));
+    attribution.insert(
+        "url".into(),
+        json!("https://cdn.example/hero.png?token=abc123&w=2"),
+    );
+    attribution.insert(
+        "longAnimationFrames".into(),
+        json!([{"scripts": [{"sourceURL": "https://x.example/a.js?session=s1"}]}]),
+    );
     b.vitals.push(Vital {
         page_view_id: "v".into(),
         metric_id: "m".into(),
@@ -159,9 +169,15 @@ fn page_view_attributes_and_vital_attribution_are_scrubbed() {
         attribution,
     });
     let out = scrubber(ScrubConfig::default()).scrub(b);
-    assert!(out.page_views[0].attributes.get("client.address").is_none(), "dropped by default");
+    assert!(
+        out.page_views[0].attributes.get("client.address").is_none(),
+        "dropped by default"
+    );
     assert_eq!(out.page_views[0].attributes["geo.country.iso_code"], "GB");
     let text = serde_json::to_string(&out.vitals[0].attribution).expect("json");
     assert!(!text.contains("abc123") && !text.contains("s1"), "{text}");
-    assert!(text.contains("token=[redacted]") && text.contains("w=2"), "{text}");
+    assert!(
+        text.contains("token=[redacted]") && text.contains("w=2"),
+        "{text}"
+    );
 }

@@ -21,7 +21,10 @@ pub const DB_FILE: &str = "rum.sqlite";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data directory {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stored JSON is corrupt: {0}")]
@@ -87,8 +90,10 @@ CREATE TABLE IF NOT EXISTS vitals (
 
 /// Opens (creating if needed) the database in `data_dir` with the schema applied.
 pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|source| StoreError::CreateDir { path: data_dir.into(), source })?;
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+        path: data_dir.into(),
+        source,
+    })?;
     let conn = Connection::open(data_dir.join(DB_FILE))?;
     // WAL lets readers run beside the writer; synchronous=FULL makes a commit durable
     // before the request it holds is acknowledged.
@@ -107,7 +112,9 @@ fn add_column(conn: &Connection, table: &str, column: &str) -> Result<(), StoreE
         .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
         .exists(params![table, column])?;
     if !has_column {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'"))?;
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'"
+        ))?;
     }
     Ok(())
 }
@@ -208,7 +215,10 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
                 kind: r.get(4)?,
                 start_time_unix_nano: r.get::<_, i64>(5)?.to_string(),
                 end_time_unix_nano: r.get::<_, i64>(6)?.to_string(),
-                status: SpanStatus { code: r.get(7)?, message: r.get(8)? },
+                status: SpanStatus {
+                    code: r.get(7)?,
+                    message: r.get(8)?,
+                },
                 attributes: Value::Null,
                 resource: Value::Null,
                 source: r.get(11)?,
@@ -229,7 +239,9 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
 
 pub fn recent_page_views(conn: &Connection, limit: u32) -> Result<Vec<StoredPageView>, StoreError> {
     let ids: Vec<String> = conn
-        .prepare_cached("SELECT page_view_id FROM page_views ORDER BY start_unix_nano DESC LIMIT ?1")?
+        .prepare_cached(
+            "SELECT page_view_id FROM page_views ORDER BY start_unix_nano DESC LIMIT ?1",
+        )?
         .query_map(params![limit], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut views = Vec::with_capacity(ids.len());
@@ -241,7 +253,10 @@ pub fn recent_page_views(conn: &Connection, limit: u32) -> Result<Vec<StoredPage
     Ok(views)
 }
 
-pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredPageView>, StoreError> {
+pub fn page_view(
+    conn: &Connection,
+    page_view_id: &str,
+) -> Result<Option<StoredPageView>, StoreError> {
     let view = conn
         .prepare_cached(
             "SELECT page_view_id, session_id, url, referrer, navigation_type, start_unix_nano, resource,
@@ -266,7 +281,9 @@ pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredP
             ))
         })
         .optional()?;
-    let Some((mut view, resource, attributes)) = view else { return Ok(None) };
+    let Some((mut view, resource, attributes)) = view else {
+        return Ok(None);
+    };
     view.resource = serde_json::from_str(&resource)?;
     view.attributes = serde_json::from_str(&attributes)?;
     // Reports arrive in order; a later metric instance (a bfcache restore) wins its name.
@@ -287,7 +304,8 @@ pub fn page_view(conn: &Connection, page_view_id: &str) -> Result<Option<StoredP
     })?;
     for vital in vitals {
         let vital = vital?;
-        view.vitals.insert(vital.name.clone(), serde_json::to_value(&vital)?);
+        view.vitals
+            .insert(vital.name.clone(), serde_json::to_value(&vital)?);
     }
     Ok(Some(view))
 }

@@ -32,7 +32,10 @@ pub struct PageSummary {
 
 /// One path's page view ids, and per vital name its values and counts of good,
 /// needs-improvement and poor.
-type PageReports = (std::collections::BTreeSet<String>, BTreeMap<String, (Vec<f64>, [usize; 3])>);
+type PageReports = (
+    std::collections::BTreeSet<String>,
+    BTreeMap<String, (Vec<f64>, [usize; 3])>,
+);
 
 /// Every page seen, most viewed first. Each metric instance counts once with its latest
 /// report (a back/forward-cache restore is a page experience of its own, as in CrUX).
@@ -43,7 +46,13 @@ pub fn pages(conn: &Connection) -> Result<Vec<PageSummary>, StoreError> {
          ORDER BY v.received_unix_nano DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map(params![MAX_REPORTS], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?, r.get::<_, String>(4)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, f64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
     })?;
     let mut by_path: BTreeMap<String, PageReports> = BTreeMap::new();
     for row in rows {
@@ -63,10 +72,17 @@ pub fn pages(conn: &Connection) -> Result<Vec<PageSummary>, StoreError> {
         .map(|(path, (views, vitals))| PageSummary {
             path,
             page_views: views.len(),
-            vitals: vitals.into_iter().map(|(name, (values, ratings))| (name, summarize(values, ratings))).collect(),
+            vitals: vitals
+                .into_iter()
+                .map(|(name, (values, ratings))| (name, summarize(values, ratings)))
+                .collect(),
         })
         .collect();
-    pages.sort_by(|a, b| b.page_views.cmp(&a.page_views).then_with(|| a.path.cmp(&b.path)));
+    pages.sort_by(|a, b| {
+        b.page_views
+            .cmp(&a.page_views)
+            .then_with(|| a.path.cmp(&b.path))
+    });
     Ok(pages)
 }
 
@@ -75,7 +91,13 @@ fn summarize(mut values: Vec<f64>, ratings: [usize; 3]) -> VitalSummary {
     let count = values.len();
     // Nearest rank: the ceil(0.75 n)-th smallest.
     let rank = (count * 3).div_ceil(4).max(1);
-    let share = |n: usize| if count == 0 { 0.0 } else { n as f64 / count as f64 };
+    let share = |n: usize| {
+        if count == 0 {
+            0.0
+        } else {
+            n as f64 / count as f64
+        }
+    };
     VitalSummary {
         p75: values.get(rank - 1).copied().unwrap_or(0.0),
         count,
@@ -90,7 +112,11 @@ pub fn url_path(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
     let end = path.find(['?', '#']).unwrap_or(path.len());
-    if end == 0 { "/" } else { &path[..end] }
+    if end == 0 {
+        "/"
+    } else {
+        &path[..end]
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +127,10 @@ mod tests {
     fn p75_is_the_nearest_rank() {
         let s = summarize(vec![400.0, 100.0, 300.0, 200.0], [3, 1, 0]);
         assert_eq!(s.p75, 300.0);
-        assert_eq!((s.count, s.good, s.needs_improvement, s.poor), (4, 0.75, 0.25, 0.0));
+        assert_eq!(
+            (s.count, s.good, s.needs_improvement, s.poor),
+            (4, 0.75, 0.25, 0.0)
+        );
         assert_eq!(summarize(vec![5.0], [1, 0, 0]).p75, 5.0);
         let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(summarize(hundred, [100, 0, 0]).p75, 75.0);
