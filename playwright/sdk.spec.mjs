@@ -190,6 +190,49 @@ test('fetch and XHR calls made before the wasm has loaded are traced and deliver
   await page.close();
 });
 
+test('a hidden page sends its beacon gzip-compressed, and the gateway stores it', async () => {
+  const { page, errors } = await open('/pages/esm.html', (p) =>
+    p.addInitScript(() => {
+      // Records what the SDK hands to sendBeacon (which it still sends).
+      window.sent = [];
+      const sendBeacon = navigator.sendBeacon.bind(navigator);
+      navigator.sendBeacon = (url, body) => {
+        window.sent.push({ url, body });
+        return sendBeacon(url, body);
+      };
+    }),
+  );
+  await sdkLoaded(page);
+  await page.evaluate(() => fetch('/echo/compressed').then((r) => r.text()));
+  // Hidden, not unloading: the page still runs, so the beacon is compressed first.
+  const sent = await page.evaluate(async () => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+    const deadline = performance.now() + 5000;
+    while (!window.sent.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return Promise.all(
+      window.sent.map(async ({ url, body }) => ({
+        url,
+        isBlob: body instanceof Blob,
+        magic: body instanceof Blob ? [...new Uint8Array(await body.slice(0, 2).arrayBuffer())] : [],
+        size: body.size ?? body.length,
+      })),
+    );
+  });
+  assert.equal(sent.length, 1, 'one beacon');
+  assert.match(sent[0].url, /[?&]encoding=gzip(&|$)/);
+  assert.deepEqual([sent[0].isBlob, sent[0].magic], [true, [0x1f, 0x8b]], 'a gzip body');
+  const stored = await eventually(async () => {
+    const span = (await storedSpans()).find((s) => String(s.attributes['url.full']).endsWith('/echo/compressed'));
+    const { page_views } = await gateway.api('/api/page_views');
+    const view = page_views.find((v) => v.vitals.FCP && span && v.page_view_id === span.attributes['rum.page_view.id']);
+    return span && view && { span, view };
+  }, 15000, 'the compressed beacon stored');
+  assert.ok(stored.view.vitals.FCP.value > 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('with the wasm blocked, init fails quietly and the page keeps working', async () => {
   const { page, errors } = await open('/pages/esm.html', (p) => p.route('**/*.wasm', (r) => r.abort()));
   const result = await page.evaluate(async () => {

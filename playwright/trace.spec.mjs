@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { startGateway, startDemo, startStatic, launchBrowser, eventually, watchErrors, sdkLoaded, root } from './harness.mjs';
 
@@ -30,7 +31,25 @@ test('demo page: page view with five vitals, and the fetch joined to the backend
   const page = await context.newPage();
   const errors = watchErrors(page);
   const beacons = [];
-  context.on('request', (r) => r.url().startsWith(gateway.ingest + '/v1/rum') && beacons.push(r.postData()));
+  // The bodies the SDK hands to sendBeacon, as bytes. (Playwright does not report the body of
+  // a Blob beacon; a live page's beacons are gzip-compressed Blobs, `encoding=gzip` in the URL.)
+  await context.addInitScript(() => {
+    window.wire = [];
+    const sendBeacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, body) => {
+      window.wire.push({ url, body });
+      return sendBeacon(url, body);
+    };
+  });
+  const wire = () =>
+    page.evaluate(() =>
+      Promise.all(
+        window.wire.map(async ({ url, body }) => ({
+          url,
+          bytes: [...new Uint8Array(await new Response(body).arrayBuffer())],
+        })),
+      ),
+    );
 
   await page.goto(demo.url);
   await page.click('#add-to-cart');
@@ -44,10 +63,17 @@ test('demo page: page view with five vitals, and the fetch joined to the backend
   assert.equal(seen.headers.traceparent, undefined, 'no traceparent to an origin not allowed');
 
   await sdkLoaded(page);
-  // A flush while the page is alive, so the test sees a beacon on the wire (those sent while
-  // the page unloads are not reported to Playwright).
+  // A flush while the page is alive, so the test sees a beacon (one sent while the page
+  // unloads cannot be read back from it).
   await page.evaluate(() => window.rum.flush());
-  await eventually(() => beacons.length > 0, 5000, 'a beacon on the wire');
+  const sent = await eventually(async () => {
+    const w = await wire();
+    return w.length > 0 && w;
+  }, 5000, 'a beacon on the wire');
+  for (const { url, bytes } of sent) {
+    const body = Buffer.from(bytes);
+    beacons.push((new URL(url).searchParams.get('encoding') === 'gzip' ? gunzipSync(body) : body).toString());
+  }
   // Leaving the document is what reliably hides a page in headless Chromium.
   await page.goto('about:blank');
 

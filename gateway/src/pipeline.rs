@@ -35,6 +35,16 @@ impl Pipeline {
         decode::decode_body(headers, body, self.limits.max_decompressed_bytes)
     }
 
+    /// As [`Pipeline::decode_body`], with an encoding named in the query string too.
+    pub fn decode_body_named(
+        &self,
+        headers: &HeaderMap,
+        named: Option<&str>,
+        body: Bytes,
+    ) -> Result<Bytes, Rejection> {
+        decode::decode_body_with(headers, named, body, self.limits.max_decompressed_bytes)
+    }
+
     /// A validated batch → what may be stored and exported: count caps, then `enrich`
     /// (client address, geo, user agent: before scrubbing drops the client address), scrub,
     /// string truncation and sampling. Refuses a batch over the count caps; everything else

@@ -156,6 +156,33 @@ async fn a_valid_beacon_is_stored_and_read_back_with_cors() {
 }
 
 #[tokio::test]
+async fn a_gzip_beacon_named_in_the_query_is_inflated_and_stored() {
+    use std::io::Write;
+    let gw = gateway();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(beacon(TRACE_ID).to_string().as_bytes())
+        .expect("gzip");
+    let gz = encoder.finish().expect("gzip");
+    // What sendBeacon sends: no Content-Encoding header, the encoding in the query.
+    let request = post_beacon(
+        "?key=dev&encoding=gzip",
+        Some(ORIGIN),
+        "text/plain",
+        gz.clone(),
+    );
+    let (status, body, _) = send(&gw.ingest, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"spans": 1, "vitals": 2}));
+    assert_eq!(stored_trace_count(&gw).await, 1);
+    // The same bytes without the parameter are not JSON.
+    let request = post_beacon("?key=dev", Some(ORIGIN), "text/plain", gz);
+    let (status, body, _) = send(&gw.ingest, request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "malformed_body");
+}
+
+#[tokio::test]
 async fn preflight_is_answered_for_allowed_origins_only() {
     let gw = gateway();
     let preflight = |origin: &str| {

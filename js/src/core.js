@@ -84,11 +84,12 @@ export function createInit(defaultWasmUrl) {
                 q.vital(v);
               },
             });
-            // Hidden or unloading: final values, then send, synchronously, as nothing later
-            // is sure to run. `pagehide` covers browsers that unload without visibilitychange.
+            // Hidden or unloading: final values, then send. A hidden page still runs, so its
+            // beacon is compressed first; at `pagehide` (the page unloads, or enters the
+            // back/forward cache) everything leaves at once, uncompressed.
             const onHidden = (e) => {
               vitals.hidden(e.timeStamp);
-              q.flush();
+              q.flush(e.type == 'pagehide');
             };
             document.addEventListener('visibilitychange', (e) => document.visibilityState === 'hidden' && onHidden(e), true);
             addEventListener('pagehide', onHidden, true);

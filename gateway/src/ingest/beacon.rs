@@ -1,7 +1,8 @@
 //! `POST /v1/rum?key=KEY`: the browser SDK's beacons, wire format v1 (`docs/beacon-v1.md`).
 //!
-//! `navigator.sendBeacon` cannot set headers, so the key travels in the query string, and a
-//! string body arrives as `text/plain`; `application/json` is accepted too.
+//! `navigator.sendBeacon` cannot set headers, so the key (and, for a gzip body, `encoding`)
+//! travels in the query string, and the body arrives as `text/plain`; `application/json` is
+//! accepted too.
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -95,6 +96,9 @@ pub struct VitalV1 {
 #[derive(Debug, Deserialize)]
 pub struct KeyQuery {
     pub key: Option<String>,
+    /// `gzip` when the body is gzip-compressed: what `Content-Encoding` would say, for
+    /// `sendBeacon`, which cannot set headers.
+    pub encoding: Option<String>,
 }
 
 /// Reads just the version, so an unknown version gets its own answer whatever its shape.
@@ -161,7 +165,7 @@ pub async fn receive(
         .map_err(reject)?;
     let bytes = state
         .pipeline
-        .decode_body(&headers, bytes)
+        .decode_body_named(&headers, query.encoding.as_deref(), bytes)
         .map_err(reject)?;
     let beacon = decode(&bytes).map_err(reject)?;
     let context = RequestContext::beacon(peer, &headers, &beacon).map_err(reject)?;

@@ -1,5 +1,6 @@
-//! `Content-Encoding` on the ingest endpoints: `identity` or `gzip`, inflated as a stream
-//! that stops at the decompressed-size cap, so a zip bomb costs at most the cap in memory.
+//! `Content-Encoding` on the ingest endpoints (or the beacon endpoint's `encoding` query
+//! parameter): `identity` or `gzip`, inflated as a stream that stops at the decompressed-size
+//! cap, so a zip bomb costs at most the cap in memory.
 
 use std::io::Read;
 
@@ -15,11 +16,33 @@ pub fn decode_body(
     body: Bytes,
     max_decompressed: u64,
 ) -> Result<Bytes, Rejection> {
-    let encoding = headers
+    decode_body_with(headers, None, body, max_decompressed)
+}
+
+/// As [`decode_body`], where the encoding may also be named outside the headers (the beacon
+/// endpoint's `encoding` query parameter: `sendBeacon` cannot set `Content-Encoding`). Named
+/// in both places, the two must agree.
+pub fn decode_body_with(
+    headers: &HeaderMap,
+    named: Option<&str>,
+    body: Bytes,
+    max_decompressed: u64,
+) -> Result<Bytes, Rejection> {
+    let header = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().map(|s| s.trim().to_ascii_lowercase()))
         .transpose()
         .map_err(|_| Rejection::UnsupportedEncoding("<not ASCII>".into()))?;
+    let named = named.map(|s| s.trim().to_ascii_lowercase());
+    let encoding = match (header, named) {
+        (Some(h), Some(n)) if h != n => {
+            return Err(Rejection::invalid(
+                "encoding",
+                "the encoding query parameter and Content-Encoding disagree",
+            ))
+        }
+        (h, n) => h.or(n),
+    };
     match encoding.as_deref() {
         None | Some("") | Some("identity") => Ok(body),
         Some("gzip") | Some("x-gzip") => gunzip(&body, max_decompressed),
@@ -104,6 +127,24 @@ mod tests {
         assert!(matches!(
             decode_body(&headers("gzip"), Bytes::from_static(b"not gzip"), 10),
             Err(Rejection::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn the_encoding_can_be_named_outside_the_headers_but_not_twice_differently() {
+        let gz = || Bytes::from(gzip(b"{\"v\":1}"));
+        let max = 100;
+        let plain = decode_body_with(&HeaderMap::new(), Some("gzip"), gz(), max).expect("query");
+        assert_eq!(plain, &b"{\"v\":1}"[..]);
+        let both = decode_body_with(&headers("gzip"), Some("GZIP"), gz(), max).expect("agree");
+        assert_eq!(both, &b"{\"v\":1}"[..]);
+        assert!(matches!(
+            decode_body_with(&headers("identity"), Some("gzip"), gz(), max),
+            Err(Rejection::Invalid { .. })
+        ));
+        assert!(matches!(
+            decode_body_with(&HeaderMap::new(), Some("br"), gz(), max),
+            Err(Rejection::UnsupportedEncoding(e)) if e == "br"
         ));
     }
 }
