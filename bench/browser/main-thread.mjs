@@ -116,6 +116,9 @@ async function leave(page, quietMs = 1000) {
     Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
     Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
     document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    // The page is hidden now, so the browser's own visibilitychange at unload (it still thinks
+    // the page visible) must not reach the SDKs a second time; pagehide still does.
+    addEventListener('visibilitychange', (e) => e.isTrusted && e.stopImmediatePropagation(), true);
   });
   const hiddenQuietMs = await collector.quiet(quietMs, 8000);
   await page.goto('about:blank', 15000).catch(() => {});
