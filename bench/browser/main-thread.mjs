@@ -594,6 +594,10 @@ const md = [
   '',
   loadTable,
   '',
+  ...(() => {
+    const enc = sdks.map((id) => [id, [...new Set(loadSamples.filter((s) => s.id === id).flatMap((s) => s.beaconEncodings))]]).filter(([, e]) => e.length);
+    return enc.length ? [`Beacon bytes are request bodies as received on the wire; compressed by the SDK: ${enc.map(([id, e]) => `${id} (${e.join(', ')})`).join(', ')}; all others uncompressed.`, ''] : [];
+  })(),
   `Reference for eval+init: without an SDK the page's own module script (which runs right after where an SDK's would) started at ${fmt(summary.none.load.pageStartMs?.median)} ms [${fmt(summary.none.load.pageStartMs?.min)}–${fmt(summary.none.load.pageStartMs?.max)}] after navigation start.`,
   '',
   '### Per operation',
