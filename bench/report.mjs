@@ -55,6 +55,33 @@ if (size?.peers || size?.sdks) {
 }
 out.push('');
 
+// Targets at a glance: each part's own list of targets (issue 6), met or not, with figures.
+const fmt = (x) => (typeof x === 'number' ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1)) : String(x));
+const glance = [];
+for (const t of json('size')?.targets || []) {
+  glance.push([t.target, t.met, `ours ${t.ours} B, limit ${t.limit} B`]);
+}
+for (const t of json('browser')?.targets || []) {
+  const unit = t.unit ? ' ' + t.unit : '';
+  const figures = t.ours?.median !== undefined ? `ours ${fmt(t.ours.median)}${unit}; best peer ${t.bestPeer} ${fmt(t.best?.median)}${unit}` : t.detail || '';
+  const tracing = t.amongTracingPeers;
+  const tracingNote = tracing && tracing.met !== t.met ? `; among tracing peers: ${tracing.met ? 'met' : 'not met'} (best ${tracing.bestPeer} ${fmt(tracing.best?.median)}${unit})` : '';
+  glance.push([t.name, t.met, figures + tracingNote]);
+}
+for (const t of json('gateway')?.targets || []) {
+  glance.push([t.name || t.target, t.met, t.figures || t.detail || '']);
+}
+if (glance.length) {
+  out.push('## Targets at a glance');
+  out.push('');
+  out.push('Tracked, not enforced. Details and every figure are in the sections below.');
+  out.push('');
+  out.push('| target | status | figures |');
+  out.push('| --- | --- | --- |');
+  for (const [name, met, figures] of glance) out.push(`| ${name} | ${met ? 'met' : '**not met**'} | ${figures} |`);
+  out.push('');
+}
+
 const missing = [];
 for (const [part, title] of PARTS) {
   const file = results + part + '.md';
