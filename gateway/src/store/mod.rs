@@ -45,10 +45,19 @@ CREATE TABLE IF NOT EXISTS spans (
     status_code     TEXT NOT NULL,
     status_message  TEXT NOT NULL,
     attributes      TEXT NOT NULL,
+    -- Inline resource JSON: rows written before resource_hash existed, and the rare span
+    -- whose resource hash collides with another resource's. '' otherwise.
     resource        TEXT NOT NULL,
     source          TEXT NOT NULL,
     PRIMARY KEY (trace_id, span_id)
 ) WITHOUT ROWID;
+
+-- Each distinct resource once (a beacon's spans all share one; with it inline every span row
+-- outgrew its page and took an overflow page), keyed by a hash of its JSON (resource_hash).
+CREATE TABLE IF NOT EXISTS resources (
+    resource_hash   INTEGER PRIMARY KEY,
+    attributes      TEXT NOT NULL
+);
 
 -- One row per trace, kept up to date on every span insert so listing recent traces
 -- does not scan the spans table.
@@ -101,20 +110,25 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
-    add_column(&conn, "page_views", "attributes")?;
-    add_column(&conn, "vitals", "attribution")?;
+    // The default 2 MiB page cache sends most of a growing store's page reads to the OS.
+    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+    conn.execute_batch(SCHEMA)?;
+    add_column(&conn, "page_views", "attributes", "TEXT NOT NULL DEFAULT '{}'")?;
+    add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
+    add_column(&conn, "spans", "resource_hash", "INTEGER")?;
     Ok(conn)
 }
 
-/// Stores made before a JSON column existed get it, empty for old rows.
-fn add_column(conn: &Connection, table: &str, column: &str) -> Result<(), StoreError> {
+/// SQLite's page cache per connection, KiB.
+const PAGE_CACHE_KIB: i64 = 16 * 1024;
+
+/// Stores made before a column existed get it (JSON columns: empty for old rows).
+fn add_column(conn: &Connection, table: &str, column: &str, definition: &str) -> Result<(), StoreError> {
     let has_column = conn
         .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
         .exists(params![table, column])?;
     if !has_column {
-        conn.execute_batch(&format!(
-            "ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT '{{}}'"
-        ))?;
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))?;
     }
     Ok(())
 }
@@ -201,9 +215,11 @@ pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>,
 /// Every span of a trace, ordered by start time.
 pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT trace_id, span_id, parent_span_id, name, kind, start_unix_nano, end_unix_nano,
-                status_code, status_message, attributes, resource, source
-         FROM spans WHERE trace_id = ?1 ORDER BY start_unix_nano, span_id",
+        "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_unix_nano,
+                s.end_unix_nano, s.status_code, s.status_message, s.attributes,
+                coalesce(r.attributes, s.resource), s.source
+         FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
+         WHERE s.trace_id = ?1 ORDER BY s.start_unix_nano, s.span_id",
     )?;
     let rows = stmt.query_map(params![trace_id], |r| {
         Ok((

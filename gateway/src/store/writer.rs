@@ -252,8 +252,18 @@ fn store_and_queue(
 }
 
 fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {
+    // A batch's spans nearly always share one resource: look it up once per run of equal ones.
+    let mut last: Option<(&crate::model::Attributes, StoredResource)> = None;
     for span in &batch.spans {
-        insert_span(tx, span)?;
+        let resource = match &last {
+            Some((attributes, stored)) if *attributes == &span.resource => stored.clone(),
+            _ => {
+                let stored = store_resource(tx, &span.resource)?;
+                last = Some((&span.resource, stored.clone()));
+                stored
+            }
+        };
+        insert_span(tx, span, &resource)?;
     }
     for view in &batch.page_views {
         insert_page_view(tx, view)?;
@@ -264,13 +274,46 @@ fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), Sto
     Ok(())
 }
 
-fn insert_span(tx: &Connection, span: &Span) -> Result<(), StoreError> {
+/// Where a span's resource is kept: in `resources` under its hash, or inline in the span row.
+#[derive(Debug, Clone)]
+enum StoredResource {
+    Shared(i64),
+    Inline(String),
+}
+
+/// Puts the resource in `resources` (once per distinct JSON). Another resource already under
+/// the same hash (a 64-bit collision) keeps its place, and this one goes inline.
+fn store_resource(tx: &Connection, resource: &crate::model::Attributes) -> Result<StoredResource, StoreError> {
+    let json = serde_json::to_string(resource)?;
+    let hash = resource_hash(&json);
+    tx.prepare_cached("INSERT OR IGNORE INTO resources (resource_hash, attributes) VALUES (?1, ?2)")?
+        .execute(params![hash, json])?;
+    let stored: String = tx
+        .prepare_cached("SELECT attributes FROM resources WHERE resource_hash = ?1")?
+        .query_row(params![hash], |r| r.get(0))?;
+    Ok(if stored == json { StoredResource::Shared(hash) } else { StoredResource::Inline(json) })
+}
+
+/// FNV-1a, 64 bits: stable across builds and Rust versions, unlike std's hasher.
+fn resource_hash(json: &str) -> i64 {
+    let hash = json
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Result<(), StoreError> {
+    let (resource_hash, resource_inline) = match resource {
+        StoredResource::Shared(hash) => (Some(*hash), ""),
+        StoredResource::Inline(json) => (None, json.as_str()),
+    };
     let trace_id = span.trace_id.to_string();
     // A retried request re-sends spans already stored: ignore them, and count each span once.
     let inserted = tx.prepare_cached(
         "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
-            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
+            resource_hash, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         trace_id,
@@ -283,7 +326,8 @@ fn insert_span(tx: &Connection, span: &Span) -> Result<(), StoreError> {
         span.status.as_str(),
         span.status_message,
         serde_json::to_string(&span.attributes)?,
-        serde_json::to_string(&span.resource)?,
+        resource_inline,
+        resource_hash,
         span.source.as_str(),
     ])?;
     if inserted == 0 {
@@ -431,5 +475,62 @@ mod tests {
         let outcomes = commit_group(&mut conn, &requests, &Extras::default());
         assert_eq!(outcomes, vec![Ok(()), Err(WriteError::Failed), Ok(())]);
         assert_eq!(stored_names(&conn), ["a", "c"]);
+    }
+
+    fn with_resource(mut batch: Batch, service: &str) -> Batch {
+        for span in &mut batch.spans {
+            span.resource.insert("service.name".into(), service.into());
+        }
+        batch
+    }
+
+    fn read_resources(conn: &Connection, trace: u8) -> Vec<serde_json::Value> {
+        let trace_id = TraceId([trace; 16]).to_string();
+        let spans = super::super::trace_spans(conn, &trace_id).expect("read");
+        spans.into_iter().map(|s| s.resource).collect()
+    }
+
+    #[test]
+    fn a_resource_is_stored_once_and_read_back_with_each_span() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(dir.path()).expect("open");
+        let mut two = with_resource(batch(1, "a"), "shop-web");
+        let mut second = two.spans[0].clone();
+        second.span_id = SpanId([9; 8]);
+        two.spans.push(second);
+        let outcomes = commit_group(&mut conn, &group(vec![two, with_resource(batch(2, "b"), "shop-web")]), &Extras::default());
+        assert_eq!(outcomes, vec![Ok(()), Ok(())]);
+        let count: i64 = conn.query_row("SELECT count(*) FROM resources", [], |r| r.get(0)).expect("count");
+        assert_eq!(count, 1, "three spans, one resource row");
+        let inline: i64 = conn.query_row("SELECT count(*) FROM spans WHERE resource != ''", [], |r| r.get(0)).expect("count");
+        assert_eq!(inline, 0);
+        let want = serde_json::json!({ "service.name": "shop-web" });
+        assert_eq!(read_resources(&conn, 1), vec![want.clone(), want.clone()]);
+        assert_eq!(read_resources(&conn, 2), vec![want]);
+    }
+
+    #[test]
+    fn rows_with_an_inline_resource_still_read_and_a_hash_collision_goes_inline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(dir.path()).expect("open");
+        // A row as stores wrote them before the resources table existed.
+        conn.execute(
+            "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_unix_nano,
+                end_unix_nano, status_code, status_message, attributes, resource, source)
+             VALUES (?1, ?2, NULL, 'old', 'client', 1, 2, 'unset', '', '{}', '{\"service.name\":\"old\"}', 'browser')",
+            params![TraceId([3; 16]).to_string(), SpanId([3; 8]).to_string()],
+        )
+        .expect("old row");
+        assert_eq!(read_resources(&conn, 3), vec![serde_json::json!({ "service.name": "old" })]);
+        // Another resource already holds this one's hash.
+        let json = serde_json::to_string(&with_resource(batch(4, "x"), "new").spans[0].resource).expect("json");
+        conn.execute(
+            "INSERT INTO resources (resource_hash, attributes) VALUES (?1, '{\"service.name\":\"other\"}')",
+            params![resource_hash(&json)],
+        )
+        .expect("colliding row");
+        let outcomes = commit_group(&mut conn, &group(vec![with_resource(batch(4, "x"), "new")]), &Extras::default());
+        assert_eq!(outcomes, vec![Ok(())]);
+        assert_eq!(read_resources(&conn, 4), vec![serde_json::json!({ "service.name": "new" })]);
     }
 }
