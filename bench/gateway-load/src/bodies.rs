@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
 use prost::Message;
 
 /// The ingest key of the app the benchmark config declares.
@@ -30,8 +32,15 @@ pub const USER_AGENTS: [&str; 6] = [
 /// Client addresses that MaxMind's GeoIP2-City-Test database knows (GB, US, SE, GB, JP),
 /// sent as `X-Forwarded-For` from the trusted loopback peer. 7 is coprime with 6, so the
 /// (user agent, address) pairs rotate through all 42 combinations.
-pub const CLIENT_IPS: [&str; 7] =
-    ["81.2.69.142", "216.160.83.56", "89.160.20.128", "2.125.160.216", "81.2.69.160", "89.160.20.112", "2001:218::1"];
+pub const CLIENT_IPS: [&str; 7] = [
+    "81.2.69.142",
+    "216.160.83.56",
+    "89.160.20.128",
+    "2.125.160.216",
+    "81.2.69.160",
+    "89.160.20.112",
+    "2001:218::1",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,7 +94,10 @@ impl Payload {
 
     /// The `(user agent, client address)` of header set `i`, for beacons.
     pub fn variant(i: usize) -> (&'static str, &'static str) {
-        (USER_AGENTS[i % USER_AGENTS.len()], CLIENT_IPS[i % CLIENT_IPS.len()])
+        (
+            USER_AGENTS[i % USER_AGENTS.len()],
+            CLIENT_IPS[i % CLIENT_IPS.len()],
+        )
     }
 }
 
@@ -102,7 +114,14 @@ pub struct RequestWriter {
 impl RequestWriter {
     pub fn new(payload: Arc<Payload>, seed: u64) -> RequestWriter {
         let ids = vec![[0u8; 24]; payload.groups];
-        RequestWriter { payload, rng: fastrand::Rng::with_seed(seed), ids, buf: Vec::new(), count: 0, head_len: 0 }
+        RequestWriter {
+            payload,
+            rng: fastrand::Rng::with_seed(seed),
+            ids,
+            buf: Vec::new(),
+            count: 0,
+            head_len: 0,
+        }
     }
 
     /// The next request, complete with headers.
@@ -122,7 +141,9 @@ impl RequestWriter {
         self.buf.extend_from_slice(&p.body);
         let base = head.len();
         self.head_len = base;
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         for patch in &p.patches {
             let at = base + patch.offset;
             let id = &self.ids[patch.group];
@@ -177,7 +198,11 @@ impl Json {
     }
 
     fn placeholder(&mut self, group: usize, form: Form, width: usize) -> &mut Self {
-        self.patches.push(Patch { offset: self.text.len(), group, form });
+        self.patches.push(Patch {
+            offset: self.text.len(),
+            group,
+            form,
+        });
         self.text.extend(std::iter::repeat_n('0', width));
         self
     }
@@ -192,7 +217,8 @@ impl Json {
 
     /// A time `offset_ms` from the request's send time, with a sub-millisecond fraction.
     fn time(&mut self, offset_ms: i64, fraction: &str) -> &mut Self {
-        self.placeholder(0, Form::TimeMs(offset_ms), 13).lit(fraction)
+        self.placeholder(0, Form::TimeMs(offset_ms), 13)
+            .lit(fraction)
     }
 }
 
@@ -215,10 +241,15 @@ pub fn beacon(events: usize) -> Payload {
     let spans = events - vitals;
     let view = spans; // group of the page view id
     let session = spans + 1; // group of the session id
-    let mut j = Json { text: String::new(), patches: Vec::new() };
+    let mut j = Json {
+        text: String::new(),
+        patches: Vec::new(),
+    };
     j.lit(r#"{"v":1,"sentAt":"#).time(0, ".3");
     j.lit(r#","resource":{"service.name":"shop-web","service.version":"1.4.0","deployment.environment.name":"prod","telemetry.sdk.name":"rum-sdk","telemetry.sdk.language":"webjs","telemetry.sdk.version":"0.1.0"}"#);
-    j.lit(r#","session":{"id":""#).trace_hex(session).lit(r#""}"#);
+    j.lit(r#","session":{"id":""#)
+        .trace_hex(session)
+        .lit(r#""}"#);
     j.lit(r#","view":{"id":""#).span_hex(view);
     j.lit(r#"","url":"https://shop.example.com/products/8421?utm_source=newsletter","referrer":"https://www.google.com/","type":"navigate","start":"#)
         .time(-30_000, ".0")
@@ -229,13 +260,22 @@ pub fn beacon(events: usize) -> Payload {
             j.lit(",");
         }
         let path = API_PATHS[s % API_PATHS.len()];
-        let method = if path.contains("cart") || path.contains("checkout") { "POST" } else { "GET" };
+        let method = if path.contains("cart") || path.contains("checkout") {
+            "POST"
+        } else {
+            "GET"
+        };
         let failed = s % 17 == 16;
         let status = if failed { 503 } else { 200 };
         let start = -29_000 + (s as i64) * 250;
-        j.lit(r#"{"traceId":""#).trace_hex(s).lit(r#"","spanId":""#).span_hex(s);
-        j.lit(&format!(r#"","name":"{method}","kind":"client","start":"#)).time(start, ".125");
-        j.lit(r#","end":"#).time(start + 40 + (s as i64 % 7) * 31, ".875");
+        j.lit(r#"{"traceId":""#)
+            .trace_hex(s)
+            .lit(r#"","spanId":""#)
+            .span_hex(s);
+        j.lit(&format!(r#"","name":"{method}","kind":"client","start":"#))
+            .time(start, ".125");
+        j.lit(r#","end":"#)
+            .time(start + 40 + (s as i64 % 7) * 31, ".875");
         if failed {
             j.lit(r#","status":"error""#);
         }
@@ -248,12 +288,21 @@ pub fn beacon(events: usize) -> Payload {
         j.lit("}}");
     }
     j.lit(r#"],"vitals":["#);
-    let names = [("LCP", 1812.5, "needs-improvement"), ("FCP", 912.4, "good"), ("TTFB", 212.0, "good"), ("CLS", 0.04, "good"), ("INP", 96.0, "good")];
+    let names = [
+        ("LCP", 1812.5, "needs-improvement"),
+        ("FCP", 912.4, "good"),
+        ("TTFB", 212.0, "good"),
+        ("CLS", 0.04, "good"),
+        ("INP", 96.0, "good"),
+    ];
     for (i, (name, value, rating)) in names.iter().take(vitals).enumerate() {
         if i > 0 {
             j.lit(",");
         }
-        j.lit(&format!(r#"{{"name":"{name}","value":{value},"delta":{value},"id":"v1-"#)).span_hex(view);
+        j.lit(&format!(
+            r#"{{"name":"{name}","value":{value},"delta":{value},"id":"v1-"#
+        ))
+        .span_hex(view);
         j.lit(&format!(r#"-{name}","rating":"{rating}","nav":"navigate""#));
         if *name == "LCP" {
             j.lit(r#","attr":{"target":"main>div.hero>img","url":"https://shop.example.com/img/hero-1200.webp","timeToFirstByte":212,"resourceLoadDelay":310.2,"resourceLoadDuration":905.1,"elementRenderDelay":385.2}"#);
@@ -289,7 +338,11 @@ pub fn beacon(events: usize) -> Payload {
 }
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
 }
 
 fn s(value: &str) -> any_value::Value {
@@ -298,7 +351,9 @@ fn s(value: &str) -> any_value::Value {
 
 /// Distinct 16- and 8-byte markers for trace `t` and span `i`, found and replaced after encoding.
 fn trace_marker(t: usize) -> [u8; 16] {
-    let mut m = [0xA7, 0x3C, 0x5E, 0x91, 0xD2, 0x4B, 0x68, 0xF3, 0x1A, 0xC5, 0x7E, 0x29, 0xB4, 0x86, 0, 0];
+    let mut m = [
+        0xA7, 0x3C, 0x5E, 0x91, 0xD2, 0x4B, 0x68, 0xF3, 0x1A, 0xC5, 0x7E, 0x29, 0xB4, 0x86, 0, 0,
+    ];
     m[14..].copy_from_slice(&(t as u16).to_be_bytes());
     m
 }
@@ -312,8 +367,9 @@ fn span_marker(i: usize) -> [u8; 8] {
 /// An OTLP/HTTP protobuf export of `spans` spans from one backend service, in traces of 5
 /// (a server span with 4 children: database, cache and outgoing HTTP calls).
 pub fn otlp(spans: usize) -> anyhow::Result<Payload> {
-    let base_ns: u64 =
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
+    let base_ns: u64 = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
     let mut out = Vec::with_capacity(spans);
     for i in 0..spans {
         let root = i - i % 5;
@@ -339,14 +395,21 @@ pub fn otlp(spans: usize) -> anyhow::Result<Payload> {
                     kv("db.system.name", s("postgresql")),
                     kv("db.namespace", s("shop")),
                     kv("db.operation.name", s("SELECT")),
-                    kv("db.query.text", s("SELECT id, name, price FROM products WHERE id = $1")),
+                    kv(
+                        "db.query.text",
+                        s("SELECT id, name, price FROM products WHERE id = $1"),
+                    ),
                     kv("server.address", s("db.internal")),
                 ],
             ),
             2 => (
                 "GET",
                 span::SpanKind::Client,
-                vec![kv("db.system.name", s("redis")), kv("db.operation.name", s("GET")), kv("server.address", s("cache.internal"))],
+                vec![
+                    kv("db.system.name", s("redis")),
+                    kv("db.operation.name", s("GET")),
+                    kv("server.address", s("cache.internal")),
+                ],
             ),
             _ => (
                 "POST",
@@ -361,14 +424,21 @@ pub fn otlp(spans: usize) -> anyhow::Result<Payload> {
         out.push(Span {
             trace_id: trace_marker(i / 5).to_vec(),
             span_id: span_marker(i).to_vec(),
-            parent_span_id: if is_root { Vec::new() } else { span_marker(root).to_vec() },
+            parent_span_id: if is_root {
+                Vec::new()
+            } else {
+                span_marker(root).to_vec()
+            },
             name: name.into(),
             kind: kind as i32,
             start_time_unix_nano: start,
             end_time_unix_nano: start + if is_root { 14_000_000 } else { 2_000_000 },
             attributes,
             flags: 0x101, // sampled, with the has-is-remote bit as OTel SDKs set it
-            status: Some(Status { message: String::new(), code: status::StatusCode::Ok as i32 }),
+            status: Some(Status {
+                message: String::new(),
+                code: status::StatusCode::Ok as i32,
+            }),
             ..Default::default()
         });
     }
@@ -387,7 +457,11 @@ pub fn otlp(spans: usize) -> anyhow::Result<Payload> {
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope { name: "shop-api".into(), version: "2.7.1".into(), ..Default::default() }),
+                scope: Some(InstrumentationScope {
+                    name: "shop-api".into(),
+                    version: "2.7.1".into(),
+                    ..Default::default()
+                }),
                 spans: out,
                 ..Default::default()
             }],
@@ -398,16 +472,29 @@ pub fn otlp(spans: usize) -> anyhow::Result<Payload> {
     let mut patches = Vec::new();
     for t in 0..spans.div_ceil(5) {
         for offset in find_all(&body, &trace_marker(t)) {
-            patches.push(Patch { offset, group: t, form: Form::TraceRaw });
+            patches.push(Patch {
+                offset,
+                group: t,
+                form: Form::TraceRaw,
+            });
         }
     }
     for i in 0..spans {
         for offset in find_all(&body, &span_marker(i)) {
-            patches.push(Patch { offset, group: i, form: Form::SpanRaw });
+            patches.push(Patch {
+                offset,
+                group: i,
+                form: Form::SpanRaw,
+            });
         }
     }
-    let expected = spans + spans.div_ceil(5) + spans - spans.div_ceil(5);
-    anyhow::ensure!(patches.len() == expected, "OTLP template: found {} id markers, expected {expected}", patches.len());
+    // Every span has a trace id and a span id; all but the roots a parent span id.
+    let expected = 3 * spans - spans.div_ceil(5);
+    anyhow::ensure!(
+        patches.len() == expected,
+        "OTLP template: found {} id markers, expected {expected}",
+        patches.len()
+    );
     let head = format!(
         "POST /v1/traces HTTP/1.1\r\nHost: gateway.bench\r\nUser-Agent: OTel-OTLP-Exporter-Rust/0.31.0\r\n\
          Content-Type: application/x-protobuf\r\nAuthorization: Bearer {KEY}\r\nContent-Length: {}\r\n\r\n",
@@ -427,5 +514,10 @@ pub fn otlp(spans: usize) -> anyhow::Result<Payload> {
 }
 
 fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
-    haystack.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect()
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect()
 }

@@ -18,11 +18,16 @@ async fn accept(body: Bytes) -> StatusCode {
 
 /// Serves until SIGTERM or Ctrl-C; prints `floor listening on http://ADDR` once bound.
 pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr().context("local address")?;
     println!("floor listening on http://{addr}");
     let app = Router::new().fallback(accept);
-    axum::serve(listener, app).with_graceful_shutdown(stopped()).await.context("serving")
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stopped())
+        .await
+        .context("serving")
 }
 
 async fn stopped() {

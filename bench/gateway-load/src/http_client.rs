@@ -39,7 +39,14 @@ struct Head {
 
 impl Conn {
     pub fn new(addr: SocketAddr) -> Conn {
-        Conn { addr, stream: None, buf: vec![0; 16 * 1024], start: 0, end: 0, body: Vec::new() }
+        Conn {
+            addr,
+            stream: None,
+            buf: vec![0; 16 * 1024],
+            start: 0,
+            end: 0,
+            body: Vec::new(),
+        }
     }
 
     /// Opens the connection now (otherwise the first request does).
@@ -92,10 +99,13 @@ impl Conn {
             while self.end - self.start < length {
                 self.fill().await?;
             }
-            self.body.extend_from_slice(&self.buf[self.start..self.start + length]);
+            self.body
+                .extend_from_slice(&self.buf[self.start..self.start + length]);
             self.start += length;
         } else if head.status >= 200 && head.status != 204 && head.status != 304 {
-            return Err(HttpError::Malformed("neither Content-Length nor chunked".into()));
+            return Err(HttpError::Malformed(
+                "neither Content-Length nor chunked".into(),
+            ));
         }
         Ok((head.status, head.close))
     }
@@ -106,13 +116,26 @@ impl Conn {
         let parsed = response
             .parse(&self.buf[self.start..self.end])
             .map_err(|e| HttpError::Malformed(e.to_string()))?;
-        let httparse::Status::Complete(len) = parsed else { return Ok(None) };
-        let status = response.code.ok_or_else(|| HttpError::Malformed("no status".into()))?;
-        let mut head = Head { status, length: None, chunked: false, close: false };
+        let httparse::Status::Complete(len) = parsed else {
+            return Ok(None);
+        };
+        let status = response
+            .code
+            .ok_or_else(|| HttpError::Malformed("no status".into()))?;
+        let mut head = Head {
+            status,
+            length: None,
+            chunked: false,
+            close: false,
+        };
         for header in response.headers.iter() {
             let value = std::str::from_utf8(header.value).unwrap_or("").trim();
             if header.name.eq_ignore_ascii_case("content-length") {
-                head.length = Some(value.parse().map_err(|_| HttpError::Malformed("Content-Length".into()))?);
+                head.length = Some(
+                    value
+                        .parse()
+                        .map_err(|_| HttpError::Malformed("Content-Length".into()))?,
+                );
             } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
                 head.chunked = value.to_ascii_lowercase().contains("chunked");
             } else if header.name.eq_ignore_ascii_case("connection") {
@@ -154,7 +177,8 @@ impl Conn {
             while self.end - self.start < size + 2 {
                 self.fill().await?;
             }
-            self.body.extend_from_slice(&self.buf[self.start..self.start + size]);
+            self.body
+                .extend_from_slice(&self.buf[self.start..self.start + size]);
             self.start += size + 2;
         }
     }

@@ -20,7 +20,10 @@ use std::net::SocketAddr;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "rum-loadgen", about = "Load test of rum-gateway against an HTTP floor")]
+#[command(
+    name = "rum-loadgen",
+    about = "Load test of rum-gateway against an HTTP floor"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

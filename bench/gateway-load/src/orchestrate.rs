@@ -55,7 +55,10 @@ pub struct RunArgs {
 #[derive(Debug, Clone)]
 enum Enrich {
     /// Geo (when the database exists) and user agents (when the regexes exist).
-    On { mmdb: Option<PathBuf>, uap: Option<PathBuf> },
+    On {
+        mmdb: Option<PathBuf>,
+        uap: Option<PathBuf>,
+    },
     /// No geo database; user-agent regexes pointed at a missing file (the only way to turn
     /// user-agent parsing off: the gateway then warns and skips it).
     Off,
@@ -90,11 +93,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .join("release/rum-gateway"),
     };
     if !bin.is_file() {
-        bail!("no gateway binary at {}: run `cargo build --release -p gateway -p gateway-load` first", bin.display());
+        bail!(
+            "no gateway binary at {}: run `cargo build --release -p gateway -p gateway-load` first",
+            bin.display()
+        );
     }
     let bin = absolute(&bin)?;
-    let mmdb = args.mmdb.is_file().then(|| absolute(&args.mmdb)).transpose()?;
-    let uap = args.uap.is_file().then(|| absolute(&args.uap)).transpose()?;
+    let mmdb = args
+        .mmdb
+        .is_file()
+        .then(|| absolute(&args.mmdb))
+        .transpose()?;
+    let uap = args
+        .uap
+        .is_file()
+        .then(|| absolute(&args.uap))
+        .transpose()?;
     let store_sizes = parse_sizes(&args.store_sizes)?;
     let spec = Spec {
         connections: args.connections.max(1),
@@ -102,12 +116,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         duration: Duration::from_secs(args.duration_secs.max(1)),
     };
     let work_parent = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&work_parent).with_context(|| format!("creating {}", work_parent.display()))?;
+    std::fs::create_dir_all(&work_parent)
+        .with_context(|| format!("creating {}", work_parent.display()))?;
     let work = tempfile::Builder::new()
         .prefix("rum-loadgen-")
         .tempdir_in(&work_parent)
         .with_context(|| format!("creating a work directory in {}", work_parent.display()))?;
-    let ctx = Bench { bin: bin.clone(), work: work.path().to_path_buf() };
+    let ctx = Bench {
+        bin: bin.clone(),
+        work: work.path().to_path_buf(),
+    };
 
     println!("rum-loadgen: gateway {}", bin.display());
     println!(
@@ -123,16 +141,31 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     match &uap {
         Some(path) => println!("  user agents: {}", path.display()),
-        None => println!("  user agents not measured: no regexes at {}", args.uap.display()),
+        None => println!(
+            "  user agents not measured: no regexes at {}",
+            args.uap.display()
+        ),
     }
-    let enrich_on = Enrich::On { mmdb: mmdb.clone(), uap: uap.clone() };
+    let enrich_on = Enrich::On {
+        mmdb: mmdb.clone(),
+        uap: uap.clone(),
+    };
 
-    let payloads: Vec<Arc<Payload>> =
-        vec![Arc::new(bodies::beacon(1)), Arc::new(bodies::beacon(20)), Arc::new(bodies::beacon(100)), Arc::new(bodies::otlp(20)?)];
+    let payloads: Vec<Arc<Payload>> = vec![
+        Arc::new(bodies::beacon(1)),
+        Arc::new(bodies::beacon(20)),
+        Arc::new(bodies::beacon(100)),
+        Arc::new(bodies::otlp(20)?),
+    ];
     for payload in payloads.iter().filter(|p| p.kind == Kind::Beacon) {
         let (spans, vitals) = prefill::check_beacon(Arc::clone(payload))?;
         if (spans, vitals) != (payload.spans, payload.vitals) {
-            bail!("{}: the gateway reads {spans} spans + {vitals} vitals, not {} + {}", payload.name, payload.spans, payload.vitals);
+            bail!(
+                "{}: the gateway reads {spans} spans + {vitals} vitals, not {} + {}",
+                payload.name,
+                payload.spans,
+                payload.vitals
+            );
         }
     }
 
@@ -160,7 +193,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let closed = scenario::closed_loop(&gateway, Arc::clone(payload), spec).await?;
         print_run("gateway", &closed);
         let half = if payload.kind == Kind::Beacon && closed.req_per_s > 0.0 {
-            let open = scenario::open_loop(&gateway, Arc::clone(payload), spec, closed.req_per_s / 2.0).await?;
+            let open =
+                scenario::open_loop(&gateway, Arc::clone(payload), spec, closed.req_per_s / 2.0)
+                    .await?;
             print_run("gateway", &open);
             Some(open)
         } else {
@@ -170,11 +205,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         runs.extend(half.as_ref());
         let checks = finish_gateway(gateway, &dir, &runs, payload.kind == Kind::Beacon).await?;
         print_checks(&checks);
-        peak.push(PeakScenario { floor: floor_run, gateway: closed, half_load: half, checks });
+        peak.push(PeakScenario {
+            floor: floor_run,
+            gateway: closed,
+            half_load: half,
+            checks,
+        });
     }
 
     println!("\n== Enrichment on/off (20-event beacons)");
-    let beacon20 = payloads.iter().find(|p| p.name == "beacon-20").cloned().ok_or_else(|| anyhow!("no beacon-20"))?;
+    let beacon20 = payloads
+        .iter()
+        .find(|p| p.name == "beacon-20")
+        .cloned()
+        .ok_or_else(|| anyhow!("no beacon-20"))?;
     let mut enrichment = Vec::new();
     for (label, enrich) in [("on", &enrich_on), ("off", &Enrich::Off)] {
         let dir = ctx.work.join(format!("enrich-{label}"));
@@ -186,7 +230,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         enrichment.push((run, checks));
     }
     let enrichment = match (enrichment.pop(), enrichment.pop()) {
-        (Some(off), Some(on)) => Some(EnrichmentRuns { on: on.0, on_checks: on.1, off: off.0, off_checks: off.1 }),
+        (Some(off), Some(on)) => Some(EnrichmentRuns {
+            on: on.0,
+            on_checks: on.1,
+            off: off.0,
+            off_checks: off.1,
+        }),
         _ => None,
     };
 
@@ -198,15 +247,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let template_payload = Arc::new(bodies::beacon(100));
         let template_dir = dir.clone();
         let templates = Arc::new(
-            tokio::task::spawn_blocking(move || prefill::templates(&toml, &template_dir, template_payload, 42))
-                .await
-                .context("building prefill templates")??,
+            tokio::task::spawn_blocking(move || {
+                prefill::templates(&toml, &template_dir, template_payload, 42)
+            })
+            .await
+            .context("building prefill templates")??,
         );
         let mut in_store = 0u64;
         for size in store_sizes {
             let filled = if size > in_store {
                 println!("  prefill: {} → {size} events (100-event beacons via the gateway's store writer)", in_store);
-                let filled = prefill::fill(&dir, Arc::clone(&templates), size - in_store, 1024).await?;
+                let filled =
+                    prefill::fill(&dir, Arc::clone(&templates), size - in_store, 1024).await?;
                 in_store += filled.events_added;
                 println!(
                     "  prefill: added {} events in {:.0} s ({:.0} events/s); store now {} events, {}",
@@ -218,7 +270,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 );
                 filled
             } else {
-                Filled { events_added: 0, seconds: 0.0 }
+                Filled {
+                    events_added: 0,
+                    seconds: 0.0,
+                }
             };
             let events_before = in_store;
             let gateway = start_gateway(&ctx, &format!("store-{size}"), &dir, &enrich_on).await?;
@@ -226,8 +281,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             print_run(&format!("{}M store", size as f64 / 1e6), &run);
             let checks = finish_gateway(gateway, &dir, &[&run], false).await?;
             in_store += run.ok_total * run.events_per_request as u64;
-            println!("    store after the run: {in_store} events, {}", mb(checks.db_bytes));
-            store.push(StoreRun { target_events: size, events_before, prefill: filled, run, checks });
+            println!(
+                "    store after the run: {in_store} events, {}",
+                mb(checks.db_bytes)
+            );
+            store.push(StoreRun {
+                target_events: size,
+                events_before,
+                prefill: filled,
+                run,
+                checks,
+            });
         }
     }
 
@@ -258,7 +322,12 @@ fn parse_sizes(text: &str) -> anyhow::Result<Vec<u64>> {
     }
     let mut sizes = text
         .split(',')
-        .map(|s| s.trim().replace('_', "").parse::<u64>().with_context(|| format!("--store-sizes: {s:?} is not a number")))
+        .map(|s| {
+            s.trim()
+                .replace('_', "")
+                .parse::<u64>()
+                .with_context(|| format!("--store-sizes: {s:?} is not a number"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     sizes.sort_unstable();
     Ok(sizes)
@@ -274,17 +343,25 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
 fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
     let path = |p: &Path| toml::Value::String(p.to_string_lossy().into_owned());
     let mut enrich_table = toml::Table::new();
-    enrich_table.insert("trusted_proxies".into(), toml::Value::Array(vec!["127.0.0.1".into()]));
+    enrich_table.insert(
+        "trusted_proxies".into(),
+        toml::Value::Array(vec!["127.0.0.1".into()]),
+    );
     match enrich {
         Enrich::On { mmdb, uap } => {
             if let Some(mmdb) = mmdb {
                 enrich_table.insert("geoip_database".into(), path(mmdb));
             }
-            let uap = uap.clone().unwrap_or_else(|| data_dir.join("no-user-agent-regexes.yaml"));
+            let uap = uap
+                .clone()
+                .unwrap_or_else(|| data_dir.join("no-user-agent-regexes.yaml"));
             enrich_table.insert("user_agent_regexes".into(), path(&uap));
         }
         Enrich::Off => {
-            enrich_table.insert("user_agent_regexes".into(), path(&data_dir.join("no-user-agent-regexes.yaml")));
+            enrich_table.insert(
+                "user_agent_regexes".into(),
+                path(&data_dir.join("no-user-agent-regexes.yaml")),
+            );
         }
     }
     let off = || {
@@ -304,20 +381,33 @@ fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
     let mut app = toml::Table::new();
     app.insert("name".into(), "bench".into());
     app.insert("key".into(), bodies::KEY.into());
-    app.insert("allowed_origins".into(), toml::Value::Array(vec![bodies::ORIGIN.into()]));
+    app.insert(
+        "allowed_origins".into(),
+        toml::Value::Array(vec![bodies::ORIGIN.into()]),
+    );
     let mut root = toml::Table::new();
     root.insert("data_dir".into(), path(data_dir));
     root.insert("server".into(), toml::Value::Table(server));
     root.insert("limits".into(), toml::Value::Table(limits));
     root.insert("enrich".into(), toml::Value::Table(enrich_table));
-    root.insert("apps".into(), toml::Value::Array(vec![toml::Value::Table(app)]));
+    root.insert(
+        "apps".into(),
+        toml::Value::Array(vec![toml::Value::Table(app)]),
+    );
     toml::to_string(&root).context("writing the gateway config")
 }
 
-async fn start_gateway(ctx: &Bench, label: &str, data_dir: &Path, enrich: &Enrich) -> anyhow::Result<Server> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+async fn start_gateway(
+    ctx: &Bench,
+    label: &str,
+    data_dir: &Path,
+    enrich: &Enrich,
+) -> anyhow::Result<Server> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let config = ctx.work.join(format!("{label}.toml"));
-    std::fs::write(&config, config_toml(data_dir, enrich)?).with_context(|| format!("writing {}", config.display()))?;
+    std::fs::write(&config, config_toml(data_dir, enrich)?)
+        .with_context(|| format!("writing {}", config.display()))?;
     let config_arg = config.to_string_lossy().into_owned();
     let server = process::spawn(
         &format!("gateway ({label})"),
@@ -334,26 +424,48 @@ async fn start_gateway(ctx: &Bench, label: &str, data_dir: &Path, enrich: &Enric
 
 /// Reads the gateway's counters (and for beacons, what enrichment added to the latest page
 /// views), stops it and measures its store.
-async fn finish_gateway(server: Server, data_dir: &Path, runs: &[&RunResult], beacons: bool) -> anyhow::Result<Checks> {
-    let admin = server.admin.ok_or_else(|| anyhow!("the gateway has no admin address"))?;
+async fn finish_gateway(
+    server: Server,
+    data_dir: &Path,
+    runs: &[&RunResult],
+    beacons: bool,
+) -> anyhow::Result<Checks> {
+    let admin = server
+        .admin
+        .ok_or_else(|| anyhow!("the gateway has no admin address"))?;
     let mut checks = Checks {
-        events_acknowledged: runs.iter().map(|r| r.ok_total * r.events_per_request as u64).sum(),
+        events_acknowledged: runs
+            .iter()
+            .map(|r| r.ok_total * r.events_per_request as u64)
+            .sum(),
         ..Checks::default()
     };
-    let (status, metrics) = http_client::get(admin, "/metrics").await.context("GET /metrics")?;
+    let (status, metrics) = http_client::get(admin, "/metrics")
+        .await
+        .context("GET /metrics")?;
     if status == 200 {
-        checks.events_committed = ["rum_gateway_spans_accepted_total", "rum_gateway_vitals_accepted_total", "rum_gateway_otlp_spans_accepted_total"]
-            .iter()
-            .map(|name| counter(&metrics, name))
-            .sum();
+        checks.events_committed = [
+            "rum_gateway_spans_accepted_total",
+            "rum_gateway_vitals_accepted_total",
+            "rum_gateway_otlp_spans_accepted_total",
+        ]
+        .iter()
+        .map(|name| counter(&metrics, name))
+        .sum();
     }
     if beacons {
-        let (status, body) = http_client::get(admin, "/api/page_views?limit=100").await.context("GET /api/page_views")?;
+        let (status, body) = http_client::get(admin, "/api/page_views?limit=100")
+            .await
+            .context("GET /api/page_views")?;
         if status == 200 {
-            let views: serde_json::Value = serde_json::from_str(&body).context("parsing /api/page_views")?;
+            let views: serde_json::Value =
+                serde_json::from_str(&body).context("parsing /api/page_views")?;
             let views = views["page_views"].as_array().cloned().unwrap_or_default();
             let share = |key: &str| {
-                let with = views.iter().filter(|v| v["attributes"].get(key).is_some()).count();
+                let with = views
+                    .iter()
+                    .filter(|v| v["attributes"].get(key).is_some())
+                    .count();
                 (!views.is_empty()).then(|| with as f64 / views.len() as f64)
             };
             checks.geo_share = share("geo.country.iso_code");
@@ -379,7 +491,11 @@ fn db_bytes(data_dir: &Path) -> u64 {
         .map(|entries| {
             entries
                 .flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(gateway::store::DB_FILE))
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(gateway::store::DB_FILE)
+                })
                 .filter_map(|e| e.metadata().ok())
                 .map(|m| m.len())
                 .sum()
@@ -410,7 +526,10 @@ fn print_run(who: &str, r: &RunResult) {
         r.usage.generator_cpu_cores,
     );
     if let Some(rate) = r.target_rate {
-        line.push_str(&format!("  (target {rate:.0} req/s, backlog {})", r.backlog.unwrap_or(0)));
+        line.push_str(&format!(
+            "  (target {rate:.0} req/s, backlog {})",
+            r.backlog.unwrap_or(0)
+        ));
     }
     println!("{line}");
     if r.non_2xx + r.io_errors > 0 {
@@ -431,7 +550,11 @@ fn print_checks(c: &Checks) {
         mb(c.db_bytes)
     );
     if let (Some(geo), Some(ua)) = (c.geo_share, c.user_agent_share) {
-        line.push_str(&format!("; page views with geo {:.0}%, user agent {:.0}%", geo * 100.0, ua * 100.0));
+        line.push_str(&format!(
+            "; page views with geo {:.0}%, user agent {:.0}%",
+            geo * 100.0,
+            ua * 100.0
+        ));
     }
     println!("{line}");
 }

@@ -30,7 +30,9 @@ pub struct Templates {
 
 impl Templates {
     pub fn events_per_batch(&self) -> u64 {
-        self.batches.first().map_or(0, |b| (b.spans.len() + b.vitals.len()) as u64)
+        self.batches
+            .first()
+            .map_or(0, |b| (b.spans.len() + b.vitals.len()) as u64)
     }
 }
 
@@ -39,17 +41,30 @@ impl Templates {
 pub fn check_beacon(payload: Arc<Payload>) -> anyhow::Result<(usize, usize)> {
     let mut writer = RequestWriter::new(payload, 1);
     writer.next();
-    let decoded = beacon::decode(writer.body()).map_err(|e| anyhow!("the gateway refuses the beacon: {e}"))?;
-    let batch = validate::beacon(decoded).map_err(|e| anyhow!("the gateway refuses the beacon: {e}"))?;
+    let decoded = beacon::decode(writer.body())
+        .map_err(|e| anyhow!("the gateway refuses the beacon: {e}"))?;
+    let batch =
+        validate::beacon(decoded).map_err(|e| anyhow!("the gateway refuses the beacon: {e}"))?;
     Ok((batch.spans.len(), batch.vitals.len()))
 }
 
 /// Runs the template beacons through the gateway's ingest stages under `config_toml`, once
 /// per (user agent, client address) pair. Loads the GeoIP file and compiles the user-agent
 /// regexes (about a second).
-pub fn templates(config_toml: &str, data_dir: &Path, payload: Arc<Payload>, variants: usize) -> anyhow::Result<Templates> {
-    let config = Config::from_toml(config_toml, Overrides { data_dir: Some(data_dir.into()), ..Overrides::default() })
-        .context("the benchmark's gateway config")?;
+pub fn templates(
+    config_toml: &str,
+    data_dir: &Path,
+    payload: Arc<Payload>,
+    variants: usize,
+) -> anyhow::Result<Templates> {
+    let config = Config::from_toml(
+        config_toml,
+        Overrides {
+            data_dir: Some(data_dir.into()),
+            ..Overrides::default()
+        },
+    )
+    .context("the benchmark's gateway config")?;
     let enricher = Enricher::from_config(config.enrich());
     let pipeline = Pipeline::new(&config);
     let peer: SocketAddr = "127.0.0.1:50000".parse().context("peer address")?;
@@ -61,10 +76,14 @@ pub fn templates(config_toml: &str, data_dir: &Path, payload: Arc<Payload>, vari
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static(ua));
         headers.insert("x-forwarded-for", HeaderValue::from_static(ip));
-        let decoded = beacon::decode(writer.body()).map_err(|e| anyhow!("decoding a template: {e}"))?;
-        let context = RequestContext::beacon(Some(peer), &headers, &decoded).map_err(|e| anyhow!("template context: {e}"))?;
+        let decoded =
+            beacon::decode(writer.body()).map_err(|e| anyhow!("decoding a template: {e}"))?;
+        let context = RequestContext::beacon(Some(peer), &headers, &decoded)
+            .map_err(|e| anyhow!("template context: {e}"))?;
         let batch = validate::beacon(decoded).map_err(|e| anyhow!("validating a template: {e}"))?;
-        let batch = pipeline.process(batch, |b| enricher.enrich(b, &context)).map_err(|e| anyhow!("template pipeline: {e}"))?;
+        let batch = pipeline
+            .process(batch, |b| enricher.enrich(b, &context))
+            .map_err(|e| anyhow!("template pipeline: {e}"))?;
         batches.push(batch);
     }
     Ok(Templates { batches })
@@ -79,28 +98,48 @@ pub struct Filled {
 
 /// Writes copies of the templates into the store in `data_dir` until `add` more events are
 /// in it, dated over the week before now, oldest first.
-pub async fn fill(data_dir: &Path, templates: Arc<Templates>, add: u64, store_queue: usize) -> anyhow::Result<Filled> {
+pub async fn fill(
+    data_dir: &Path,
+    templates: Arc<Templates>,
+    add: u64,
+    store_queue: usize,
+) -> anyhow::Result<Filled> {
     let per_batch = templates.events_per_batch();
     anyhow::ensure!(per_batch > 0, "empty prefill template");
     let batches = add.div_ceil(per_batch);
     let started = Instant::now();
-    let (store, store_writer) =
-        writer::start(data_dir, store_queue).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let (store, store_writer) = writer::start(data_dir, store_queue)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     // Enough requests in flight to fill the writer's groups of 256.
     for t in 0..512u64 {
-        let (store, templates, next, done) = (store.clone(), Arc::clone(&templates), Arc::clone(&next), Arc::clone(&done));
+        let (store, templates, next, done) = (
+            store.clone(),
+            Arc::clone(&templates),
+            Arc::clone(&next),
+            Arc::clone(&done),
+        );
         tasks.spawn(async move {
-            let mut rng = fastrand::Rng::with_seed(t.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ now_nanos() as u64);
+            let mut rng = fastrand::Rng::with_seed(
+                t.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ now_nanos() as u64,
+            );
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= batches {
                     return Ok::<(), anyhow::Error>(());
                 }
-                let batch = copy(&templates.batches[(i as usize) % templates.batches.len()], &mut rng, i, batches);
-                store.write(batch).await.map_err(|e| anyhow!("prefill write: {e}"))?;
+                let batch = copy(
+                    &templates.batches[(i as usize) % templates.batches.len()],
+                    &mut rng,
+                    i,
+                    batches,
+                );
+                store
+                    .write(batch)
+                    .await
+                    .map_err(|e| anyhow!("prefill write: {e}"))?;
                 done.fetch_add(1, Ordering::Relaxed);
             }
         });
@@ -132,9 +171,14 @@ pub async fn fill(data_dir: &Path, templates: Arc<Templates>, add: u64, store_qu
     }
     progress.abort();
     // Every handle is gone: the writer finishes its queue and stops.
-    tokio::task::spawn_blocking(move || store_writer.join()).await.context("joining the store writer")?;
+    tokio::task::spawn_blocking(move || store_writer.join())
+        .await
+        .context("joining the store writer")?;
     outcome?;
-    Ok(Filled { events_added: batches * per_batch, seconds: started.elapsed().as_secs_f64() })
+    Ok(Filled {
+        events_added: batches * per_batch,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 const WEEK_NANOS: i64 = 7 * 24 * 3600 * 1_000_000_000;
@@ -151,8 +195,10 @@ fn copy(template: &Batch, rng: &mut fastrand::Rng, i: u64, n: u64) -> Batch {
         span.span_id = SpanId((rng.u64(..) | 1).to_be_bytes());
         span.start_unix_nano += shift;
         span.end_unix_nano += shift;
-        span.attributes.insert(PAGE_VIEW_ID.into(), Value::String(view.clone()));
-        span.attributes.insert(SESSION_ID.into(), Value::String(session.clone()));
+        span.attributes
+            .insert(PAGE_VIEW_ID.into(), Value::String(view.clone()));
+        span.attributes
+            .insert(SESSION_ID.into(), Value::String(session.clone()));
     }
     for page_view in &mut batch.page_views {
         page_view.id.clone_from(&view);
@@ -167,5 +213,7 @@ fn copy(template: &Batch, rng: &mut fastrand::Rng, i: u64, n: u64) -> Batch {
 }
 
 fn now_nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }

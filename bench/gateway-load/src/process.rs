@@ -37,7 +37,8 @@ pub async fn spawn(
     ingest_prefix: &str,
     admin_prefix: Option<&str>,
 ) -> anyhow::Result<Server> {
-    let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -47,7 +48,10 @@ pub async fn spawn(
         .spawn()
         .with_context(|| format!("starting {name}: {}", program.display()))?;
     let pid = child.id().ok_or_else(|| anyhow!("{name} exited at once"))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("{name}: no stdout pipe"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("{name}: no stdout pipe"))?;
     let mut lines = BufReader::new(stdout).lines();
     let mut ingest = None;
     let mut admin = None;
@@ -69,15 +73,30 @@ pub async fn spawn(
     };
     let found = tokio::time::timeout(Duration::from_secs(60), wanted)
         .await
-        .map_err(|_| anyhow!("{name} did not print its listen address within 60 s; see {}", log.display()))?
+        .map_err(|_| {
+            anyhow!(
+                "{name} did not print its listen address within 60 s; see {}",
+                log.display()
+            )
+        })?
         .with_context(|| format!("reading {name}'s stdout"))?;
     if !found {
-        bail!("{name} exited before it was listening; see {}", log.display());
+        bail!(
+            "{name} exited before it was listening; see {}",
+            log.display()
+        );
     }
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let ingest = ingest.ok_or_else(|| anyhow!("{name}: no ingest address"))?;
-    Ok(Server { name: name.to_string(), child, pid, ingest, admin, log: log.to_path_buf() })
+    Ok(Server {
+        name: name.to_string(),
+        child,
+        pid,
+        ingest,
+        admin,
+        log: log.to_path_buf(),
+    })
 }
 
 fn address_after(line: &str, prefix: &str) -> Option<SocketAddr> {
@@ -88,14 +107,20 @@ fn address_after(line: &str, prefix: &str) -> Option<SocketAddr> {
 impl Server {
     /// Waits until `GET /healthz` on the admin listener answers 200.
     pub async fn wait_healthy(&self) -> anyhow::Result<()> {
-        let Some(admin) = self.admin else { return Ok(()) };
+        let Some(admin) = self.admin else {
+            return Ok(());
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok((200, _)) = http_client::get(admin, "/healthz").await {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("{} not healthy within 60 s; see {}", self.name, self.log.display());
+                bail!(
+                    "{} not healthy within 60 s; see {}",
+                    self.name,
+                    self.log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -107,18 +132,32 @@ impl Server {
         // SAFETY: kill(2) with a pid of our own child and a valid signal number.
         let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
         if rc != 0 {
-            bail!("kill -TERM {}: {}", self.pid, std::io::Error::last_os_error());
+            bail!(
+                "kill -TERM {}: {}",
+                self.pid,
+                std::io::Error::last_os_error()
+            );
         }
         match tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await {
             Ok(status) => {
                 let status = status.with_context(|| format!("waiting for {}", self.name))?;
                 if !status.success() {
-                    eprintln!("  warning: {} exited with {status}; see {}", self.name, self.log.display());
+                    eprintln!(
+                        "  warning: {} exited with {status}; see {}",
+                        self.name,
+                        self.log.display()
+                    );
                 }
             }
             Err(_) => {
-                eprintln!("  warning: {} did not stop within 60 s of SIGTERM; killing it", self.name);
-                self.child.kill().await.with_context(|| format!("killing {}", self.name))?;
+                eprintln!(
+                    "  warning: {} did not stop within 60 s of SIGTERM; killing it",
+                    self.name
+                );
+                self.child
+                    .kill()
+                    .await
+                    .with_context(|| format!("killing {}", self.name))?;
             }
         }
         Ok(())
@@ -145,17 +184,32 @@ fn clock_ticks_per_second() -> f64 {
 
 /// utime + stime of a `stat` file (a process's or one thread's), in seconds, and its name.
 fn stat_cpu(path: &Path) -> anyhow::Result<(String, f64, char)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // The name is in parentheses and may hold spaces; the fields after it are plain.
-    let open = text.find('(').ok_or_else(|| anyhow!("{}: no '('", path.display()))?;
-    let close = text.rfind(')').ok_or_else(|| anyhow!("{}: no ')'", path.display()))?;
+    let open = text
+        .find('(')
+        .ok_or_else(|| anyhow!("{}: no '('", path.display()))?;
+    let close = text
+        .rfind(')')
+        .ok_or_else(|| anyhow!("{}: no ')'", path.display()))?;
     let name = text[open + 1..close].to_string();
     let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
     // After the name: state (field 3), …, utime (14), stime (15).
     let state = fields.first().and_then(|s| s.chars().next()).unwrap_or('?');
-    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).ok_or_else(|| anyhow!("{}: no utime", path.display()))?;
-    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).ok_or_else(|| anyhow!("{}: no stime", path.display()))?;
-    Ok((name, (utime + stime) as f64 / clock_ticks_per_second(), state))
+    let utime: u64 = fields
+        .get(11)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| anyhow!("{}: no utime", path.display()))?;
+    let stime: u64 = fields
+        .get(12)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| anyhow!("{}: no stime", path.display()))?;
+    Ok((
+        name,
+        (utime + stime) as f64 / clock_ticks_per_second(),
+        state,
+    ))
 }
 
 /// A process's CPU time so far, in seconds (all threads).
@@ -168,7 +222,9 @@ pub fn cpu_seconds(pid: Option<u32>) -> anyhow::Result<f64> {
 pub fn thread_cpu_seconds(pid: u32) -> anyhow::Result<BTreeMap<String, f64>> {
     let mut by_name = BTreeMap::new();
     let tasks = proc_dir(Some(pid)).join("task");
-    for entry in std::fs::read_dir(&tasks).with_context(|| format!("listing {}", tasks.display()))? {
+    for entry in
+        std::fs::read_dir(&tasks).with_context(|| format!("listing {}", tasks.display()))?
+    {
         let entry = entry.with_context(|| format!("listing {}", tasks.display()))?;
         // A thread may end between listing and reading: skip it.
         if let Ok((name, seconds, _)) = stat_cpu(&entry.path().join("stat")) {
@@ -181,9 +237,17 @@ pub fn thread_cpu_seconds(pid: u32) -> anyhow::Result<BTreeMap<String, f64>> {
 /// A `kB` line of `/proc/{pid}/status`, in bytes.
 fn status_kb(pid: Option<u32>, key: &str) -> anyhow::Result<u64> {
     let path = proc_dir(pid).join("status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
-        .find_map(|line| line.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        .find_map(|line| {
+            line.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .map(|kb| kb * 1024)
         .ok_or_else(|| anyhow!("{}: no {key}", path.display()))
 }
@@ -193,10 +257,16 @@ pub fn peak_rss_bytes(pid: Option<u32>) -> anyhow::Result<u64> {
     status_kb(pid, "VmHWM:")
 }
 
+/// Resident set (VmRSS) now, in bytes.
+pub fn rss_bytes(pid: Option<u32>) -> anyhow::Result<u64> {
+    status_kb(pid, "VmRSS:")
+}
+
 /// Bytes the process caused to be written to storage (`write_bytes` of `/proc/{pid}/io`).
 pub fn storage_write_bytes(pid: u32) -> anyhow::Result<u64> {
     let path = proc_dir(Some(pid)).join("io");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
         .ok_or_else(|| anyhow!("{}: no write_bytes", path.display()))
@@ -205,9 +275,15 @@ pub fn storage_write_bytes(pid: u32) -> anyhow::Result<u64> {
 /// The thread of `pid` named `name`, if any.
 pub fn find_thread(pid: u32, name: &str) -> Option<PathBuf> {
     let tasks = proc_dir(Some(pid)).join("task");
-    std::fs::read_dir(tasks).ok()?.flatten().map(|e| e.path().join("stat")).find(|stat| {
-        std::fs::read_to_string(stat).ok().is_some_and(|t| t.contains(&format!("({name})")))
-    })
+    std::fs::read_dir(tasks)
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("stat"))
+        .find(|stat| {
+            std::fs::read_to_string(stat)
+                .ok()
+                .is_some_and(|t| t.contains(&format!("({name})")))
+        })
 }
 
 /// How often a thread was seen running, waiting on the disk, or idle.
@@ -245,7 +321,12 @@ impl StateSampler {
             }
             let n = r + d + other;
             let share = |x: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
-            StateShares { samples: n, running: share(r), disk_wait: share(d), idle: share(other) }
+            StateShares {
+                samples: n,
+                running: share(r),
+                disk_wait: share(d),
+                idle: share(other),
+            }
         });
         StateSampler { stop, thread }
     }

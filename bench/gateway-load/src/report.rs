@@ -32,21 +32,43 @@ pub struct Meta {
 }
 
 impl Meta {
-    pub fn collect(bin: &Path, spec: Spec, mmdb: Option<&Path>, uap: Option<&Path>) -> anyhow::Result<Meta> {
+    pub fn collect(
+        bin: &Path,
+        spec: Spec,
+        mmdb: Option<&Path>,
+        uap: Option<&Path>,
+    ) -> anyhow::Result<Meta> {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         let mem_kb: f64 = meminfo
             .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+            .find_map(|l| {
+                l.strip_prefix("MemTotal:")?
+                    .trim()
+                    .strip_suffix("kB")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .unwrap_or(0.0);
         Ok(Meta {
-            unix_time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            unix_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             cpu_model: cpuinfo
                 .lines()
-                .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(|s| s.trim().to_string()))
+                .find_map(|l| {
+                    l.strip_prefix("model name")?
+                        .split(':')
+                        .nth(1)
+                        .map(|s| s.trim().to_string())
+                })
                 .unwrap_or_else(|| "unknown".into()),
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string(),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             memory_gib: mem_kb / (1024.0 * 1024.0),
             gateway_bin: bin.display().to_string(),
             connections: spec.connections,
@@ -170,7 +192,11 @@ fn errors(r: &RunResult) -> String {
         return "0".into();
     }
     // Statuses include the warm-up; the count is the measured window's.
-    let mut parts: Vec<String> = r.statuses.iter().map(|(status, n)| format!("{n}×{status}")).collect();
+    let mut parts: Vec<String> = r
+        .statuses
+        .iter()
+        .map(|(status, n)| format!("{n}×{status}"))
+        .collect();
     if r.io_errors > 0 {
         parts.push(format!("{} i/o errors", r.io_errors));
     }
@@ -182,7 +208,7 @@ fn threads(r: &RunResult) -> (f64, f64, f64) {
     let mut writer = 0.0;
     let mut other = 0.0;
     for (name, cores) in &r.usage.thread_cores {
-        if name.starts_with("tokio-runtime") {
+        if name.starts_with("tokio") {
             runtime += cores;
         } else if name == "store-writer" {
             writer += cores;
@@ -227,10 +253,17 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(s, "Geo enrichment not measured: no GeoIP database found.\n");
     }
     if m.user_agent_regexes.is_none() {
-        let _ = writeln!(s, "User-agent enrichment not measured: no uap-core regexes found.\n");
+        let _ = writeln!(
+            s,
+            "User-agent enrichment not measured: no uap-core regexes found.\n"
+        );
     }
 
-    let _ = writeln!(s, "### Peak throughput (closed loop, {} connections)\n", m.connections);
+    let _ = writeln!(
+        s,
+        "### Peak throughput (closed loop, {} connections)\n",
+        m.connections
+    );
     let _ = writeln!(
         s,
         "| scenario | events/req | body | gateway req/s | gateway events/s | floor req/s | floor events/s | share of floor | gateway p50 / p99 / max ms | floor p50 / p99 ms | non-2xx |"
@@ -289,13 +322,19 @@ pub fn markdown(report: &Report) -> String {
     );
 
     if let Some(e) = &report.enrichment {
-        let _ = writeln!(s, "\n### Enrichment on/off (20-event beacons, closed loop)\n");
+        let _ = writeln!(
+            s,
+            "\n### Enrichment on/off (20-event beacons, closed loop)\n"
+        );
         let _ = writeln!(
             s,
             "| enrichment | req/s | events/s | p50 / p99 ms | server CPU cores | CPU µs/event | peak RSS | page views with geo / UA attrs | non-2xx |"
         );
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (label, r, c) in [("on (geo + user agent)", &e.on, &e.on_checks), ("off", &e.off, &e.off_checks)] {
+        for (label, r, c) in [
+            ("on (geo + user agent)", &e.on, &e.on_checks),
+            ("off", &e.off, &e.off_checks),
+        ] {
             let pct = |x: Option<f64>| x.map_or("–".into(), |x| format!("{:.0} %", x * 100.0));
             let _ = writeln!(
                 s,
@@ -332,7 +371,10 @@ pub fn markdown(report: &Report) -> String {
             s,
             "| events in store | DB size after the run | prefill (events, time) | req/s | events/s | p50 / p99 / max ms | server CPU cores | disk writes MB/s | writer in fsync | peak RSS | non-2xx |"
         );
-        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         if let Some(e) = &report.enrichment {
             let r = &e.on;
             let _ = writeln!(
@@ -384,7 +426,7 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(s, "\n### CPU and memory of the server\n");
     let _ = writeln!(
         s,
-        "| run | server CPU cores | runtime threads | store-writer thread | writer state R / D / idle | CPU µs/request | CPU µs/event | disk writes MB/s | peak RSS | generator CPU cores |"
+        "| run | server CPU cores | runtime threads | store-writer thread | writer state R / D / idle | CPU µs/request | CPU µs/event | disk writes MB/s | RSS peak / at end | generator CPU cores |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows: Vec<(String, &RunResult)> = Vec::new();
@@ -399,17 +441,32 @@ pub fn markdown(report: &Report) -> String {
         rows.push(("gateway beacon-20 enrichment off".into(), &e.off));
     }
     for st in &report.store {
-        rows.push((format!("gateway beacon-20, {} events stored", count(st.events_before as f64)), &st.run));
+        rows.push((
+            format!(
+                "gateway beacon-20, {} events stored",
+                count(st.events_before as f64)
+            ),
+            &st.run,
+        ));
     }
     for (label, r) in rows {
         let (runtime, writer, _) = threads(r);
         let state = r.usage.store_writer.map_or("–".to_string(), |w| {
-            format!("{:.0} / {:.0} / {:.0} %", w.running * 100.0, w.disk_wait * 100.0, w.idle * 100.0)
+            format!(
+                "{:.0} / {:.0} / {:.0} %",
+                w.running * 100.0,
+                w.disk_wait * 100.0,
+                w.idle * 100.0
+            )
         });
-        let per_req = if r.req_per_s > 0.0 { r.usage.cpu_cores / r.req_per_s * 1e6 } else { 0.0 };
+        let per_req = if r.req_per_s > 0.0 {
+            r.usage.cpu_cores / r.req_per_s * 1e6
+        } else {
+            0.0
+        };
         let _ = writeln!(
             s,
-            "| {label} | {:.2} | {:.2} | {} | {state} | {:.0} | {:.1} | {:.1} | {:.0} MB | {:.2} |",
+            "| {label} | {:.2} | {:.2} | {} | {state} | {:.0} | {:.1} | {:.1} | {:.0} / {:.0} MB | {:.2} |",
             r.usage.cpu_cores,
             runtime,
             if r.usage.store_writer.is_some() { format!("{writer:.2}") } else { "–".into() },
@@ -417,6 +474,7 @@ pub fn markdown(report: &Report) -> String {
             cpu_us_per_event(r),
             r.usage.disk_write_mb_per_s,
             r.usage.peak_rss_mb,
+            r.usage.rss_mb,
             r.usage.generator_cpu_cores,
         );
     }
@@ -459,13 +517,18 @@ pub fn markdown(report: &Report) -> String {
         .flat_map(|p| std::iter::once(&p.gateway).chain(p.half_load.iter()))
         .chain(report.enrichment.iter().flat_map(|e| [&e.on, &e.off]))
         .chain(report.store.iter().map(|st| &st.run));
-    if let Some(worst) = all_gateway_runs.max_by(|a, b| a.usage.peak_rss_mb.total_cmp(&b.usage.peak_rss_mb)) {
+    if let Some(worst) =
+        all_gateway_runs.max_by(|a, b| a.usage.peak_rss_mb.total_cmp(&b.usage.peak_rss_mb))
+    {
         let where_ = report
             .store
             .iter()
             .find(|st| std::ptr::eq(&st.run, worst))
             .map_or(format!("{} {}", worst.payload, worst.mode), |st| {
-                format!("beacon-20 with {} events stored", count(st.events_before as f64))
+                format!(
+                    "beacon-20 with {} events stored",
+                    count(st.events_before as f64)
+                )
             });
         let _ = writeln!(
             s,
@@ -474,10 +537,16 @@ pub fn markdown(report: &Report) -> String {
             met(worst.usage.peak_rss_mb < TARGET_RSS_MB)
         );
     }
-    let _ = writeln!(s, "\nTotal runtime of `rum-loadgen run`: {:.1} min.", report.total_runtime_s / 60.0);
+    let _ = writeln!(
+        s,
+        "\nTotal runtime of `rum-loadgen run`: {:.1} min.",
+        report.total_runtime_s / 60.0
+    );
     s
 }
 
 fn fsync_share(r: &RunResult) -> String {
-    r.usage.store_writer.map_or("–".into(), |w| format!("{:.0} %", w.disk_wait * 100.0))
+    r.usage
+        .store_writer
+        .map_or("–".into(), |w| format!("{:.0} %", w.disk_wait * 100.0))
 }

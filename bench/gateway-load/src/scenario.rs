@@ -68,6 +68,8 @@ pub struct Usage {
     pub thread_cores: BTreeMap<String, f64>,
     /// VmHWM at the end of the window: the peak over the process's life so far.
     pub peak_rss_mb: f64,
+    /// VmRSS at the end of the window.
+    pub rss_mb: f64,
     /// Bytes the server caused to be written to storage, per second.
     pub disk_write_mb_per_s: f64,
     /// Scheduler states of the store writer thread (sampled every 2 ms), gateway only.
@@ -138,7 +140,8 @@ impl Tally {
                 if counted {
                     self.non_2xx += 1;
                 }
-                self.first_error.get_or_insert_with(|| format!("HTTP {status}: {body}"));
+                self.first_error
+                    .get_or_insert_with(|| format!("HTTP {status}: {body}"));
             }
             Outcome::Io(e) => {
                 if counted {
@@ -179,7 +182,13 @@ enum Outcome {
 async fn send(conn: &mut Conn, request: &[u8]) -> Outcome {
     match conn.roundtrip(request).await {
         Ok(status) if (200..300).contains(&status) => Outcome::Ok,
-        Ok(status) => Outcome::Status(status, String::from_utf8_lossy(conn.body()).chars().take(300).collect()),
+        Ok(status) => Outcome::Status(
+            status,
+            String::from_utf8_lossy(conn.body())
+                .chars()
+                .take(300)
+                .collect(),
+        ),
         Err(e) => Outcome::Io(e.to_string()),
     }
 }
@@ -197,8 +206,8 @@ struct Probe {
 
 impl Probe {
     fn start(pid: u32) -> anyhow::Result<Probe> {
-        let writer =
-            process::find_thread(pid, "store-writer").map(|stat| StateSampler::start(stat, Duration::from_millis(2)));
+        let writer = process::find_thread(pid, "store-writer")
+            .map(|stat| StateSampler::start(stat, Duration::from_millis(2)));
         Ok(Probe {
             pid,
             at: Instant::now(),
@@ -221,11 +230,14 @@ impl Probe {
             })
             .filter(|(_, cores)| *cores > 0.0)
             .collect();
-        let written = process::storage_write_bytes(self.pid).unwrap_or(0).saturating_sub(self.written);
+        let written = process::storage_write_bytes(self.pid)
+            .unwrap_or(0)
+            .saturating_sub(self.written);
         Ok(Usage {
             cpu_cores: cpu / wall,
             thread_cores: threads,
             peak_rss_mb: process::peak_rss_bytes(Some(self.pid))? as f64 / (1024.0 * 1024.0),
+            rss_mb: process::rss_bytes(Some(self.pid))? as f64 / (1024.0 * 1024.0),
             disk_write_mb_per_s: written as f64 / wall / (1024.0 * 1024.0),
             store_writer: self.writer.map(StateSampler::finish),
             generator_cpu_cores: (process::cpu_seconds(None)? - self.own_cpu) / wall,
@@ -244,7 +256,9 @@ async fn connect_all(server: &Server, n: usize) -> anyhow::Result<Vec<Conn>> {
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
         let mut conn = Conn::new(server.ingest);
-        conn.connect().await.with_context(|| format!("connecting to {} at {}", server.name, server.ingest))?;
+        conn.connect()
+            .await
+            .with_context(|| format!("connecting to {} at {}", server.name, server.ingest))?;
         conns.push(conn);
     }
     Ok(conns)
@@ -252,7 +266,11 @@ async fn connect_all(server: &Server, n: usize) -> anyhow::Result<Vec<Conn>> {
 
 /// Peak throughput: `spec.connections` connections each send back to back for warm-up +
 /// duration; answers completed inside the duration count.
-pub async fn closed_loop(server: &Server, payload: Arc<Payload>, spec: Spec) -> anyhow::Result<RunResult> {
+pub async fn closed_loop(
+    server: &Server,
+    payload: Arc<Payload>,
+    spec: Spec,
+) -> anyhow::Result<RunResult> {
     let conns = connect_all(server, spec.connections).await?;
     let from = Instant::now() + spec.warmup;
     let to = from + spec.duration;
@@ -269,7 +287,12 @@ pub async fn closed_loop(server: &Server, payload: Arc<Payload>, spec: Spec) -> 
                 let outcome = send(&mut conn, writer.next()).await;
                 let done = Instant::now();
                 let failed = matches!(outcome, Outcome::Io(_));
-                tally.record(outcome, done - sent, done - sent, done >= from && done <= to);
+                tally.record(
+                    outcome,
+                    done - sent,
+                    done - sent,
+                    done >= from && done <= to,
+                );
                 if failed {
                     // Reconnects on the next request; do not spin on a dead server.
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -288,7 +311,12 @@ pub async fn closed_loop(server: &Server, payload: Arc<Payload>, spec: Spec) -> 
 
 /// Latency at a fixed request rate: a pacer thread releases request slots on schedule
 /// (std sleep, finer than tokio's 1 ms timer); an idle connection takes the oldest slot.
-pub async fn open_loop(server: &Server, payload: Arc<Payload>, spec: Spec, rate: f64) -> anyhow::Result<RunResult> {
+pub async fn open_loop(
+    server: &Server,
+    payload: Arc<Payload>,
+    spec: Spec,
+    rate: f64,
+) -> anyhow::Result<RunResult> {
     anyhow::ensure!(rate > 0.0, "open loop needs a positive rate");
     let conns = connect_all(server, spec.connections).await?;
     let start = Instant::now() + Duration::from_millis(20);
@@ -308,12 +336,20 @@ pub async fn open_loop(server: &Server, payload: Arc<Payload>, spec: Spec, rate:
             let mut tally = Tally::default();
             while let Ok(permit) = slots.acquire().await {
                 permit.forget();
-                let Some(scheduled) = due.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { continue };
+                let Some(scheduled) = due.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+                else {
+                    continue;
+                };
                 let request = writer.next();
                 let sent = Instant::now();
                 let outcome = send(&mut conn, request).await;
                 let done = Instant::now();
-                tally.record(outcome, done - scheduled, done - sent, scheduled >= from && scheduled < to);
+                tally.record(
+                    outcome,
+                    done - scheduled,
+                    done - sent,
+                    scheduled >= from && scheduled < to,
+                );
             }
             tally
         });
@@ -336,7 +372,13 @@ pub async fn open_loop(server: &Server, payload: Arc<Payload>, spec: Spec, rate:
 
 /// Releases slot `i` at `start + i / rate` until `to`, then waits (up to 10 s) for the
 /// connections to take the rest and closes. Returns its worst lateness.
-fn pace(start: Instant, to: Instant, rate: f64, due: &Mutex<VecDeque<Instant>>, slots: &Semaphore) -> Duration {
+fn pace(
+    start: Instant,
+    to: Instant,
+    rate: f64,
+    due: &Mutex<VecDeque<Instant>>,
+    slots: &Semaphore,
+) -> Duration {
     let mut i: u64 = 0;
     let mut max_late = Duration::ZERO;
     loop {
@@ -367,7 +409,8 @@ fn pace(start: Instant, to: Instant, rate: f64, due: &Mutex<VecDeque<Instant>>, 
         slots.add_permits(released);
     }
     let drain_until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < drain_until && !due.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+    while Instant::now() < drain_until && !due.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    {
         std::thread::sleep(Duration::from_millis(1));
     }
     slots.close();
@@ -382,7 +425,14 @@ async fn join(mut tasks: JoinSet<Tally>) -> anyhow::Result<Tally> {
     Ok(total)
 }
 
-fn result(payload: &Payload, mode: &'static str, spec: Spec, tally: Tally, usage: Usage, rate: Option<f64>) -> RunResult {
+fn result(
+    payload: &Payload,
+    mode: &'static str,
+    spec: Spec,
+    tally: Tally,
+    usage: Usage,
+    rate: Option<f64>,
+) -> RunResult {
     let window = spec.duration.as_secs_f64();
     let req_per_s = tally.ok as f64 / window;
     let open = mode == "open";
