@@ -49,6 +49,14 @@ pub struct RunArgs {
     /// Keep the data directories and logs (the 10M-event store is about 10 GB).
     #[arg(long)]
     pub keep_data: bool,
+    /// Run only these parts, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "peak,enrichment,store"
+    )]
+    pub only: Vec<Section>,
 }
 
 /// Which enrichment a gateway gets.
@@ -78,10 +86,23 @@ pub struct Checks {
     pub db_bytes: u64,
 }
 
-/// What every gateway start needs.
+/// What every section needs.
 struct Bench {
     bin: PathBuf,
     work: PathBuf,
+    spec: Spec,
+    enrich_on: Enrich,
+}
+
+/// Parts of the run, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// Peak throughput vs the floor, and latency at half of peak.
+    Peak,
+    /// 20-event beacons with enrichment on and off.
+    Enrichment,
+    /// 20-event beacons after prefilling the store.
+    Store,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -122,9 +143,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .prefix("rum-loadgen-")
         .tempdir_in(&work_parent)
         .with_context(|| format!("creating a work directory in {}", work_parent.display()))?;
-    let ctx = Bench {
+    let bench = Bench {
         bin: bin.clone(),
         work: work.path().to_path_buf(),
+        spec,
+        enrich_on: Enrich::On {
+            mmdb: mmdb.clone(),
+            uap: uap.clone(),
+        },
     };
 
     println!("rum-loadgen: gateway {}", bin.display());
@@ -133,7 +159,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         spec.connections,
         args.warmup_secs,
         spec.duration.as_secs(),
-        ctx.work.display()
+        bench.work.display()
     );
     match &mmdb {
         Some(path) => println!("  geo: {}", path.display()),
@@ -146,10 +172,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             args.uap.display()
         ),
     }
-    let enrich_on = Enrich::On {
-        mmdb: mmdb.clone(),
-        uap: uap.clone(),
-    };
 
     let payloads: Vec<Arc<Payload>> = vec![
         Arc::new(bodies::beacon(1)),
@@ -168,34 +190,72 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let beacon20 = Arc::new(bodies::beacon(20));
 
+    let mut peak = Vec::new();
+    if args.only.contains(&Section::Peak) {
+        peak = peak_section(&bench, &payloads).await?;
+    }
+    let mut enrichment = None;
+    if args.only.contains(&Section::Enrichment) {
+        enrichment = Some(enrichment_section(&bench, &beacon20).await?);
+    }
+    let mut store = (Vec::new(), Vec::new());
+    if args.only.contains(&Section::Store) && !store_sizes.is_empty() {
+        store = store_section(&bench, &beacon20, &store_sizes).await?;
+    }
+
+    let total = started.elapsed().as_secs_f64();
+    let report = Report {
+        meta: Meta::collect(&bin, spec, mmdb.as_deref(), uap.as_deref())?,
+        peak,
+        enrichment,
+        store: store.0,
+        store_skipped: store.1,
+        total_runtime_s: total,
+    };
+    let (json, md) = report::write(&args.out, &report)?;
+    println!("\n{}", report::markdown(&report));
+    println!("wrote {} and {}", json.display(), md.display());
+    if args.keep_data {
+        let kept = work.keep();
+        println!("kept data and logs in {}", kept.display());
+    }
+    println!("total runtime {:.0} s ({:.1} min)", total, total / 60.0);
+    Ok(())
+}
+
+/// Peak throughput per payload, the floor and a fresh gateway back to back; then, on the
+/// same gateway, latency at half of its peak.
+async fn peak_section(
+    bench: &Bench,
+    payloads: &[Arc<Payload>],
+) -> anyhow::Result<Vec<PeakScenario>> {
     let exe = std::env::current_exe().context("locating rum-loadgen itself")?;
     let floor = process::spawn(
         "floor",
         &exe,
         &["floor", "--listen", "127.0.0.1:0"],
-        &ctx.work.join("floor.log"),
+        &bench.work.join("floor.log"),
         "floor listening on ",
         None,
     )
     .await?;
     println!("  floor on {} (pid {})", floor.ingest, floor.pid);
-
-    // Peak throughput per payload, the floor and the gateway back to back; then, on the same
-    // gateway, latency at half of its peak.
     println!("\n== Peak throughput (closed loop) and latency at half of peak (open loop)");
+    let spec = bench.spec;
     let mut peak = Vec::new();
-    for payload in &payloads {
-        let floor_run = scenario::closed_loop(&floor, Arc::clone(payload), spec).await?;
+    for payload in payloads {
+        let floor_run = scenario::closed_loop(&floor.target(), Arc::clone(payload), spec).await?;
         print_run("floor", &floor_run);
-        let dir = ctx.work.join(format!("peak-{}", payload.name));
-        let gateway = start_gateway(&ctx, &payload.name, &dir, &enrich_on).await?;
-        let closed = scenario::closed_loop(&gateway, Arc::clone(payload), spec).await?;
+        let dir = bench.work.join(format!("peak-{}", payload.name));
+        let gateway = start_gateway(bench, &payload.name, &dir, &bench.enrich_on).await?;
+        let closed = scenario::closed_loop(&gateway.target(), Arc::clone(payload), spec).await?;
         print_run("gateway", &closed);
         let half = if payload.kind == Kind::Beacon && closed.req_per_s > 0.0 {
+            let rate = closed.req_per_s / 2.0;
             let open =
-                scenario::open_loop(&gateway, Arc::clone(payload), spec, closed.req_per_s / 2.0)
-                    .await?;
+                scenario::open_loop(&gateway.target(), Arc::clone(payload), spec, rate).await?;
             print_run("gateway", &open);
             Some(open)
         } else {
@@ -212,107 +272,128 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             checks,
         });
     }
+    floor.stop().await?;
+    Ok(peak)
+}
 
+/// 20-event beacons on a fresh gateway with enrichment on, then one with it off.
+async fn enrichment_section(
+    bench: &Bench,
+    beacon20: &Arc<Payload>,
+) -> anyhow::Result<EnrichmentRuns> {
     println!("\n== Enrichment on/off (20-event beacons)");
-    let beacon20 = payloads
-        .iter()
-        .find(|p| p.name == "beacon-20")
-        .cloned()
-        .ok_or_else(|| anyhow!("no beacon-20"))?;
-    let mut enrichment = Vec::new();
-    for (label, enrich) in [("on", &enrich_on), ("off", &Enrich::Off)] {
-        let dir = ctx.work.join(format!("enrich-{label}"));
-        let gateway = start_gateway(&ctx, &format!("enrich-{label}"), &dir, enrich).await?;
-        let run = scenario::closed_loop(&gateway, Arc::clone(&beacon20), spec).await?;
+    let mut runs = Vec::new();
+    for (label, enrich) in [("on", &bench.enrich_on), ("off", &Enrich::Off)] {
+        let dir = bench.work.join(format!("enrich-{label}"));
+        let gateway = start_gateway(bench, &format!("enrich-{label}"), &dir, enrich).await?;
+        let run =
+            scenario::closed_loop(&gateway.target(), Arc::clone(beacon20), bench.spec).await?;
         print_run(&format!("enrich {label}"), &run);
         let checks = finish_gateway(gateway, &dir, &[&run], true).await?;
         print_checks(&checks);
-        enrichment.push((run, checks));
+        runs.push((run, checks));
     }
-    let enrichment = match (enrichment.pop(), enrichment.pop()) {
-        (Some(off), Some(on)) => Some(EnrichmentRuns {
-            on: on.0,
-            on_checks: on.1,
-            off: off.0,
-            off_checks: off.1,
-        }),
-        _ => None,
-    };
+    let (off, off_checks) = runs.pop().ok_or_else(|| anyhow!("no enrichment-off run"))?;
+    let (on, on_checks) = runs.pop().ok_or_else(|| anyhow!("no enrichment-on run"))?;
+    Ok(EnrichmentRuns {
+        on,
+        on_checks,
+        off,
+        off_checks,
+    })
+}
 
-    let mut store = Vec::new();
-    if !store_sizes.is_empty() {
-        println!("\n== Store size (20-event beacons after prefilling the store)");
-        let dir = ctx.work.join("store");
-        let toml = config_toml(&dir, &enrich_on)?;
-        let template_payload = Arc::new(bodies::beacon(100));
-        let template_dir = dir.clone();
-        let templates = Arc::new(
-            tokio::task::spawn_blocking(move || {
-                prefill::templates(&toml, &template_dir, template_payload, 42)
-            })
-            .await
-            .context("building prefill templates")??,
-        );
-        let mut in_store = 0u64;
-        for size in store_sizes {
-            let filled = if size > in_store {
-                println!("  prefill: {} → {size} events (100-event beacons via the gateway's store writer)", in_store);
-                let filled =
-                    prefill::fill(&dir, Arc::clone(&templates), size - in_store, 1024).await?;
-                in_store += filled.events_added;
-                println!(
-                    "  prefill: added {} events in {:.0} s ({:.0} events/s); store now {} events, {}",
-                    filled.events_added,
-                    filled.seconds,
-                    filled.events_added as f64 / filled.seconds,
-                    in_store,
-                    mb(db_bytes(&dir))
-                );
-                filled
-            } else {
-                Filled {
-                    events_added: 0,
-                    seconds: 0.0,
-                }
+/// Disk space a prefill leaves to everyone else at least.
+const KEEP_FREE_BYTES: u64 = 10 << 30;
+/// Store bytes per event assumed before any was measured (a span row is just over SQLite's
+/// inline limit and takes an overflow page: about 3.7 KiB per event).
+const ASSUMED_BYTES_PER_EVENT: u64 = 3800;
+
+/// 20-event beacons on a gateway whose store was prefilled to each size in turn. Sizes the
+/// disk cannot hold (keeping 10 GiB free) are skipped, with the reason.
+async fn store_section(
+    bench: &Bench,
+    beacon20: &Arc<Payload>,
+    sizes: &[u64],
+) -> anyhow::Result<(Vec<StoreRun>, Vec<String>)> {
+    println!("\n== Store size (20-event beacons after prefilling the store)");
+    let dir = bench.work.join("store");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let toml = config_toml(&dir, &bench.enrich_on)?;
+    let template_dir = dir.clone();
+    let templates = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            prefill::templates(&toml, &template_dir, Arc::new(bodies::beacon(100)), 42)
+        })
+        .await
+        .context("building prefill templates")??,
+    );
+    let mut runs = Vec::new();
+    let mut skipped = Vec::new();
+    let mut in_store = 0u64;
+    for &size in sizes {
+        let mut filled = Filled {
+            events_added: 0,
+            seconds: 0.0,
+        };
+        if size > in_store {
+            let per_event = match db_bytes(&dir) {
+                0 => ASSUMED_BYTES_PER_EVENT,
+                bytes => bytes / in_store.max(1),
             };
-            let events_before = in_store;
-            let gateway = start_gateway(&ctx, &format!("store-{size}"), &dir, &enrich_on).await?;
-            let run = scenario::closed_loop(&gateway, Arc::clone(&beacon20), spec).await?;
-            print_run(&format!("{}M store", size as f64 / 1e6), &run);
-            let checks = finish_gateway(gateway, &dir, &[&run], false).await?;
-            in_store += run.ok_total * run.events_per_request as u64;
+            let needed = (size - in_store) * per_event;
+            let free = process::free_disk_bytes(&dir)?;
+            if free < needed + KEEP_FREE_BYTES {
+                let why = format!(
+                    "{} events skipped: needs about {} more on disk ({} per event), {} free, {} kept free",
+                    size,
+                    mb(needed),
+                    per_event,
+                    mb(free),
+                    mb(KEEP_FREE_BYTES)
+                );
+                println!("  {why}");
+                skipped.push(why);
+                continue;
+            }
             println!(
-                "    store after the run: {in_store} events, {}",
-                mb(checks.db_bytes)
+                "  prefill: {in_store} → {size} events (copies of enriched 100-event beacons)"
             );
-            store.push(StoreRun {
-                target_events: size,
-                events_before,
-                prefill: filled,
-                run,
-                checks,
-            });
+            let (fill_dir, templates, add) = (dir.clone(), Arc::clone(&templates), size - in_store);
+            filled = tokio::task::spawn_blocking(move || prefill::fill(&fill_dir, &templates, add))
+                .await
+                .context("prefill thread")??;
+            in_store += filled.events_added;
+            println!(
+                "  prefill: added {} events in {:.0} s ({:.0} events/s); store now {} events, {}",
+                filled.events_added,
+                filled.seconds,
+                filled.events_added as f64 / filled.seconds,
+                in_store,
+                mb(db_bytes(&dir))
+            );
         }
+        let events_before = in_store;
+        let gateway =
+            start_gateway(bench, &format!("store-{size}"), &dir, &bench.enrich_on).await?;
+        let run =
+            scenario::closed_loop(&gateway.target(), Arc::clone(beacon20), bench.spec).await?;
+        print_run(&format!("{}M store", size as f64 / 1e6), &run);
+        let checks = finish_gateway(gateway, &dir, &[&run], false).await?;
+        in_store += run.ok_total * run.events_per_request as u64;
+        println!(
+            "    store after the run: {in_store} events, {}",
+            mb(checks.db_bytes)
+        );
+        runs.push(StoreRun {
+            target_events: size,
+            events_before,
+            prefill: filled,
+            run,
+            checks,
+        });
     }
-
-    floor.stop().await?;
-    let total = started.elapsed().as_secs_f64();
-    let report = Report {
-        meta: Meta::collect(&bin, spec, mmdb.as_deref(), uap.as_deref())?,
-        peak,
-        enrichment,
-        store,
-        total_runtime_s: total,
-    };
-    let (json, md) = report::write(&args.out, &report)?;
-    println!("\n{}", report::markdown(&report));
-    println!("wrote {} and {}", json.display(), md.display());
-    if args.keep_data {
-        let kept = work.keep();
-        println!("kept data and logs in {}", kept.display());
-    }
-    println!("total runtime {:.0} s ({:.1} min)", total, total / 60.0);
-    Ok(())
+    Ok((runs, skipped))
 }
 
 fn parse_sizes(text: &str) -> anyhow::Result<Vec<u64>> {
@@ -398,22 +479,22 @@ fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
 }
 
 async fn start_gateway(
-    ctx: &Bench,
+    bench: &Bench,
     label: &str,
     data_dir: &Path,
     enrich: &Enrich,
 ) -> anyhow::Result<Server> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let config = ctx.work.join(format!("{label}.toml"));
+    let config = bench.work.join(format!("{label}.toml"));
     std::fs::write(&config, config_toml(data_dir, enrich)?)
         .with_context(|| format!("writing {}", config.display()))?;
     let config_arg = config.to_string_lossy().into_owned();
     let server = process::spawn(
         &format!("gateway ({label})"),
-        &ctx.bin,
+        &bench.bin,
         &["--config", &config_arg],
-        &ctx.work.join(format!("{label}.log")),
+        &bench.work.join(format!("{label}.log")),
         "ingest listening on ",
         Some("viewer listening on "),
     )
@@ -511,7 +592,7 @@ fn mb(bytes: u64) -> String {
     }
 }
 
-fn print_run(who: &str, r: &RunResult) {
+pub fn print_run(who: &str, r: &RunResult) {
     let mut line = format!(
         "  {who:<12} {:<11} {:<6} {:>8.0} req/s {:>9.0} events/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  cpu {:.2} cores  rss {:.0} MB  gen {:.2} cores",
         r.payload,

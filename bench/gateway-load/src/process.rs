@@ -105,6 +105,15 @@ fn address_after(line: &str, prefix: &str) -> Option<SocketAddr> {
 }
 
 impl Server {
+    /// Where load for this server goes.
+    pub fn target(&self) -> crate::scenario::Target {
+        crate::scenario::Target {
+            name: self.name.clone(),
+            addr: self.ingest,
+            pid: Some(self.pid),
+        }
+    }
+
     /// Waits until `GET /healthz` on the admin listener answers 200.
     pub async fn wait_healthy(&self) -> anyhow::Result<()> {
         let Some(admin) = self.admin else {
@@ -270,6 +279,24 @@ pub fn storage_write_bytes(pid: u32) -> anyhow::Result<u64> {
     text.lines()
         .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
         .ok_or_else(|| anyhow!("{}: no write_bytes", path.display()))
+}
+
+/// Bytes free for unprivileged use on the file system holding `path`.
+pub fn free_disk_bytes(path: &Path) -> anyhow::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path =
+        std::ffi::CString::new(path.as_os_str().as_bytes()).context("path with a NUL byte")?;
+    // SAFETY: statvfs writes into a zeroed struct we own; the path is NUL-terminated.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
+    if rc != 0 {
+        bail!(
+            "statvfs {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(u64::from(stat.f_bavail) * u64::from(stat.f_frsize))
 }
 
 /// The thread of `pid` named `name`, if any.

@@ -14,7 +14,15 @@ use tokio::task::JoinSet;
 
 use crate::bodies::{Payload, RequestWriter};
 use crate::http_client::Conn;
-use crate::process::{self, Server, StateSampler, StateShares};
+use crate::process::{self, StateSampler, StateShares};
+
+/// Where the load goes, and the process to watch (if known).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub addr: std::net::SocketAddr,
+    pub pid: Option<u32>,
+}
 
 /// How a run is shaped.
 #[derive(Debug, Clone, Copy)]
@@ -195,7 +203,7 @@ async fn send(conn: &mut Conn, request: &[u8]) -> Outcome {
 
 /// CPU, memory and disk counters at the start of the window.
 struct Probe {
-    pid: u32,
+    pid: Option<u32>,
     at: Instant,
     cpu: f64,
     threads: BTreeMap<String, f64>,
@@ -205,15 +213,24 @@ struct Probe {
 }
 
 impl Probe {
-    fn start(pid: u32) -> anyhow::Result<Probe> {
-        let writer = process::find_thread(pid, "store-writer")
+    fn start(pid: Option<u32>) -> anyhow::Result<Probe> {
+        let writer = pid
+            .and_then(|pid| process::find_thread(pid, "store-writer"))
             .map(|stat| StateSampler::start(stat, Duration::from_millis(2)));
         Ok(Probe {
             pid,
             at: Instant::now(),
-            cpu: process::cpu_seconds(Some(pid))?,
-            threads: process::thread_cpu_seconds(pid)?,
-            written: process::storage_write_bytes(pid).unwrap_or(0),
+            cpu: pid
+                .map(|pid| process::cpu_seconds(Some(pid)))
+                .transpose()?
+                .unwrap_or(0.0),
+            threads: pid
+                .map(process::thread_cpu_seconds)
+                .transpose()?
+                .unwrap_or_default(),
+            written: pid
+                .and_then(|pid| process::storage_write_bytes(pid).ok())
+                .unwrap_or(0),
             own_cpu: process::cpu_seconds(None)?,
             writer,
         })
@@ -221,8 +238,15 @@ impl Probe {
 
     fn finish(self) -> anyhow::Result<Usage> {
         let wall = self.at.elapsed().as_secs_f64();
-        let cpu = process::cpu_seconds(Some(self.pid))? - self.cpu;
-        let threads = process::thread_cpu_seconds(self.pid)?
+        let generator_cpu_cores = (process::cpu_seconds(None)? - self.own_cpu) / wall;
+        let Some(pid) = self.pid else {
+            return Ok(Usage {
+                generator_cpu_cores,
+                ..Usage::default()
+            });
+        };
+        let cpu = process::cpu_seconds(Some(pid))? - self.cpu;
+        let threads = process::thread_cpu_seconds(pid)?
             .into_iter()
             .map(|(name, end)| {
                 let start = self.threads.get(&name).copied().unwrap_or(0.0);
@@ -230,17 +254,18 @@ impl Probe {
             })
             .filter(|(_, cores)| *cores > 0.0)
             .collect();
-        let written = process::storage_write_bytes(self.pid)
+        let written = process::storage_write_bytes(pid)
             .unwrap_or(0)
             .saturating_sub(self.written);
+        const MIB: f64 = 1024.0 * 1024.0;
         Ok(Usage {
             cpu_cores: cpu / wall,
             thread_cores: threads,
-            peak_rss_mb: process::peak_rss_bytes(Some(self.pid))? as f64 / (1024.0 * 1024.0),
-            rss_mb: process::rss_bytes(Some(self.pid))? as f64 / (1024.0 * 1024.0),
-            disk_write_mb_per_s: written as f64 / wall / (1024.0 * 1024.0),
+            peak_rss_mb: process::peak_rss_bytes(Some(pid))? as f64 / MIB,
+            rss_mb: process::rss_bytes(Some(pid))? as f64 / MIB,
+            disk_write_mb_per_s: written as f64 / wall / MIB,
             store_writer: self.writer.map(StateSampler::finish),
-            generator_cpu_cores: (process::cpu_seconds(None)? - self.own_cpu) / wall,
+            generator_cpu_cores,
         })
     }
 }
@@ -252,13 +277,13 @@ fn seed(connection: usize) -> u64 {
     clock ^ (connection as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-async fn connect_all(server: &Server, n: usize) -> anyhow::Result<Vec<Conn>> {
+async fn connect_all(server: &Target, n: usize) -> anyhow::Result<Vec<Conn>> {
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut conn = Conn::new(server.ingest);
+        let mut conn = Conn::new(server.addr);
         conn.connect()
             .await
-            .with_context(|| format!("connecting to {} at {}", server.name, server.ingest))?;
+            .with_context(|| format!("connecting to {} at {}", server.name, server.addr))?;
         conns.push(conn);
     }
     Ok(conns)
@@ -267,7 +292,7 @@ async fn connect_all(server: &Server, n: usize) -> anyhow::Result<Vec<Conn>> {
 /// Peak throughput: `spec.connections` connections each send back to back for warm-up +
 /// duration; answers completed inside the duration count.
 pub async fn closed_loop(
-    server: &Server,
+    server: &Target,
     payload: Arc<Payload>,
     spec: Spec,
 ) -> anyhow::Result<RunResult> {
@@ -312,7 +337,7 @@ pub async fn closed_loop(
 /// Latency at a fixed request rate: a pacer thread releases request slots on schedule
 /// (std sleep, finer than tokio's 1 ms timer); an idle connection takes the oldest slot.
 pub async fn open_loop(
-    server: &Server,
+    server: &Target,
     payload: Arc<Payload>,
     spec: Spec,
     rate: f64,
