@@ -422,11 +422,14 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(
             s,
             "\nThe prefill inserts copies of enriched 100-event beacons (run once through the \
-             gateway's decode, validation, enrichment, scrubbing and sampling) with fresh random \
-             ids, dated over the week before the run, with the gateway's schema and insert \
-             statements in large unsynced transactions while the gateway is stopped; the \
-             measured gateway then starts on that store. The store section runs after the \
-             others, so the page cache is warm with the prefilled file as far as RAM allows."
+             gateway's decode, validation, enrichment, scrubbing and sampling) with fresh ids, \
+             dated over the week before the run, using the gateway's schema and insert \
+             statements in large unsynced transactions while the gateway is stopped, then \
+             fsyncs the file; the measured gateway starts on that store. Prefilled trace and \
+             page view ids are spread over the whole id space like random ids but inserted in \
+             ascending order (one sweep over the B-trees; random order would take most of an \
+             hour for 10 M); the measured load uses random ids. The store section runs last; \
+             what of the file fits in RAM is in the page cache."
         );
     }
 

@@ -305,11 +305,12 @@ pub async fn closed_loop(
         tasks.spawn(async move {
             let mut tally = Tally::default();
             loop {
+                let request = writer.next();
                 let sent = Instant::now();
                 if sent >= to {
                     break;
                 }
-                let outcome = send(&mut conn, writer.next()).await;
+                let outcome = send(&mut conn, request).await;
                 let done = Instant::now();
                 let failed = matches!(outcome, Outcome::Io(_));
                 tally.record(
