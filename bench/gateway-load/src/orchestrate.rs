@@ -594,7 +594,7 @@ fn mb(bytes: u64) -> String {
 
 pub fn print_run(who: &str, r: &RunResult) {
     let mut line = format!(
-        "  {who:<12} {:<11} {:<6} {:>8.0} req/s {:>9.0} events/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  cpu {:.2} cores  rss {:.0} MB  gen {:.2} cores",
+        "  {who:<12} {:<11} {:<6} {:>8.0} req/s {:>9.0} events/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  cpu {:.2} cores  rss {:.0} MB  gen {:.2} cores  others {:.2} cores",
         r.payload,
         r.mode,
         r.req_per_s,
@@ -605,6 +605,7 @@ pub fn print_run(who: &str, r: &RunResult) {
         r.usage.cpu_cores,
         r.usage.peak_rss_mb,
         r.usage.generator_cpu_cores,
+        r.usage.other_processes_cores,
     );
     if let Some(rate) = r.target_rate {
         line.push_str(&format!(

@@ -243,6 +243,50 @@ pub fn thread_cpu_seconds(pid: u32) -> anyhow::Result<BTreeMap<String, f64>> {
     Ok(by_name)
 }
 
+/// Seconds the threads of `pid` have spent runnable but waiting for a CPU (second field of
+/// each thread's `schedstat`): how much other processes (or each other) held them back.
+pub fn runqueue_wait_seconds(pid: u32) -> anyhow::Result<f64> {
+    let tasks = proc_dir(Some(pid)).join("task");
+    let mut nanos: u64 = 0;
+    for entry in
+        std::fs::read_dir(&tasks).with_context(|| format!("listing {}", tasks.display()))?
+    {
+        let entry = entry.with_context(|| format!("listing {}", tasks.display()))?;
+        if let Ok(text) = std::fs::read_to_string(entry.path().join("schedstat")) {
+            nanos += text
+                .split_whitespace()
+                .nth(1)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(nanos as f64 / 1e9)
+}
+
+/// CPU seconds the whole machine has been busy (all cores; `/proc/stat` minus idle and
+/// iowait).
+pub fn machine_busy_seconds() -> anyhow::Result<f64> {
+    let text = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let line = text
+        .lines()
+        .next()
+        .ok_or_else(|| anyhow!("/proc/stat is empty"))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user already)
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    Ok(busy as f64 / clock_ticks_per_second())
+}
+
 /// A `kB` line of `/proc/{pid}/status`, in bytes.
 fn status_kb(pid: Option<u32>, key: &str) -> anyhow::Result<u64> {
     let path = proc_dir(pid).join("status");

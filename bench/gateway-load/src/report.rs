@@ -172,6 +172,16 @@ fn bytes(b: u64) -> String {
     }
 }
 
+/// A share as a percentage, with a decimal below 10 %.
+fn percent(share: f64) -> String {
+    let pct = share * 100.0;
+    if pct < 10.0 {
+        format!("{pct:.1} %")
+    } else {
+        format!("{pct:.0} %")
+    }
+}
+
 fn met(ok: bool) -> &'static str {
     if ok {
         "met"
@@ -251,6 +261,19 @@ pub fn markdown(report: &Report) -> String {
          over the process's life). Kernel {}, {:.0} GiB RAM.\n",
         m.connections, m.cpus, m.cpu_model, m.warmup_s, m.duration_s, m.kernel, m.memory_gib
     );
+    let others: Vec<f64> = all_runs(report)
+        .map(|r| r.usage.other_processes_cores)
+        .collect();
+    if !others.is_empty() {
+        let mean = others.iter().sum::<f64>() / others.len() as f64;
+        let max = others.iter().copied().fold(0.0, f64::max);
+        let _ = writeln!(
+            s,
+            "Other processes on the machine used {mean:.2} cores on average during the measured \
+             windows (at most {max:.2}); the CPU table below has it per run, with how long the \
+             server's threads waited for a core.\n"
+        );
+    }
     if m.geoip_database.is_none() {
         let _ = writeln!(s, "Geo enrichment not measured: no GeoIP database found.\n");
     }
@@ -275,7 +298,7 @@ pub fn markdown(report: &Report) -> String {
         let (g, f) = (&p.gateway, &p.floor);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} % | {} / {} / {} | {} / {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {} |",
             g.payload,
             g.events_per_request,
             bytes(g.body_bytes as u64),
@@ -283,7 +306,7 @@ pub fn markdown(report: &Report) -> String {
             count(g.events_per_s),
             count(f.req_per_s),
             count(f.events_per_s),
-            p.share_of_floor() * 100.0,
+            percent(p.share_of_floor()),
             ms(g.latency.p50_ms),
             ms(g.latency.p99_ms),
             ms(g.latency.max_ms),
@@ -436,9 +459,12 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(s, "\n### CPU and memory of the server\n");
     let _ = writeln!(
         s,
-        "| run | server CPU cores | runtime threads | store-writer thread | writer state R / D / idle | CPU µs/request | CPU µs/event | disk writes MB/s | RSS peak / at end | generator CPU cores |"
+        "| run | server CPU cores | runtime threads | store-writer thread | writer state R / D / idle | CPU µs/request | CPU µs/event | disk writes MB/s | RSS peak / at end | generator CPU cores | other processes' CPU cores | server threads waiting for a CPU |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     let mut rows: Vec<(String, &RunResult)> = Vec::new();
     for p in &report.peak {
         rows.push((format!("floor {}", p.floor.payload), &p.floor));
@@ -476,7 +502,7 @@ pub fn markdown(report: &Report) -> String {
         };
         let _ = writeln!(
             s,
-            "| {label} | {:.2} | {:.2} | {} | {state} | {:.0} | {:.1} | {:.1} | {:.0} / {:.0} MB | {:.2} |",
+            "| {label} | {:.2} | {:.2} | {} | {state} | {:.0} | {:.1} | {:.1} | {:.0} / {:.0} MB | {:.2} | {:.2} | {:.2} |",
             r.usage.cpu_cores,
             runtime,
             if r.usage.store_writer.is_some() { format!("{writer:.2}") } else { "–".into() },
@@ -486,6 +512,8 @@ pub fn markdown(report: &Report) -> String {
             r.usage.peak_rss_mb,
             r.usage.rss_mb,
             r.usage.generator_cpu_cores,
+            r.usage.other_processes_cores,
+            r.usage.server_cpu_wait,
         );
     }
     let _ = writeln!(
@@ -493,7 +521,10 @@ pub fn markdown(report: &Report) -> String {
         "\n*Runtime threads*: tokio workers and blocking pool (HTTP, decoding, validation, \
          enrichment, scrubbing); *store-writer*: the one SQLite writer thread (row encoding, \
          inserts, commits). Writer state is sampled every 2 ms from `/proc`: R running or \
-         runnable, D uninterruptible (waiting for the disk: fsync), idle waiting for work."
+         runnable, D uninterruptible (waiting for the disk: fsync), idle waiting for work. \
+         *Other processes*: the machine's busy time (`/proc/stat`) minus server and generator; \
+         *waiting for a CPU*: the server threads' run-queue time (`schedstat`) ÷ wall time, \
+         i.e. how many of its threads were ready to run but had no core, on average."
     );
 
     let _ = writeln!(s, "\n### Targets\n");
@@ -503,11 +534,11 @@ pub fn markdown(report: &Report) -> String {
         let share = p.share_of_floor();
         let _ = writeln!(
             s,
-            "| events/s ≥ ½ of the HTTP floor's, enrichment and durable store on: {} | {} vs {} events/s = {:.0} % | {} |",
+            "| events/s ≥ ½ of the HTTP floor's, enrichment and durable store on: {} | {} vs {} events/s = {} | {} |",
             p.gateway.payload,
             count(p.gateway.events_per_s),
             count(p.floor.events_per_s),
-            share * 100.0,
+            percent(share),
             met(share >= TARGET_SHARE_OF_FLOOR && p.gateway.non_2xx + p.gateway.io_errors == 0),
         );
     }
@@ -553,6 +584,20 @@ pub fn markdown(report: &Report) -> String {
         report.total_runtime_s / 60.0
     );
     s
+}
+
+/// Every run of the report, floor and gateway.
+fn all_runs(report: &Report) -> impl Iterator<Item = &RunResult> {
+    report
+        .peak
+        .iter()
+        .flat_map(|p| {
+            [Some(&p.floor), Some(&p.gateway), p.half_load.as_ref()]
+                .into_iter()
+                .flatten()
+        })
+        .chain(report.enrichment.iter().flat_map(|e| [&e.on, &e.off]))
+        .chain(report.store.iter().map(|st| &st.run))
 }
 
 fn fsync_share(r: &RunResult) -> String {

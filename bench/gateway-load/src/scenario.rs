@@ -84,6 +84,12 @@ pub struct Usage {
     pub store_writer: Option<StateShares>,
     /// Cores the load generator itself used (it shares the machine).
     pub generator_cpu_cores: f64,
+    /// Cores the whole machine was busy, and what of it was neither server nor generator
+    /// (other processes: the noise in these numbers).
+    pub machine_busy_cores: f64,
+    pub other_processes_cores: f64,
+    /// Server threads runnable but waiting for a CPU, on average (thread-equivalents).
+    pub server_cpu_wait: f64,
 }
 
 /// One run's outcome.
@@ -209,6 +215,8 @@ struct Probe {
     threads: BTreeMap<String, f64>,
     written: u64,
     own_cpu: f64,
+    machine: f64,
+    waited: f64,
     writer: Option<StateSampler>,
 }
 
@@ -232,6 +240,11 @@ impl Probe {
                 .and_then(|pid| process::storage_write_bytes(pid).ok())
                 .unwrap_or(0),
             own_cpu: process::cpu_seconds(None)?,
+            machine: process::machine_busy_seconds()?,
+            waited: pid
+                .map(process::runqueue_wait_seconds)
+                .transpose()?
+                .unwrap_or(0.0),
             writer,
         })
     }
@@ -239,13 +252,17 @@ impl Probe {
     fn finish(self) -> anyhow::Result<Usage> {
         let wall = self.at.elapsed().as_secs_f64();
         let generator_cpu_cores = (process::cpu_seconds(None)? - self.own_cpu) / wall;
+        let machine_busy_cores = (process::machine_busy_seconds()? - self.machine) / wall;
         let Some(pid) = self.pid else {
             return Ok(Usage {
                 generator_cpu_cores,
+                machine_busy_cores,
+                other_processes_cores: (machine_busy_cores - generator_cpu_cores).max(0.0),
                 ..Usage::default()
             });
         };
         let cpu = process::cpu_seconds(Some(pid))? - self.cpu;
+        let waited = (process::runqueue_wait_seconds(pid)? - self.waited).max(0.0);
         let threads = process::thread_cpu_seconds(pid)?
             .into_iter()
             .map(|(name, end)| {
@@ -266,6 +283,9 @@ impl Probe {
             disk_write_mb_per_s: written as f64 / wall / MIB,
             store_writer: self.writer.map(StateSampler::finish),
             generator_cpu_cores,
+            machine_busy_cores,
+            other_processes_cores: (machine_busy_cores - generator_cpu_cores - cpu / wall).max(0.0),
+            server_cpu_wait: waited / wall,
         })
     }
 }
