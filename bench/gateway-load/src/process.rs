@@ -340,7 +340,10 @@ pub fn free_disk_bytes(path: &Path) -> anyhow::Result<u64> {
             std::io::Error::last_os_error()
         );
     }
-    Ok(u64::from(stat.f_bavail) * u64::from(stat.f_frsize))
+    // fsblkcnt_t and c_ulong are 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    let bytes = u64::from(stat.f_bavail) * u64::from(stat.f_frsize);
+    Ok(bytes)
 }
 
 /// The thread of `pid` named `name`, if any.

@@ -571,9 +571,12 @@ pub fn markdown(report: &Report) -> String {
                     count(st.events_before as f64)
                 )
             });
+        let off = report.enrichment.as_ref().map_or(String::new(), |e| {
+            format!("; {:.0} MB with enrichment off", e.off.usage.peak_rss_mb)
+        });
         let _ = writeln!(
             s,
-            "| peak RSS < {TARGET_RSS_MB} MB | highest {:.0} MB ({where_}) | {} |",
+            "| peak RSS < {TARGET_RSS_MB} MB | highest {:.0} MB ({where_}){off} | {} |",
             worst.usage.peak_rss_mb,
             met(worst.usage.peak_rss_mb < TARGET_RSS_MB)
         );
