@@ -269,9 +269,10 @@ pub fn markdown(report: &Report) -> String {
         let max = others.iter().copied().fold(0.0, f64::max);
         let _ = writeln!(
             s,
-            "Other processes on the machine used {mean:.2} cores on average during the measured \
-             windows (at most {max:.2}); the CPU table below has it per run, with how long the \
-             server's threads waited for a core.\n"
+            "Other processes on the machine (other jobs, kernel threads) used {mean:.2} cores on \
+             average during the measured windows (at most {max:.2}): the noise in these numbers. \
+             The CPU table below has it per run, with how long the server's threads waited for \
+             a core.\n"
         );
     }
     if m.geoip_database.is_none() {
