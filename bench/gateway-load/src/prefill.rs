@@ -46,6 +46,7 @@ struct SpanRow {
     view_at: Vec<usize>,
     session_at: Vec<usize>,
     resource: String,
+    resource_hash: i64,
     service: Option<String>,
     source: &'static str,
 }
@@ -171,6 +172,9 @@ fn serialize(batch: Batch) -> anyhow::Result<Rows> {
                 .get("service.name")
                 .and_then(Value::as_str)
                 .map(String::from),
+            resource_hash: gateway::store::writer::resource_hash(&serde_json::to_string(
+                &span.resource,
+            )?),
             resource: serde_json::to_string(&span.resource)?,
             name: span.name,
             kind: span.kind.as_str(),
@@ -252,6 +256,14 @@ pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<
     let mut ids = Ids::new();
     let mut last_report = Instant::now();
     let mut i = 0;
+    // Each template's resource once, as the gateway keeps it (spans refer to it by hash).
+    for span in templates.rows.iter().flat_map(|r| &r.spans) {
+        conn.execute(
+            "INSERT OR IGNORE INTO resources (resource_hash, attributes) VALUES (?1, ?2)",
+            params![span.resource_hash, span.resource],
+        )
+        .context("resources")?;
+    }
     while i < batches {
         let tx = conn.transaction().context("begin")?;
         let end = (i + BATCHES_PER_TRANSACTION).min(batches);
@@ -363,8 +375,9 @@ fn insert(
     let per_batch = rows.spans.len() as u64;
     let mut span_stmt = tx.prepare_cached(
         "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
-            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
+            resource_hash, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12)",
     )?;
     let mut trace_stmt = tx.prepare_cached(
         "INSERT INTO traces (trace_id, start_unix_nano, end_unix_nano, span_count, root_name, root_service)
@@ -393,7 +406,7 @@ fn insert(
             span.status,
             span.status_message,
             attributes,
-            span.resource,
+            span.resource_hash,
             span.source,
         ])?;
         trace_stmt.execute(params![

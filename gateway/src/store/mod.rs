@@ -113,7 +113,12 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     // The default 2 MiB page cache sends most of a growing store's page reads to the OS.
     conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     conn.execute_batch(SCHEMA)?;
-    add_column(&conn, "page_views", "attributes", "TEXT NOT NULL DEFAULT '{}'")?;
+    add_column(
+        &conn,
+        "page_views",
+        "attributes",
+        "TEXT NOT NULL DEFAULT '{}'",
+    )?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
     add_column(&conn, "spans", "resource_hash", "INTEGER")?;
     Ok(conn)
@@ -123,12 +128,19 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
 const PAGE_CACHE_KIB: i64 = 16 * 1024;
 
 /// Stores made before a column existed get it (JSON columns: empty for old rows).
-fn add_column(conn: &Connection, table: &str, column: &str, definition: &str) -> Result<(), StoreError> {
+fn add_column(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> Result<(), StoreError> {
     let has_column = conn
         .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
         .exists(params![table, column])?;
     if !has_column {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))?;
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+        ))?;
     }
     Ok(())
 }

@@ -42,15 +42,44 @@ pub struct StoreHandle {
     reader: Arc<Mutex<Connection>>,
 }
 
-/// The writer thread; join it after every [`StoreHandle`] is dropped to finish the queue.
+/// The writer thread (and its checkpointer); join it after every [`StoreHandle`] is dropped
+/// to finish the queue.
 pub struct Writer {
     thread: JoinHandle<()>,
+    checkpointer: JoinHandle<()>,
 }
 
 impl Writer {
     pub fn join(self) {
         if self.thread.join().is_err() {
             tracing::error!("The store writer thread panicked.");
+        }
+        // The writer's end of the stop channel is gone now: the checkpointer finishes.
+        if self.checkpointer.join().is_err() {
+            tracing::error!("The store checkpointer thread panicked.");
+        }
+    }
+}
+
+/// How often the checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Checkpoints the WAL on its own connection, so the writer never does: SQLite's automatic
+/// checkpoint runs inside a commit, and its copy and fsync of the database file held up
+/// every request waiting on that commit (the tail of the acknowledgement latency). PASSIVE
+/// never blocks the writer; a checkpoint that caught up lets the next commit restart the WAL.
+fn checkpoint_until_stopped(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
+            Err(RecvTimeoutError::Timeout) => false,
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+        };
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "WAL checkpoint failed; retrying.");
+        }
+        if stopping {
+            return;
         }
     }
 }
@@ -78,21 +107,35 @@ pub fn start_with(
     if extras.outbox.is_some() {
         crate::export::queue::ensure_schema(&write_conn)?;
     }
+    write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let read_conn = open(data_dir)?;
+    let checkpoint_conn = open(data_dir)?;
+    let spawn_error = |source| StoreError::CreateDir {
+        path: data_dir.into(),
+        source,
+    };
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let checkpointer = std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || checkpoint_until_stopped(checkpoint_conn, stopped))
+        .map_err(spawn_error)?;
     let (queue, rx) = mpsc::channel(capacity);
     let thread = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || run(write_conn, rx, extras))
-        .map_err(|source| StoreError::CreateDir {
-            path: data_dir.into(),
-            source,
-        })?;
+        .spawn(move || {
+            run(write_conn, rx, extras);
+            drop(stop);
+        })
+        .map_err(spawn_error)?;
     Ok((
         StoreHandle {
             queue,
             reader: Arc::new(Mutex::new(read_conn)),
         },
-        Writer { thread },
+        Writer {
+            thread,
+            checkpointer,
+        },
     ))
 }
 
@@ -283,22 +326,32 @@ enum StoredResource {
 
 /// Puts the resource in `resources` (once per distinct JSON). Another resource already under
 /// the same hash (a 64-bit collision) keeps its place, and this one goes inline.
-fn store_resource(tx: &Connection, resource: &crate::model::Attributes) -> Result<StoredResource, StoreError> {
+fn store_resource(
+    tx: &Connection,
+    resource: &crate::model::Attributes,
+) -> Result<StoredResource, StoreError> {
     let json = serde_json::to_string(resource)?;
     let hash = resource_hash(&json);
-    tx.prepare_cached("INSERT OR IGNORE INTO resources (resource_hash, attributes) VALUES (?1, ?2)")?
-        .execute(params![hash, json])?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO resources (resource_hash, attributes) VALUES (?1, ?2)",
+    )?
+    .execute(params![hash, json])?;
     let stored: String = tx
         .prepare_cached("SELECT attributes FROM resources WHERE resource_hash = ?1")?
         .query_row(params![hash], |r| r.get(0))?;
-    Ok(if stored == json { StoredResource::Shared(hash) } else { StoredResource::Inline(json) })
+    Ok(if stored == json {
+        StoredResource::Shared(hash)
+    } else {
+        StoredResource::Inline(json)
+    })
 }
 
-/// FNV-1a, 64 bits: stable across builds and Rust versions, unlike std's hasher.
-fn resource_hash(json: &str) -> i64 {
-    let hash = json
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+/// The `resources` key of a resource's JSON: FNV-1a, 64 bits, stable across builds and Rust
+/// versions (unlike std's hasher). Public for tools that load a store in bulk.
+pub fn resource_hash(json: &str) -> i64 {
+    let hash = json.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
@@ -309,27 +362,28 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
     };
     let trace_id = span.trace_id.to_string();
     // A retried request re-sends spans already stored: ignore them, and count each span once.
-    let inserted = tx.prepare_cached(
-        "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
             start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
             resource_hash, source)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        trace_id,
-        span.span_id.to_string(),
-        span.parent_span_id.map(|id| id.to_string()),
-        span.name,
-        span.kind.as_str(),
-        span.start_unix_nano,
-        span.end_unix_nano,
-        span.status.as_str(),
-        span.status_message,
-        serde_json::to_string(&span.attributes)?,
-        resource_inline,
-        resource_hash,
-        span.source.as_str(),
-    ])?;
+        )?
+        .execute(params![
+            trace_id,
+            span.span_id.to_string(),
+            span.parent_span_id.map(|id| id.to_string()),
+            span.name,
+            span.kind.as_str(),
+            span.start_unix_nano,
+            span.end_unix_nano,
+            span.status.as_str(),
+            span.status_message,
+            serde_json::to_string(&span.attributes)?,
+            resource_inline,
+            resource_hash,
+            span.source.as_str(),
+        ])?;
     if inserted == 0 {
         return Ok(());
     }
@@ -498,11 +552,21 @@ mod tests {
         let mut second = two.spans[0].clone();
         second.span_id = SpanId([9; 8]);
         two.spans.push(second);
-        let outcomes = commit_group(&mut conn, &group(vec![two, with_resource(batch(2, "b"), "shop-web")]), &Extras::default());
+        let outcomes = commit_group(
+            &mut conn,
+            &group(vec![two, with_resource(batch(2, "b"), "shop-web")]),
+            &Extras::default(),
+        );
         assert_eq!(outcomes, vec![Ok(()), Ok(())]);
-        let count: i64 = conn.query_row("SELECT count(*) FROM resources", [], |r| r.get(0)).expect("count");
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
+            .expect("count");
         assert_eq!(count, 1, "three spans, one resource row");
-        let inline: i64 = conn.query_row("SELECT count(*) FROM spans WHERE resource != ''", [], |r| r.get(0)).expect("count");
+        let inline: i64 = conn
+            .query_row("SELECT count(*) FROM spans WHERE resource != ''", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
         assert_eq!(inline, 0);
         let want = serde_json::json!({ "service.name": "shop-web" });
         assert_eq!(read_resources(&conn, 1), vec![want.clone(), want.clone()]);
@@ -521,16 +585,62 @@ mod tests {
             params![TraceId([3; 16]).to_string(), SpanId([3; 8]).to_string()],
         )
         .expect("old row");
-        assert_eq!(read_resources(&conn, 3), vec![serde_json::json!({ "service.name": "old" })]);
+        assert_eq!(
+            read_resources(&conn, 3),
+            vec![serde_json::json!({ "service.name": "old" })]
+        );
         // Another resource already holds this one's hash.
-        let json = serde_json::to_string(&with_resource(batch(4, "x"), "new").spans[0].resource).expect("json");
+        let json = serde_json::to_string(&with_resource(batch(4, "x"), "new").spans[0].resource)
+            .expect("json");
         conn.execute(
             "INSERT INTO resources (resource_hash, attributes) VALUES (?1, '{\"service.name\":\"other\"}')",
             params![resource_hash(&json)],
         )
         .expect("colliding row");
-        let outcomes = commit_group(&mut conn, &group(vec![with_resource(batch(4, "x"), "new")]), &Extras::default());
+        let outcomes = commit_group(
+            &mut conn,
+            &group(vec![with_resource(batch(4, "x"), "new")]),
+            &Extras::default(),
+        );
         assert_eq!(outcomes, vec![Ok(())]);
-        assert_eq!(read_resources(&conn, 4), vec![serde_json::json!({ "service.name": "new" })]);
+        assert_eq!(
+            read_resources(&conn, 4),
+            vec![serde_json::json!({ "service.name": "new" })]
+        );
+    }
+
+    #[tokio::test]
+    async fn committed_pages_reach_the_database_file_without_the_writer_checkpointing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, writer) = start(dir.path(), 8).expect("store");
+        let db_size =
+            || std::fs::metadata(dir.path().join(super::super::DB_FILE)).map_or(0, |m| m.len());
+        let before = db_size();
+        // About 400 KB of spans: far more than the empty store's pages.
+        let mut big = batch(1, "big");
+        let template = big.spans[0].clone();
+        big.spans = (0..200u8)
+            .map(|n| {
+                let mut span = template.clone();
+                span.trace_id = TraceId([n; 16]);
+                span.attributes
+                    .insert("pad".into(), "x".repeat(2000).into());
+                span
+            })
+            .collect();
+        store.write(big).await.expect("write");
+        // The writer never checkpoints (wal_autocheckpoint = 0); the checkpointer does, within
+        // a few of its periods.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while db_size() < before + 400_000 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+        }
+        assert!(
+            db_size() >= before + 400_000,
+            "database file {} B, was {before} B",
+            db_size()
+        );
+        drop(store);
+        writer.join();
     }
 }
