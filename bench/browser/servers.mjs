@@ -154,7 +154,13 @@ export async function startCollector() {
         state.lastActivity = Date.now();
       }
     };
-    req.on('data', (chunk) => (bytes += chunk.length));
+    // The body's first bytes tell a gzip body sent without Content-Encoding (sendBeacon cannot
+    // set it; ours names it in the URL instead).
+    let head = Buffer.alloc(0);
+    req.on('data', (chunk) => {
+      if (head.length < 2) head = Buffer.concat([head, chunk.subarray(0, 2)]);
+      bytes += chunk.length;
+    });
     req.on('end', () => {
       const url = new URL(req.url, 'http://collector');
       state.records.push({
@@ -164,7 +170,7 @@ export async function startCollector() {
         path: url.pathname,
         query: url.search,
         bytes,
-        encoding: req.headers['content-encoding'] || null,
+        encoding: req.headers['content-encoding'] || (head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : null),
         type: req.headers['content-type'] || null,
       });
       cors(req, res);
