@@ -46,7 +46,7 @@ pub struct RunArgs {
     /// Where the gateways' data directories and logs go [default: the system temp dir].
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
-    /// Keep the data directories and logs (the 10M-event store is about 37 GiB).
+    /// Keep the data directories and logs (the 10M-event store is about 11 GiB).
     #[arg(long)]
     pub keep_data: bool,
     /// Run only these parts, comma-separated.
