@@ -63,13 +63,32 @@ for (const t of json('size')?.targets || []) {
 }
 for (const t of json('browser')?.targets || []) {
   const unit = t.unit ? ' ' + t.unit : '';
-  const figures = t.ours?.median !== undefined ? `ours ${fmt(t.ours.median)}${unit}; best peer ${t.bestPeer} ${fmt(t.best?.median)}${unit}` : t.detail || '';
+  const figures =
+    t.ours?.median !== undefined
+      ? `ours ${fmt(t.ours.median)}${unit}; best peer ${t.bestPeer} ${fmt(t.best?.median)}${unit}`
+      : t.of !== undefined
+        ? `${t.ours} of ${t.of} requests made before the SDK was ready carried a trace header`
+        : '';
   const tracing = t.amongTracingPeers;
   const tracingNote = tracing && tracing.met !== t.met ? `; among tracing peers: ${tracing.met ? 'met' : 'not met'} (best ${tracing.bestPeer} ${fmt(tracing.best?.median)}${unit})` : '';
   glance.push([t.name, t.met, figures + tracingNote]);
 }
-for (const t of json('gateway')?.targets || []) {
-  glance.push([t.name || t.target, t.met, t.figures || t.detail || '']);
+// The gateway's targets, from rum-loadgen's raw figures.
+const gateway = json('gateway');
+for (const run of gateway?.peak || []) {
+  const g = run.gateway;
+  const share = g.events_per_s / run.floor.events_per_s;
+  glance.push([`gateway ≥ ½ of the HTTP floor's events/s (${g.payload}, enrichment and durable store on)`, share >= 0.5, `${fmt(g.events_per_s)} vs ${fmt(run.floor.events_per_s)} events/s = ${(share * 100).toFixed(1)} %`]);
+}
+for (const run of gateway?.peak || []) {
+  const h = run.half_load;
+  if (!h) continue;
+  glance.push([`gateway p99 acknowledgement < 10 ms at half of peak (${h.payload})`, h.latency.p99_ms < 10, `p99 ${fmt(h.latency.p99_ms)} ms at ${fmt(h.req_per_s)} req/s`]);
+}
+if (gateway?.peak?.length) {
+  const runs = gateway.peak.flatMap((r) => [r.gateway, r.half_load]).filter(Boolean);
+  const rss = Math.max(...runs.map((r) => r.usage.peak_rss_mb));
+  glance.push(['gateway RSS < 100 MB (enrichment on)', rss < 100, `peak ${fmt(rss)} MB over the throughput and latency runs`]);
 }
 if (glance.length) {
   out.push('## Targets at a glance');
