@@ -110,8 +110,6 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
-    // The default 2 MiB page cache sends most of a growing store's page reads to the OS.
-    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     conn.execute_batch(SCHEMA)?;
     add_column(
         &conn,
@@ -123,9 +121,6 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     add_column(&conn, "spans", "resource_hash", "INTEGER")?;
     Ok(conn)
 }
-
-/// SQLite's page cache per connection, KiB.
-const PAGE_CACHE_KIB: i64 = 16 * 1024;
 
 /// Stores made before a column existed get it (JSON columns: empty for old rows).
 fn add_column(
