@@ -67,8 +67,7 @@ enum Enrich {
         mmdb: Option<PathBuf>,
         uap: Option<PathBuf>,
     },
-    /// No geo database; user-agent regexes pointed at a missing file (the only way to turn
-    /// user-agent parsing off: the gateway then warns and skips it).
+    /// No geo database, `enrich.user_agent_parsing = false`.
     Off,
 }
 
@@ -433,16 +432,13 @@ fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
             if let Some(mmdb) = mmdb {
                 enrich_table.insert("geoip_database".into(), path(mmdb));
             }
-            let uap = uap
-                .clone()
-                .unwrap_or_else(|| data_dir.join("no-user-agent-regexes.yaml"));
-            enrich_table.insert("user_agent_regexes".into(), path(&uap));
+            match uap {
+                Some(uap) => enrich_table.insert("user_agent_regexes".into(), path(uap)),
+                None => enrich_table.insert("user_agent_parsing".into(), false.into()),
+            };
         }
         Enrich::Off => {
-            enrich_table.insert(
-                "user_agent_regexes".into(),
-                path(&data_dir.join("no-user-agent-regexes.yaml")),
-            );
+            enrich_table.insert("user_agent_parsing".into(), false.into());
         }
     }
     let off = || {

@@ -381,8 +381,7 @@ pub fn markdown(report: &Report) -> String {
             let _ = writeln!(
                 s,
                 "\nWith enrichment on the gateway reaches {:.0} % of its throughput without it. \
-                 \"Off\" means no `geoip_database` and `user_agent_regexes` pointing at a missing \
-                 file (the config has no switch to turn user-agent parsing off); the client \
+                 \"Off\" means no `geoip_database` and `user_agent_parsing = false`; the client \
                  address is still resolved. The user-agent cache (1024 entries) holds all 6 \
                  agents, so this measures cache hits, as a site with a few hundred distinct \
                  agents would see.",

@@ -24,6 +24,8 @@ pub struct EnrichConfig {
     pub geo_coordinates: bool,
     /// How often the GeoIP file is checked for a new version, in ms. Defaults to 5000.
     pub geoip_check_interval_ms: u64,
+    /// Whether to parse the `User-Agent` (about 50 MB of compiled regexes). Defaults to true.
+    pub user_agent_parsing: bool,
     /// uap-core's `regexes.yaml`. Defaults to [`DEFAULT_USER_AGENT_REGEXES`].
     pub user_agent_regexes: Option<PathBuf>,
     /// Parsed user agents kept. Defaults to 1024.
@@ -40,6 +42,7 @@ impl Default for EnrichConfig {
             geoip_database: None,
             geo_coordinates: false,
             geoip_check_interval_ms: 5000,
+            user_agent_parsing: true,
             user_agent_regexes: None,
             user_agent_cache_size: 1024,
             clock_skew_threshold_ms: 1000,

@@ -147,7 +147,12 @@ impl Enricher {
         }
         let regexes = config.user_agent_regexes();
         let cache = NonZeroUsize::new(config.user_agent_cache_size).unwrap_or(NonZeroUsize::MIN);
-        let user_agents = load_user_agents(&regexes, cache);
+        let user_agents = if config.user_agent_parsing {
+            load_user_agents(&regexes, cache)
+        } else {
+            tracing::info!("enrich.user_agent_parsing is false: user_agent.*, os.* and device.* attributes are off.");
+            None
+        };
         Enricher {
             proxies,
             geo,

@@ -158,3 +158,18 @@ async fn otlp_spans_from_backends_are_not_enriched() {
     );
     assert_eq!(start, 1_732_460_000_110_000_000);
 }
+
+#[tokio::test]
+async fn user_agent_parsing_can_be_switched_off() {
+    let gw = gateway("user_agent_parsing = false");
+    let now = now_ms();
+    let (status, body) = send(&gw.ingest, post(&beacon(now, now - 1000.0), PROXY, None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (span, _, view) = stored(&gw).await;
+    for attrs in [&span, &view] {
+        assert!(attrs.get("user_agent.name").is_none(), "{attrs}");
+        assert!(attrs.get("os.name").is_none(), "{attrs}");
+        // The rest of enrichment still runs.
+        assert_eq!(attrs["browser.language"], "en-GB", "{attrs}");
+    }
+}
