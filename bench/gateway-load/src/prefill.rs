@@ -236,8 +236,8 @@ const BATCHES_PER_TRANSACTION: u64 = 500;
 /// Writes copies of the templates into the store in `data_dir` until `add` more events are
 /// in it, dated over the week before now, oldest first. Blocking: call it off the runtime.
 ///
-/// The rows are the gateway's (schema from `gateway::store::open`, statements as in
-/// `gateway/src/store/writer.rs`), written for speed rather than durability: large
+/// The rows are the gateway's (schema from `gateway::store::open`, statements from
+/// `gateway::store::writer`), written for speed rather than durability: large
 /// transactions, no fsync, no rollback journal (the gateway is stopped; a crash here only
 /// loses the benchmark's store). The journal mode goes back to WAL at the end.
 pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<Filled> {
@@ -373,22 +373,8 @@ fn insert(
     let view = ids.spread16(slot.batch, slot.batches);
     let session = ids.hex32();
     let per_batch = rows.spans.len() as u64;
-    let mut span_stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
-            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
-            resource_hash, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12)",
-    )?;
-    let mut trace_stmt = tx.prepare_cached(
-        "INSERT INTO traces (trace_id, start_unix_nano, end_unix_nano, span_count, root_name, root_service)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5)
-         ON CONFLICT (trace_id) DO UPDATE SET
-            start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
-            end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
-            span_count = span_count + 1,
-            root_name = coalesce(excluded.root_name, root_name),
-            root_service = coalesce(excluded.root_service, root_service)",
-    )?;
+    let mut span_stmt = tx.prepare_cached(gateway::store::writer::INSERT_SPAN)?;
+    let mut trace_stmt = tx.prepare_cached(gateway::store::writer::UPSERT_TRACE)?;
     let (mut with_view, mut attributes) = (String::new(), String::new());
     for (j, span) in rows.spans.iter().enumerate() {
         // The beacon's spans are fetch spans: each a root of its own trace.
@@ -406,6 +392,7 @@ fn insert(
             span.status,
             span.status_message,
             attributes,
+            "",
             span.resource_hash,
             span.source,
         ])?;
@@ -417,10 +404,7 @@ fn insert(
             span.service,
         ])?;
     }
-    let mut view_stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO page_views (page_view_id, session_id, url, referrer, navigation_type,
-            start_unix_nano, resource, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
+    let mut view_stmt = tx.prepare_cached(gateway::store::writer::INSERT_PAGE_VIEW)?;
     for v in &rows.views {
         view_stmt.execute(params![
             view,
@@ -433,13 +417,7 @@ fn insert(
             v.attributes,
         ])?;
     }
-    let mut vital_stmt = tx.prepare_cached(
-        "INSERT INTO vitals (page_view_id, metric_id, name, value, delta, rating, navigation_type,
-            received_unix_nano, attribution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (page_view_id, metric_id) DO UPDATE SET
-            value = excluded.value, delta = excluded.delta, rating = excluded.rating,
-            received_unix_nano = excluded.received_unix_nano, attribution = excluded.attribution",
-    )?;
+    let mut vital_stmt = tx.prepare_cached(gateway::store::writer::UPSERT_VITAL)?;
     for v in &rows.vitals {
         vital_stmt.execute(params![
             view,

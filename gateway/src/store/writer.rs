@@ -323,6 +323,35 @@ fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), Sto
     Ok(())
 }
 
+// The store's row statements, public so a bulk loader (the benchmark's prefill) writes
+// rows exactly as the writer does.
+/// A span; ignored when already stored (a retried request re-sends spans).
+pub const INSERT_SPAN: &str =
+    "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
+            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
+            resource_hash, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+/// A span's trace row, created or widened to cover it.
+pub const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, start_unix_nano, end_unix_nano, span_count, root_name, root_service)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5)
+         ON CONFLICT (trace_id) DO UPDATE SET
+            start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
+            end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
+            span_count = span_count + 1,
+            root_name = coalesce(excluded.root_name, root_name),
+            root_service = coalesce(excluded.root_service, root_service)";
+/// A page view; every beacon of a view repeats it, and the first one stored wins.
+pub const INSERT_PAGE_VIEW: &str =
+    "INSERT OR IGNORE INTO page_views (page_view_id, session_id, url, referrer, navigation_type,
+            start_unix_nano, resource, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// A vital; a later report of the same metric instance carries its newer value.
+pub const UPSERT_VITAL: &str =
+    "INSERT INTO vitals (page_view_id, metric_id, name, value, delta, rating, navigation_type,
+            received_unix_nano, attribution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (page_view_id, metric_id) DO UPDATE SET
+            value = excluded.value, delta = excluded.delta, rating = excluded.rating,
+            received_unix_nano = excluded.received_unix_nano, attribution = excluded.attribution";
+
 /// Where a span's resource is kept: in `resources` under its hash, or inline in the span row.
 #[derive(Debug, Clone)]
 enum StoredResource {
@@ -368,44 +397,27 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
     };
     let trace_id = span.trace_id.to_string();
     // A retried request re-sends spans already stored: ignore them, and count each span once.
-    let inserted = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
-            start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
-            resource_hash, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?
-        .execute(params![
-            trace_id,
-            span.span_id.to_string(),
-            span.parent_span_id.map(|id| id.to_string()),
-            span.name,
-            span.kind.as_str(),
-            span.start_unix_nano,
-            span.end_unix_nano,
-            span.status.as_str(),
-            span.status_message,
-            serde_json::to_string(&span.attributes)?,
-            resource_inline,
-            resource_hash,
-            span.source.as_str(),
-        ])?;
+    let inserted = tx.prepare_cached(INSERT_SPAN)?.execute(params![
+        trace_id,
+        span.span_id.to_string(),
+        span.parent_span_id.map(|id| id.to_string()),
+        span.name,
+        span.kind.as_str(),
+        span.start_unix_nano,
+        span.end_unix_nano,
+        span.status.as_str(),
+        span.status_message,
+        serde_json::to_string(&span.attributes)?,
+        resource_inline,
+        resource_hash,
+        span.source.as_str(),
+    ])?;
     if inserted == 0 {
         return Ok(());
     }
     let is_root = span.parent_span_id.is_none();
     let service = span.resource.get("service.name").and_then(|v| v.as_str());
-    tx.prepare_cached(
-        "INSERT INTO traces (trace_id, start_unix_nano, end_unix_nano, span_count, root_name, root_service)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5)
-         ON CONFLICT (trace_id) DO UPDATE SET
-            start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
-            end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
-            span_count = span_count + 1,
-            root_name = coalesce(excluded.root_name, root_name),
-            root_service = coalesce(excluded.root_service, root_service)",
-    )?
-    .execute(params![
+    tx.prepare_cached(UPSERT_TRACE)?.execute(params![
         trace_id,
         span.start_unix_nano,
         span.end_unix_nano,
@@ -416,12 +428,7 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
 }
 
 fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> {
-    // Every beacon of a view repeats it; the first one stored wins.
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO page_views (page_view_id, session_id, url, referrer, navigation_type,
-            start_unix_nano, resource, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
+    tx.prepare_cached(INSERT_PAGE_VIEW)?.execute(params![
         view.id,
         view.session_id,
         view.url,
@@ -435,15 +442,7 @@ fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> 
 }
 
 fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), StoreError> {
-    // A later report of the same metric instance carries its newer value.
-    tx.prepare_cached(
-        "INSERT INTO vitals (page_view_id, metric_id, name, value, delta, rating, navigation_type,
-            received_unix_nano, attribution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (page_view_id, metric_id) DO UPDATE SET
-            value = excluded.value, delta = excluded.delta, rating = excluded.rating,
-            received_unix_nano = excluded.received_unix_nano, attribution = excluded.attribution",
-    )?
-    .execute(params![
+    tx.prepare_cached(UPSERT_VITAL)?.execute(params![
         vital.page_view_id,
         vital.metric_id,
         vital.name,
