@@ -74,7 +74,9 @@ impl OriginPattern {
             Some("*") => PortPattern::Any,
             Some(p) => PortPattern::Exact(
                 p.parse()
-                    .map_err(|_| format!("origin pattern {text:?} has a bad port"))?,
+                    .ok()
+                    .filter(|_| is_port(p))
+                    .ok_or_else(|| format!("origin pattern {text:?} has a bad port"))?,
             ),
         };
         let host = match host.strip_prefix("*.") {
@@ -106,6 +108,9 @@ impl OriginPattern {
         let Some((o_host, o_port)) = split_host_port(rest) else {
             return false;
         };
+        if !o_port.is_none_or(is_port) {
+            return false;
+        }
         if o_scheme != scheme {
             return false;
         }
@@ -132,17 +137,27 @@ fn split_host_port(rest: &str) -> Option<(&str, Option<&str>)> {
     if rest.contains('/') {
         return None;
     }
-    if let Some(v6) = rest.strip_prefix('[') {
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
         let (host, after) = v6.split_once(']')?;
-        return match after {
-            "" => Some((host, None)),
-            _ => after.strip_prefix(':').map(|p| (host, Some(p))),
-        };
-    }
-    match rest.split_once(':') {
-        Some((host, port)) => Some((host, Some(port))),
-        None => Some((rest, None)),
-    }
+        match after {
+            "" => (host, None),
+            _ => (host, Some(after.strip_prefix(':')?)),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    Some((host, port))
+}
+
+/// A port of an origin is 1 to 5 ASCII digits: `localhost:8080.evil.example` is no origin of
+/// localhost, whatever the pattern's port.
+fn is_port(text: &str) -> bool {
+    (1..=5).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<u16>().is_ok()
 }
 
 #[cfg(test)]
@@ -170,6 +185,19 @@ mod tests {
         assert!(!p("https://*.example.com").matches("https://example.com"));
         assert!(!p("https://*.example.com").matches("https://badexample.com"));
         assert!(p("*").matches("null"));
+    }
+
+    #[test]
+    fn a_wildcard_port_is_digits_only() {
+        let any_port = p("http://localhost:*");
+        assert!(any_port.matches("http://localhost:8080"));
+        assert!(!any_port.matches("http://localhost:8080.evil.example"));
+        assert!(!any_port.matches("http://localhost:"));
+        assert!(!any_port.matches("http://localhost:+80"));
+        assert!(!any_port.matches("http://localhost:99999"));
+        assert!(!any_port.matches("http://localhost:80:80"));
+        assert!(!p("http://[::1]:*").matches("http://[::1]:80x"));
+        assert!(!p("http://localhost:8080").matches("http://localhost:+8080"));
     }
 
     #[test]

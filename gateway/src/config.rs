@@ -111,6 +111,19 @@ pub struct Limits {
     /// Client IPs whose buckets are remembered; idle ones are forgotten first.
     /// Defaults to 65536.
     pub max_tracked_ips: usize,
+    /// Latest time a span or page view may carry, in seconds after the gateway's clock (a
+    /// beacon's after clock-skew correction); later, or before 2000-01-01, gets 400
+    /// `invalid_field`. Defaults to 86400 (one day).
+    pub max_future_secs: u64,
+    /// Connections served at once, per listener; one more is answered 503
+    /// `too_many_connections` and closed. Defaults to 1024.
+    pub max_connections: usize,
+    /// Time a connection has to send a complete request head (new, or idle between
+    /// keep-alive requests) before it is closed, in milliseconds. Defaults to 10000.
+    pub header_read_timeout_ms: u64,
+    /// Time a request has to send its whole body once its head is in, in milliseconds;
+    /// slower gets 408 `body_timeout`. Defaults to 30000.
+    pub body_read_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -131,6 +144,10 @@ impl Default for Limits {
                 burst: 100.0,
             },
             max_tracked_ips: 65536,
+            max_future_secs: 86_400,
+            max_connections: 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
         }
     }
 }
@@ -333,6 +350,9 @@ fn check_policy(
         || l.max_attributes_per_span == 0
         || l.max_string_chars == 0
         || l.max_tracked_ips == 0
+        || l.max_connections == 0
+        || l.header_read_timeout_ms == 0
+        || l.body_read_timeout_ms == 0
     {
         return Err(invalid("limits", "limits must be greater than zero"));
     }

@@ -53,6 +53,15 @@ pub enum Rejection {
     /// More spans + vitals than one request may carry.
     #[error("more than {0} events (spans + vitals) in one request")]
     TooManyEvents(usize),
+    /// The body did not arrive within `limits.body_read_timeout_ms`.
+    #[error("the body did not arrive within {0} ms")]
+    BodyTimeout(u64),
+    /// No endpoint at this path.
+    #[error("no endpoint at {0}; the ingest endpoints are POST /v1/rum and POST /v1/traces")]
+    NotFound(String),
+    /// The path exists, but not for this method.
+    #[error("method {0} is not allowed here; use POST")]
+    MethodNotAllowed(String),
 }
 
 impl Rejection {
@@ -81,6 +90,9 @@ impl Rejection {
             Rejection::UnsupportedEncoding(_) => "unsupported_encoding",
             Rejection::DecompressedTooLarge(_) => "payload_too_large",
             Rejection::TooManyEvents(_) => "too_many_events",
+            Rejection::BodyTimeout(_) => "body_timeout",
+            Rejection::NotFound(_) => "not_found",
+            Rejection::MethodNotAllowed(_) => "method_not_allowed",
         }
     }
 
@@ -100,6 +112,9 @@ impl Rejection {
             Rejection::DecompressedTooLarge(_) | Rejection::TooManyEvents(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
+            Rejection::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Rejection::NotFound(_) => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 }
@@ -126,6 +141,17 @@ impl IntoResponse for Rejection {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        // The rest of a slow body is not read: the connection cannot carry another request.
+        if matches!(self, Rejection::BodyTimeout(_)) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if matches!(self, Rejection::MethodNotAllowed(_)) {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
         }
         if let Some(secs) = retry_after {
             response

@@ -27,6 +27,7 @@ pub mod admin_auth;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod convert;
 pub mod enrich;
 pub mod error;

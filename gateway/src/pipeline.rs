@@ -46,9 +46,9 @@ impl Pipeline {
     }
 
     /// A validated batch → what may be stored and exported: count caps, then `enrich`
-    /// (client address, geo, user agent: before scrubbing drops the client address), scrub,
-    /// string truncation and sampling. Refuses a batch over the count caps; everything else
-    /// is a transformation.
+    /// (client address, geo, user agent, clock skew: before scrubbing drops the client
+    /// address), the time window, scrub, string truncation and sampling. Refuses a batch over
+    /// the count caps or with a time outside the window; everything else is a transformation.
     pub fn process(
         &self,
         batch: Batch,
@@ -56,9 +56,16 @@ impl Pipeline {
     ) -> Result<Batch, Rejection> {
         caps::check_counts(&batch, &self.limits)?;
         let batch = enrich(batch);
+        caps::check_times(&batch, now_unix_nano(), self.limits.max_future_secs)?;
         let batch = self.scrubber.scrub(batch);
         // After scrubbing, so a cut cannot leave half an e-mail address unmasked.
         let batch = caps::truncate_strings(batch, self.limits.max_string_chars);
         Ok(self.sampler.sample(batch))
     }
+}
+
+fn now_unix_nano() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }

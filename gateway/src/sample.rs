@@ -1,8 +1,9 @@
 //! The sample stage: which traces the gateway keeps.
 //!
-//! * The SDK's head decision is honoured: beacons carry sampled sessions only, and an OTLP
-//!   span whose W3C trace flags say "not sampled" is dropped at decode
-//!   ([`otlp_span_sampled`]).
+//! * The SDK's head decision is honoured: beacons carry sampled sessions only, and OTLP
+//!   exporters send only the spans their SDK sampled. `Span.flags` is not read for it: the
+//!   Python and Go SDKs fill in only the is-remote bits (`0x100`/`0x300`) and leave the W3C
+//!   sampled bit 0 on spans they sampled.
 //! * Then the gateway's own ratio, from the first `[[sample.rules]]` entry matching the
 //!   span's `service.name` and `deployment.environment.name` (default 1.0), decided from the
 //!   trace id exactly as OpenTelemetry's `TraceIdRatioBased` sampler does. The decision is a
@@ -34,12 +35,6 @@ const SERVICE_NAME: &str = "service.name";
 const ENVIRONMENT: &str = "deployment.environment.name";
 /// The attribute's name before semantic conventions 1.27.
 const ENVIRONMENT_OLD: &str = "deployment.environment";
-/// W3C trace flags' sampled bit, in OTLP's `Span.flags`.
-const SAMPLED_FLAG: u32 = 0x01;
-/// OTLP's `Span.flags` bits 8–9 (has-is-remote, is-remote): set by newer SDKs, which also
-/// fill in the trace flags.
-const KNOWN_FLAGS_MASK: u32 = 0xff | 0x300;
-
 /// Spans dropped by sampling, since start (for the self-metrics).
 pub static SPANS_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
 
@@ -76,22 +71,6 @@ impl SampleConfig {
         }
         Ok(())
     }
-}
-
-/// Whether an OTLP span was sampled by its SDK. `flags == 0` is "unknown" (protobuf's
-/// default; exporters before OTLP 1.1 did not send flags) and counts as sampled, since an
-/// SDK exports only what it sampled; otherwise the W3C sampled bit decides.
-pub fn otlp_span_sampled(flags: u32) -> bool {
-    flags & KNOWN_FLAGS_MASK == 0 || flags & SAMPLED_FLAG != 0
-}
-
-/// [`otlp_span_sampled`], counting the spans it drops.
-pub fn keep_by_head_decision(flags: u32) -> bool {
-    let keep = otlp_span_sampled(flags);
-    if !keep {
-        SPANS_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
-    }
-    keep
 }
 
 /// OpenTelemetry's `TraceIdRatioBased` decision: the trace id's low 8 bytes, big-endian,
@@ -259,15 +238,6 @@ mod tests {
         assert_eq!(kept.spans[2].attributes[SAMPLING_RATIO], 0.5);
         let without = sampler("[[rules]]\nratio = 0.5\n").sample(batch);
         assert_eq!(without.spans.len(), 1);
-    }
-
-    #[test]
-    fn otlp_flags_unknown_or_sampled_are_kept() {
-        assert!(otlp_span_sampled(0));
-        assert!(otlp_span_sampled(0x01));
-        assert!(otlp_span_sampled(0x101));
-        assert!(!otlp_span_sampled(0x100));
-        assert!(!otlp_span_sampled(0x02));
     }
 
     #[test]

@@ -2,18 +2,20 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::connections::{self, ServeLimits};
 use crate::enrich::Enricher;
 use crate::export::otlp::Exporter;
 use crate::export::queue::Outbox;
 use crate::ingest::{self, IngestState};
 use crate::store::{self, StoreHandle};
-use crate::telemetry::{self, Telemetry};
+use crate::telemetry::{self, Listener, Telemetry};
 use crate::{api, viewer};
 
 /// The ingest listener's router. Builds the enrich stage from the config, which blocks for
@@ -115,17 +117,33 @@ pub async fn run_with_listeners(
     let ingest_app = telemetry::count_ingest(
         ingest_router_with(Arc::clone(&config), store.clone(), enricher),
         Arc::clone(&telemetry),
-    )
-    // The peer's address: the client's (or the trusted proxy's in front of it), for
-    // enrichment and the per-client rate limit.
-    .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let ingest_server =
-        axum::serve(ingest, ingest_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    );
+    let limits = ServeLimits {
+        max_connections: config.limits().max_connections,
+        header_read_timeout: Duration::from_millis(config.limits().header_read_timeout_ms),
+    };
+    // Each connection's peer address reaches the handlers as `ConnectInfo`: the client's (or
+    // the trusted proxy's in front of it), for enrichment and the per-client rate limit.
+    let ingest_server = connections::serve(
+        ingest,
+        ingest_app,
+        limits,
+        Listener::Ingest,
+        Arc::clone(&telemetry),
+        stopped(stop_rx.clone()),
+    );
     let admin_app = crate::admin_auth::protect(
-        admin_router(store).merge(telemetry::router(telemetry)),
+        admin_router(store).merge(telemetry::router(Arc::clone(&telemetry))),
         config.admin_token(),
     );
-    let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
+    let admin_server = connections::serve(
+        admin,
+        admin_app,
+        limits,
+        Listener::Admin,
+        telemetry,
+        stopped(stop_rx),
+    );
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);
     ingest_result.context("ingest listener")?;
     admin_result.context("admin listener")?;

@@ -23,6 +23,22 @@ use crate::model::{Batch, Source};
 #[derive(Debug, Clone, Copy)]
 pub struct RejectedReason(pub &'static str);
 
+/// Which of the gateway's two listeners a connection metric is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Listener {
+    Ingest,
+    Admin,
+}
+
+impl Listener {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listener::Ingest => "ingest",
+            Listener::Admin => "admin",
+        }
+    }
+}
+
 /// Every counter the gateway keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Counter {
@@ -48,6 +64,12 @@ pub enum Counter {
     ExportRetries(Signal),
     /// Items dropped on the way to the receiver, by reason.
     ExportDropped(Signal, DropReason),
+    /// Connections answered 503 and closed because `limits.max_connections` were open.
+    ConnectionsRefused(Listener),
+    /// Connections closed for sending no complete request head in time.
+    HeaderTimeouts(Listener),
+    /// Requests the HTTP parser refused before any handler ran, by reason code.
+    ParserRefusals(Listener, &'static str),
 }
 
 impl Counter {
@@ -64,6 +86,9 @@ impl Counter {
             Counter::ExportRequests(_) => "rum_gateway_export_requests_total",
             Counter::ExportRetries(_) => "rum_gateway_export_retries_total",
             Counter::ExportDropped(..) => "rum_gateway_export_dropped_total",
+            Counter::ConnectionsRefused(_) => "rum_gateway_connections_refused_total",
+            Counter::HeaderTimeouts(_) => "rum_gateway_header_read_timeouts_total",
+            Counter::ParserRefusals(..) => "rum_gateway_http_parse_refusals_total",
         }
     }
 
@@ -80,6 +105,15 @@ impl Counter {
             Counter::ExportRequests(_) => "Export requests the receiver acknowledged.",
             Counter::ExportRetries(_) => "Export attempts retried after a transient failure.",
             Counter::ExportDropped(..) => "Spans or log records dropped before export, by reason.",
+            Counter::ConnectionsRefused(_) => {
+                "Connections refused (503) because limits.max_connections were open."
+            }
+            Counter::HeaderTimeouts(_) => {
+                "Connections closed for sending no request head within limits.header_read_timeout_ms."
+            }
+            Counter::ParserRefusals(..) => {
+                "Requests the HTTP parser refused (400, 414, 431) before any handler, by reason code."
+            }
         }
     }
 
@@ -96,6 +130,12 @@ impl Counter {
                     reason.as_str()
                 )
             }
+            Counter::ConnectionsRefused(l) | Counter::HeaderTimeouts(l) => {
+                format!("{{listener=\"{}\"}}", l.as_str())
+            }
+            Counter::ParserRefusals(l, reason) => {
+                format!("{{listener=\"{}\",reason=\"{reason}\"}}", l.as_str())
+            }
             _ => String::new(),
         }
     }
@@ -107,6 +147,8 @@ pub struct Telemetry {
     counters: Mutex<BTreeMap<Counter, u64>>,
     queue_bytes: AtomicU64,
     export_enabled: std::sync::atomic::AtomicBool,
+    /// Open connections of the ingest and admin listeners.
+    open_connections: [AtomicU64; 2],
 }
 
 impl Telemetry {
@@ -132,6 +174,18 @@ impl Telemetry {
     pub fn set_queue_bytes(&self, bytes: u64) {
         self.export_enabled.store(true, Ordering::Relaxed);
         self.queue_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    pub fn connection_opened(&self, listener: Listener) {
+        self.open_connections[listener as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self, listener: Listener) {
+        self.open_connections[listener as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn open_connections(&self, listener: Listener) -> u64 {
+        self.open_connections[listener as usize].load(Ordering::Relaxed)
     }
 
     /// Counts what a committed batch held.
@@ -164,6 +218,8 @@ impl Telemetry {
             Counter::OtlpSpansAccepted,
             Counter::PageViewsAccepted,
             Counter::VitalsAccepted,
+            Counter::ConnectionsRefused(Listener::Ingest),
+            Counter::HeaderTimeouts(Listener::Ingest),
         ] {
             counters.entry(counter).or_default();
         }
@@ -192,7 +248,7 @@ impl Telemetry {
         for (name, help, value) in [
             (
                 "rum_gateway_spans_sampled_out_total",
-                "Spans dropped by sampling (the head decision or a gateway ratio rule).",
+                "Spans dropped by a gateway ratio rule.",
                 crate::sample::SPANS_SAMPLED_OUT.load(Ordering::Relaxed),
             ),
             (
@@ -204,6 +260,16 @@ impl Telemetry {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        out.push_str("# HELP rum_gateway_connections_open Connections being served.\n");
+        out.push_str("# TYPE rum_gateway_connections_open gauge\n");
+        for listener in [Listener::Ingest, Listener::Admin] {
+            let _ = writeln!(
+                out,
+                "rum_gateway_connections_open{{listener=\"{}\"}} {}",
+                listener.as_str(),
+                self.open_connections(listener)
             );
         }
         if self.export_enabled.load(Ordering::Relaxed) {

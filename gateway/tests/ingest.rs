@@ -456,6 +456,26 @@ async fn otlp_json_with_hex_ids_is_read() {
 }
 
 #[tokio::test]
+async fn otlp_spans_of_an_unknown_kind_are_refused_with_a_reason() {
+    let gw = gateway();
+    let mut request = otlp_request(SPAN_ID);
+    request.resource_spans[0].scope_spans[0].spans[0].kind = 7;
+    let (status, body, _) = send(
+        &gw.ingest,
+        post_otlp(
+            "application/x-protobuf",
+            Some("Bearer dev"),
+            request.encode_to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_field");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("kind")), "{body}");
+    assert_eq!(stored_trace_count(&gw).await, 0);
+}
+
+#[tokio::test]
 async fn otlp_rejections() {
     let gw = gateway();
     let ok_body = otlp_request(SPAN_ID).encode_to_vec();

@@ -91,10 +91,17 @@ impl Geo {
         };
         put("geo.continent.code", city.continent.code);
         put("geo.country.iso_code", city.country.iso_code);
-        put(
-            "geo.region.iso_code",
+        // ISO 3166-2, as the semantic conventions define it: the country's code, a hyphen
+        // and MaxMind's subdivision code (`GB` + `ENG` → `GB-ENG`). The largest subdivision
+        // is the first.
+        let region = match (
+            city.country.iso_code.filter(|c| !c.is_empty()),
             city.subdivisions.first().and_then(|s| s.iso_code),
-        );
+        ) {
+            (Some(country), Some(sub)) if !sub.is_empty() => Some(format!("{country}-{sub}")),
+            _ => None,
+        };
+        put("geo.region.iso_code", region.as_deref());
         put("geo.locality.name", city.city.names.english);
         put("geo.postal_code", city.postal.code);
         if self.inner.coordinates {
@@ -176,12 +183,12 @@ mod tests {
             let geo = Geo::open(&db(file), false, Duration::from_secs(3600));
             assert!(geo.is_loaded());
             let cases = [
-                ("81.2.69.142", "London", "GB", "ENG", "EU"),
-                ("89.160.20.128", "Linköping", "SE", "E", "EU"),
-                ("216.160.83.56", "Milton", "US", "WA", "NA"),
-                ("2.125.160.216", "Boxford", "GB", "ENG", "EU"),
+                ("81.2.69.142", "London", "GB", "GB-ENG", "EU"),
+                ("89.160.20.128", "Linköping", "SE", "SE-E", "EU"),
+                ("216.160.83.56", "Milton", "US", "US-WA", "NA"),
+                ("2.125.160.216", "Boxford", "GB", "GB-ENG", "EU"),
                 // IPv4-mapped IPv6 finds the IPv4 record.
-                ("::ffff:81.2.69.142", "London", "GB", "ENG", "EU"),
+                ("::ffff:81.2.69.142", "London", "GB", "GB-ENG", "EU"),
             ];
             for (ip, city, country, region, continent) in cases {
                 let a = lookup(&geo, ip);

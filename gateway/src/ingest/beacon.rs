@@ -5,6 +5,7 @@
 //! accepted too.
 
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -126,9 +127,17 @@ pub fn decode(body: &[u8]) -> Result<BeaconV1, Rejection> {
     serde_json::from_slice(body).map_err(|e| Rejection::Malformed(e.to_string()))
 }
 
+/// The query string's parameters; a malformed query or a parameter given twice (`key`,
+/// `encoding`) is a 400 with the documented body, not the extractor's plain-text one.
+fn key_query(query: Result<Query<KeyQuery>, QueryRejection>) -> Result<KeyQuery, Rejection> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| Rejection::invalid("query string", e.body_text()))
+}
+
 pub async fn receive(
     State(state): State<IngestState>,
-    Query(query): Query<KeyQuery>,
+    query: Result<Query<KeyQuery>, QueryRejection>,
     Peer(peer): Peer,
     headers: HeaderMap,
     body: Body,
@@ -138,6 +147,7 @@ pub async fn receive(
         .get(axum::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok());
     let reject = |r: Rejection| with_cors(r.into_response(), None);
+    let query = key_query(query).map_err(reject)?;
     state
         .pipeline
         .rate
@@ -160,7 +170,7 @@ pub async fn receive(
         "text/plain or application/json",
     )
     .map_err(reject)?;
-    let bytes = read_body(&headers, body, state.config.limits().max_body_bytes)
+    let bytes = read_body(&headers, body, state.config.limits())
         .await
         .map_err(reject)?;
     let bytes = state
@@ -192,9 +202,13 @@ pub async fn receive(
 /// CORS preflight for `POST /v1/rum`, answered only for an allowed origin of a known key.
 pub async fn preflight(
     State(state): State<IngestState>,
-    Query(query): Query<KeyQuery>,
+    query: Result<Query<KeyQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let query = match key_query(query) {
+        Ok(query) => query,
+        Err(rejection) => return rejection.into_response(),
+    };
     let origin = headers
         .get(axum::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok());

@@ -9,13 +9,13 @@ pub mod otlp;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
 
 use crate::auth::App;
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::enrich::Enricher;
 use crate::error::Rejection;
 use crate::store::StoreHandle;
@@ -32,7 +32,17 @@ pub fn router(state: IngestState) -> Router {
     Router::new()
         .route("/v1/rum", post(beacon::receive).options(beacon::preflight))
         .route("/v1/traces", post(otlp::receive))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Rejection {
+    Rejection::NotFound(uri.path().to_string())
+}
+
+async fn method_not_allowed(method: Method) -> Rejection {
+    Rejection::MethodNotAllowed(method.to_string())
 }
 
 /// A request without `Origin` is not from a browser page (browsers send it on every
@@ -89,9 +99,22 @@ pub(crate) fn require_content_type(
     }
 }
 
-/// Reads the body, refusing early on a declared length over `limit` and stopping at `limit`
-/// bytes for a body that does not declare one.
+/// Reads the body, refusing early on a declared length over `limits.max_body_bytes`,
+/// stopping at that many bytes for a body that does not declare one, and giving up after
+/// `limits.body_read_timeout_ms` (a client sending a byte at a time holds no connection
+/// longer than that).
 pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limits: &Limits,
+) -> Result<Bytes, Rejection> {
+    let timeout = std::time::Duration::from_millis(limits.body_read_timeout_ms);
+    tokio::time::timeout(timeout, read_body_within(headers, body, limits.max_body_bytes))
+        .await
+        .map_err(|_| Rejection::BodyTimeout(limits.body_read_timeout_ms))?
+}
+
+async fn read_body_within(
     headers: &HeaderMap,
     body: Body,
     limit: u64,

@@ -49,7 +49,7 @@ async fn handle(state: IngestState, headers: HeaderMap, body: Body) -> Result<Re
         &[PROTOBUF, JSON],
         "application/x-protobuf or application/json",
     )?;
-    let bytes = read_body(&headers, body, state.config.limits().max_body_bytes).await?;
+    let bytes = read_body(&headers, body, state.config.limits()).await?;
     let bytes = state.pipeline.decode_body(&headers, bytes)?;
     let request = if media_type == PROTOBUF {
         ExportTraceServiceRequest::decode(bytes.as_ref())
@@ -96,10 +96,10 @@ pub fn to_batch(request: ExportTraceServiceRequest) -> Result<Batch, Rejection> 
             .map(|r| attributes(r.attributes))
             .unwrap_or_default();
         for scope_spans in resource_spans.scope_spans {
+            // Every span is kept, whatever its `flags`: an exporter sends only what its SDK
+            // sampled, and the W3C bits of `flags` are not always filled in (the Python and
+            // Go SDKs set only the is-remote bits 8–9, leaving the sampled bit 0).
             for span in scope_spans.spans {
-                if !crate::sample::keep_by_head_decision(span.flags) {
-                    continue;
-                }
                 batch.spans.push(convert_span(span, &resource)?);
             }
         }
@@ -137,7 +137,14 @@ fn convert_span(
         Ok(span::SpanKind::Client) => SpanKind::Client,
         Ok(span::SpanKind::Producer) => SpanKind::Producer,
         Ok(span::SpanKind::Consumer) => SpanKind::Consumer,
-        _ => SpanKind::Internal,
+        // The spec reads "unspecified" as internal.
+        Ok(span::SpanKind::Internal | span::SpanKind::Unspecified) => SpanKind::Internal,
+        Err(_) => {
+            return Err(Rejection::invalid(
+                "kind",
+                format!("{} is not a SpanKind (0 to 5)", span.kind),
+            ))
+        }
     };
     let (status, status_message) = match span.status {
         Some(s) => {

@@ -47,6 +47,45 @@ pub fn check_counts(batch: &Batch, limits: &Limits) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Earliest time accepted on a span or page view: 2000-01-01T00:00:00Z, in unix nanoseconds.
+/// Anything earlier is a clock that was never set, not a real event.
+pub const EARLIEST_UNIX_NANO: i64 = 946_684_800_000_000_000;
+
+/// Refuses a batch with a span or page view timed before [`EARLIEST_UNIX_NANO`] or more than
+/// `max_future_secs` after `now_unix_nano` (the gateway's clock). Runs after enrichment, so
+/// a beacon's times are checked as the clock-skew correction left them: a browser clock that
+/// sends `sentAt` in 1970 and its spans in 2255 cannot push them to the year 2262.
+pub fn check_times(batch: &Batch, now_unix_nano: i64, max_future_secs: u64) -> Result<(), Rejection> {
+    let latest = now_unix_nano.saturating_add(
+        i64::try_from(max_future_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX),
+    );
+    let check = |field: &str, nanos: i64| {
+        if nanos < EARLIEST_UNIX_NANO {
+            Err(Rejection::invalid(
+                field,
+                format!("{nanos} ns since 1970 is before 2000-01-01 (after clock-skew correction)"),
+            ))
+        } else if nanos > latest {
+            Err(Rejection::invalid(
+                field,
+                format!(
+                    "{nanos} ns since 1970 is more than {max_future_secs} s after the gateway's clock (after clock-skew correction)"
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    for span in &batch.spans {
+        check("span start time", span.start_unix_nano)?;
+        check("span end time", span.end_unix_nano)?;
+    }
+    for view in &batch.page_views {
+        check("view.start", view.start_unix_nano)?;
+    }
+    Ok(())
+}
+
 /// Cuts every string value (attributes, span names, status messages, page URLs) longer than
 /// `max_chars` characters to `max_chars` and appends [`TRUNCATION_MARKER`].
 pub fn truncate_strings(mut batch: Batch, max_chars: usize) -> Batch {

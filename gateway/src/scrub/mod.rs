@@ -2,6 +2,7 @@
 //! exported. Runs after enrichment (so geo can use the client address first) and before
 //! sampling. Every rule is on by default and configured under `[scrub]` (`docs/config.md`).
 
+mod exempt;
 mod text;
 mod url;
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{Attributes, Batch};
+pub use exempt::{is_exempt_key, is_measure_key};
 pub use text::{luhn_valid, TextMasks, BEARER_MASK, CARD_MASK, EMAIL_MASK};
 pub use url::{ParamDenyList, DEFAULT_DENY, REDACTED};
 
@@ -127,14 +129,19 @@ impl Scrubber {
         }
     }
 
+    /// Every attribute but the exempt ones ([`exempt`]): the gateway's own stamps, ids, and
+    /// numbers that measure something.
     fn attributes(&self, attrs: &mut Attributes) {
         for (key, value) in attrs.iter_mut() {
+            if is_exempt_key(key) {
+                continue;
+            }
             let query = key == URL_QUERY;
-            self.value(value, query);
+            self.value(value, query, is_measure_key(key));
         }
     }
 
-    fn value(&self, value: &mut Value, query: bool) {
+    fn value(&self, value: &mut Value, query: bool, measure: bool) {
         match value {
             Value::String(s) => {
                 let scrubbed = if query {
@@ -147,11 +154,19 @@ impl Scrubber {
                 };
                 *s = scrubbed;
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.value(v, query)),
-            Value::Object(map) => map.values_mut().for_each(|v| self.value(v, false)),
-            // A card number sent as a JSON number is masked too (and becomes a string).
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|v| self.value(v, query, measure)),
+            Value::Object(map) => map.iter_mut().for_each(|(k, v)| {
+                if !is_exempt_key(k) {
+                    self.value(v, false, is_measure_key(k))
+                }
+            }),
+            // A card number sent as a JSON number is masked too (and becomes a string),
+            // unless its key says it is a time, count, size or id.
             Value::Number(n)
-                if self.masks.masks_cards()
+                if !measure
+                    && self.masks.masks_cards()
                     && n.as_u64().is_some_and(|n| luhn_valid(&n.to_string())) =>
             {
                 *value = Value::String(CARD_MASK.into());

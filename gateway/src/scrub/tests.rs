@@ -181,3 +181,40 @@ fn page_view_attributes_and_vital_attribution_are_scrubbed() {
         "{text}"
     );
 }
+
+#[test]
+fn own_ids_and_measures_are_never_masked() {
+    // All digits, 16 hex digits, Luhn-valid: a view id the SDK can draw (about 1 in 18,400).
+    let view_id = "4111111111111111";
+    let mut b = batch(json!({
+        "rum.page_view.id": view_id,
+        "session.id": "5555555555554444",
+        "rum.clock_skew.adjusted_ms": 4111111111111111i64,
+        "http.request.body.size": 4111111111111111u64,
+        "user.id": "4111111111111111",
+        "note": 4111111111111111u64,
+    }));
+    b.page_views[0].id = view_id.into();
+    let mut attribution = Attributes::new();
+    attribution.insert("largestShiftTime".into(), json!(4111111111111u64));
+    b.vitals.push(Vital {
+        page_view_id: view_id.into(),
+        metric_id: "m".into(),
+        name: "CLS".into(),
+        value: 0.1,
+        delta: 0.1,
+        rating: "good".into(),
+        navigation_type: "navigate".into(),
+        attribution,
+    });
+    let out = scrubber(ScrubConfig::default()).scrub(b);
+    let a = &out.spans[0].attributes;
+    assert_eq!(a["rum.page_view.id"], view_id);
+    assert_eq!(a["session.id"], "5555555555554444");
+    assert_eq!(a["rum.clock_skew.adjusted_ms"], 4111111111111111i64);
+    assert_eq!(a["http.request.body.size"], 4111111111111111u64);
+    assert_eq!(out.vitals[0].attribution["largestShiftTime"], 4111111111111u64);
+    // What a user wrote is still masked.
+    assert_eq!(a["user.id"], CARD_MASK);
+    assert_eq!(a["note"], CARD_MASK);
+}

@@ -26,7 +26,7 @@ async fn a_beacon_through_a_trusted_proxy_gets_the_forwarded_clients_geo_and_use
         assert_eq!(attrs["client.address"], "81.2.69.142", "{attrs}");
         assert_eq!(attrs["geo.country.iso_code"], "GB", "{attrs}");
         assert_eq!(attrs["geo.locality.name"], "London", "{attrs}");
-        assert_eq!(attrs["geo.region.iso_code"], "ENG", "{attrs}");
+        assert_eq!(attrs["geo.region.iso_code"], "GB-ENG", "{attrs}");
         assert_eq!(attrs["geo.continent.code"], "EU", "{attrs}");
         assert!(
             attrs.get("geo.location.lat").is_none(),
@@ -96,7 +96,7 @@ async fn coordinates_are_added_only_when_enabled() {
     assert_eq!(status, StatusCode::OK);
     let (span, _, _) = stored(&gw).await;
     assert_eq!(span["geo.locality.name"], "Milton");
-    assert_eq!(span["geo.region.iso_code"], "WA");
+    assert_eq!(span["geo.region.iso_code"], "US-WA");
     assert_eq!(span["geo.country.iso_code"], "US");
     assert_eq!(span["geo.postal_code"], "98354");
     assert!(

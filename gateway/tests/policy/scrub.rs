@@ -57,3 +57,27 @@ async fn personal_data_is_scrubbed_before_it_is_stored() {
         );
     }
 }
+
+/// About 1 in 18,400 of the SDK's random 16-hex-digit view ids is all digits and passes
+/// Luhn. Such an id must reach the store unmasked on the span as on the page view, or the
+/// trace loses its page view; the clock-skew shift the gateway stamps is never masked either.
+#[tokio::test]
+async fn the_gateways_own_ids_and_stamps_are_not_scrubbed() {
+    let gw = gateway_with("", 64);
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let view_id = "4111111111111111";
+    let mut body = beacon(
+        "http://localhost:8080/",
+        vec![browser_span(trace_id, "b7ad6b7169203331", json!({"note": "4111111111111111"}))],
+    );
+    body["view"]["id"] = json!(view_id);
+    let (status, _, _) = send(&gw.ingest, post_beacon(body.to_string(), None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, trace) = get(&gw.admin, &format!("/api/traces/{trace_id}")).await;
+    let attrs = &trace["spans"][0]["attributes"];
+    assert_eq!(attrs["rum.page_view.id"], view_id, "{trace}");
+    assert_eq!(trace["page_view"]["page_view_id"], view_id, "{trace}");
+    assert_eq!(attrs["note"], "[card]", "what the page sent is still scrubbed");
+    // sentAt is two years old: the shift is stamped as a whole number of milliseconds.
+    assert!(attrs["rum.clock_skew.adjusted_ms"].is_i64(), "{attrs}");
+}
