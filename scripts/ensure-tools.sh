@@ -3,17 +3,21 @@
 #   the wasm32 Rust target, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
 #   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser, of bench/ with
 #   --bench) from their lockfiles, and (with --browser) Debian's chromium; and the gateway's
-#   user-agent regexes (npm uap-core) in gateway/assets/uap-core/.
+#   user-agent regexes (npm uap-core) in gateway/assets/uap-core/. With --cross: the Python
+#   virtual environment of tests/ (tests/requirements.txt, every version pinned) and the npm
+#   packages of tests/otel-js/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 browser=false
 bench=false
+cross=false
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=true ;;
     --bench) bench=true ;;
-    *) echo "usage: $0 [--browser] [--bench]" >&2; exit 2 ;;
+    --cross) cross=true ;;
+    *) echo "usage: $0 [--browser] [--bench] [--cross]" >&2; exit 2 ;;
   esac
 done
 
@@ -82,4 +86,20 @@ fi
 # The peer SDKs the benchmarks compare against (bench/package-lock.json).
 if $bench; then
   npm_ci bench
+fi
+
+# The cross-component tests' clients: the OpenTelemetry Python SDK and a MaxMind reader from
+# PyPI, the OpenTelemetry JS SDK from npm.
+if $cross; then
+  venv=tests/.venv
+  if [[ ! -x "$venv/bin/python" ]]; then
+    say "python3 -m venv $venv"
+    python3 -m venv "$venv"
+  fi
+  if [[ ! -f "$venv/.installed" || tests/requirements.txt -nt "$venv/.installed" ]]; then
+    say "pip install -r tests/requirements.txt"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+    touch "$venv/.installed"
+  fi
+  npm_ci tests/otel-js
 fi

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests of the workspace, the SDK build with its
-# size report, and the browser tests in headless Chromium against the real gateway and demo
+# size report, the cross-component tests in tests/ (Python, against the built gateway), and the
+# browser tests in headless Chromium against the real gateway and demo
 # site (each test starts the servers it needs on loopback). Installs missing tools first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/ensure-tools.sh --browser
+scripts/ensure-tools.sh --browser --cross
 
 echo "==> cargo test --workspace"
 cargo test --workspace
@@ -15,6 +16,9 @@ echo "==> SDK build and size report (js/: npm run build)"
 
 echo "==> building the gateway and demo site for the browser tests"
 cargo build -p gateway -p demo-site
+
+echo "==> cross-component tests (tests/: real OpenTelemetry Python and JS SDKs, MaxMind reader)"
+tests/.venv/bin/python -m pytest -q tests
 
 echo "==> browser tests (playwright-core + /usr/bin/chromium)"
 (cd playwright && npm test)

@@ -35,7 +35,7 @@ use crate::telemetry::{Counter, Listener, Telemetry};
 pub const MAX_HEADERS: usize = 100;
 /// Largest request head (request line and headers) in bytes; larger gets
 /// `431 headers_too_large`.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub const MAX_HEAD_BYTES: usize = 128 * 1024;
 
 /// How one listener serves its connections.
 #[derive(Debug, Clone, Copy)]
@@ -226,7 +226,7 @@ fn parser_refusal_with_body(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
         (
             "431 Request Header Fields Too Large",
             "headers_too_large",
-            "more than 100 headers, or a request head over 65536 bytes",
+            "more than 100 headers, or a request head over 131072 bytes",
         )
     } else if bytes.starts_with(b"HTTP/1.1 414 ") {
         ("414 URI Too Long", "uri_too_long", "the request target is too long")

@@ -1,0 +1,306 @@
+//! The listeners over real loopback sockets, driven with raw bytes: every refusal (the
+//! router's 404 and 405, a repeated query parameter, and the HTTP parser's own 400, 414 and
+//! 431) carries the documented JSON body; clients that send their head or body a byte at a
+//! time are cut off by the read timeouts; connections over the cap are refused; and
+//! `/metrics` counts each.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use gateway::config::{Config, Overrides};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct Gateway {
+    ingest: SocketAddr,
+    admin: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(limits: &str) -> Gateway {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = format!(
+        "[[apps]]\nname = \"shop\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n\
+         [enrich]\nuser_agent_parsing = false\n[limits]\n{limits}\n"
+    );
+    let overrides = Overrides {
+        data_dir: Some(dir.path().into()),
+        ..Overrides::default()
+    };
+    let config = Config::from_toml(&toml, overrides).expect("config");
+    let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (ingest_addr, admin_addr) = (
+        ingest.local_addr().expect("addr"),
+        admin.local_addr().expect("addr"),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(gateway::server::run_with_listeners(
+        config,
+        ingest,
+        admin,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // The listeners are bound already; the enricher takes a moment to build.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while exchange(admin_addr, b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .0
+        != 200
+    {
+        assert!(Instant::now() < deadline, "gateway did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Gateway {
+        ingest: ingest_addr,
+        admin: admin_addr,
+        stop,
+        task,
+        _dir: dir,
+    }
+}
+
+impl Gateway {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("stops in time")
+            .expect("join")
+            .expect("clean stop");
+    }
+
+    async fn metric(&self, series: &str) -> u64 {
+        let (_, _, body) = exchange(
+            self.admin,
+            b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
+        .await;
+        body.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
+            .map_or(0, |v| v.trim().parse().expect("number"))
+    }
+}
+
+/// Writes `request`, reads until the server closes (within 5 s): status, head, body.
+async fn exchange(addr: SocketAddr, request: &[u8]) -> (u16, String, String) {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return (0, String::new(), String::new());
+    };
+    if stream.write_all(request).await.is_err() {
+        return (0, String::new(), String::new());
+    }
+    read_response(&mut stream).await
+}
+
+async fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut bytes)).await;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// The status and the `error` of a JSON refusal; fails when the body is not that JSON.
+fn refusal((status, head, body): (u16, String, String)) -> (u16, String) {
+    let json: Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}):\n{head}\n\n{body:?}"));
+    assert!(
+        json["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    (status, json["error"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn every_refusal_has_the_json_body() {
+    let gw = start("").await;
+    let long_url = format!(
+        "POST /v1/rum?key={} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let many_headers = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: x\r\n{}\r\n",
+        (0..120).map(|i| format!("x-h{i}: v\r\n")).collect::<String>()
+    );
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "unknown path",
+            b"GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".to_vec(),
+            404,
+            "not_found",
+        ),
+        (
+            "wrong method",
+            b"GET /v1/traces HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".to_vec(),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "repeated key",
+            b"POST /v1/rum?key=k1&key=k1 HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_vec(),
+            400,
+            "invalid_field",
+        ),
+        (
+            "bad content-length",
+            b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "two content-lengths",
+            b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "malformed request line",
+            b"GARBAGE\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            "bad header",
+            b"POST /v1/traces HTTP/1.1\r\nno colon here\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        ("over-long URL", long_url.into_bytes(), 414, "uri_too_long"),
+        ("too many headers", many_headers.into_bytes(), 431, "headers_too_large"),
+    ];
+    for (what, request, want_status, want_reason) in cases {
+        let got = refusal(exchange(gw.ingest, &request).await);
+        assert_eq!(got, (want_status, want_reason.to_string()), "{what}");
+    }
+    assert_eq!(
+        gw.metric("rum_gateway_http_parse_refusals_total{listener=\"ingest\",reason=\"malformed_request\"}")
+            .await,
+        4
+    );
+    assert_eq!(
+        gw.metric("rum_gateway_rejected_total{reason=\"not_found\"}").await,
+        1
+    );
+    gw.stop().await;
+}
+
+/// Sends `head` one byte every `gap`, then keeps the connection open; returns when the
+/// server closes it, with how long that took and what it answered.
+async fn trickle(addr: SocketAddr, head: &'static [u8], gap: Duration) -> (Duration, u16, String) {
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.split();
+    let write = async {
+        for byte in head.iter().cycle() {
+            if writer.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(gap).await;
+        }
+    };
+    let read = async {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes).await;
+        bytes
+    };
+    let bytes = tokio::select! {
+        bytes = read => bytes,
+        () = write => Vec::new(),
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (start.elapsed(), status, text)
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    let gw = start("max_connections = 6\nheader_read_timeout_ms = 600\nbody_read_timeout_ms = 600").await;
+    let gap = Duration::from_millis(50);
+    // Six connections sending their request head a byte at a time (never finishing it: the
+    // head repeats) take every slot.
+    let slow_heads: Vec<_> = (0..6)
+        .map(|_| tokio::spawn(trickle(gw.ingest, b"POST /v1/traces HTTP/1.1\r\nx-slow: ", gap)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        gw.metric("rum_gateway_connections_open{listener=\"ingest\"}").await,
+        6
+    );
+    // The seventh is refused at once with a reason.
+    let over = refusal(
+        exchange(
+            gw.ingest,
+            b"GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
+        .await,
+    );
+    assert_eq!(over, (503, "too_many_connections".to_string()));
+    for task in slow_heads {
+        let (took, status, text) = task.await.expect("join");
+        assert!(
+            took < Duration::from_secs(3),
+            "a slow head held its connection for {took:?}"
+        );
+        assert_eq!(status, 0, "closed without a response: {text:?}");
+    }
+    // Their slots are free again.
+    let freed = refusal(
+        exchange(
+            gw.ingest,
+            b"GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
+        .await,
+    );
+    assert_eq!(freed.0, 404);
+
+    // A complete head, then the body a byte at a time: 408 with a reason, then closed.
+    let (took, status, text) = trickle(
+        gw.ingest,
+        b"POST /v1/traces HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k1\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"resourceSpans\": [",
+        Duration::from_millis(1),
+    )
+    .await;
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("\"error\":\"body_timeout\""), "{text}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    assert_eq!(
+        gw.metric("rum_gateway_connections_refused_total{listener=\"ingest\"}").await,
+        1
+    );
+    assert_eq!(
+        gw.metric("rum_gateway_header_read_timeouts_total{listener=\"ingest\"}").await,
+        6
+    );
+    assert_eq!(
+        gw.metric("rum_gateway_rejected_total{reason=\"body_timeout\"}").await,
+        1
+    );
+    assert_eq!(
+        gw.metric("rum_gateway_connections_open{listener=\"ingest\"}").await,
+        0
+    );
+    gw.stop().await;
+}
