@@ -12,7 +12,8 @@ bit 0) on spans they sampled: the gateway once read that as "not sampled" and dr
 
 import json
 import subprocess
-from pathlib import Path
+
+import pytest
 
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -235,17 +236,10 @@ def js_expected(spans):
     return spans
 
 
-def test_js_sdk_json_spans_are_stored_and_exported_exactly(start_gateway, otlp_receiver):
+@pytest.mark.parametrize("protocol", ["json", "protobuf"])
+def test_js_sdk_spans_are_stored_and_exported_exactly(start_gateway, otlp_receiver, protocol):
     gateway = start_gateway(EXPORT_TOML.format(url=otlp_receiver.url))
-    expected = js_expected(run_js_sdk(gateway, "json"))
-    assert len(expected) == 4
-    assert_stored_exactly(gateway, expected)
-    assert_exported_exactly(otlp_receiver, expected, lambda _k, v: js_typed(v))
-
-
-def test_js_sdk_protobuf_spans_are_stored_and_exported_exactly(start_gateway, otlp_receiver):
-    gateway = start_gateway(EXPORT_TOML.format(url=otlp_receiver.url))
-    expected = js_expected(run_js_sdk(gateway, "protobuf"))
+    expected = js_expected(run_js_sdk(gateway, protocol))
     assert len(expected) == 4
     assert_stored_exactly(gateway, expected)
     assert_exported_exactly(otlp_receiver, expected, lambda _k, v: js_typed(v))
