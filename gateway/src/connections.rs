@@ -152,7 +152,8 @@ impl<S> RefusalBodies<S> {
 impl<S: AsyncWrite + Unpin> RefusalBodies<S> {
     fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.pending.len() {
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
+            let n =
+                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -183,7 +184,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RefusalBodies<S> {
         let this = &mut *self;
         ready!(this.poll_pending(cx))?;
         if let Some((replacement, reason)) = parser_refusal_with_body(buf) {
-            this.telemetry.add(Counter::ParserRefusals(this.which, reason), 1);
+            this.telemetry
+                .add(Counter::ParserRefusals(this.which, reason), 1);
             this.pending = replacement;
             // The whole of hyper's response is taken; ours goes out by the next flush.
             if let Poll::Ready(Err(e)) = this.poll_pending(cx) {
@@ -229,7 +231,11 @@ fn parser_refusal_with_body(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
             "more than 100 headers, or a request head over 131072 bytes",
         )
     } else if bytes.starts_with(b"HTTP/1.1 414 ") {
-        ("414 URI Too Long", "uri_too_long", "the request target is too long")
+        (
+            "414 URI Too Long",
+            "uri_too_long",
+            "the request target is too long",
+        )
     } else {
         return None;
     };
@@ -265,20 +271,34 @@ mod tests {
         let text = String::from_utf8(out).expect("utf8");
         assert_eq!(reason, "malformed_request");
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
-        assert!(text.contains("date: Thu, 26 Nov 2026 09:00:00 GMT\r\n"), "{text}");
+        assert!(
+            text.contains("date: Thu, 26 Nov 2026 09:00:00 GMT\r\n"),
+            "{text}"
+        );
         let (head, body) = text.split_once("\r\n\r\n").expect("head");
         let json: serde_json::Value = serde_json::from_str(body).expect("json");
         assert_eq!(json["error"], "malformed_request");
         assert!(head.contains(&format!("content-length: {}", body.len())));
         for (bytes, reason) in [
-            (&b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n"[..], "headers_too_large"),
-            (&b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n"[..], "uri_too_long"),
+            (
+                &b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n"[..],
+                "headers_too_large",
+            ),
+            (
+                &b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n"[..],
+                "uri_too_long",
+            ),
         ] {
-            assert_eq!(parser_refusal_with_body(bytes).map(|(_, r)| r), Some(reason));
+            assert_eq!(
+                parser_refusal_with_body(bytes).map(|(_, r)| r),
+                Some(reason)
+            );
         }
         // The handlers' own refusals carry a body and pass untouched.
         let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 13\r\n\r\n{\"error\":\"x\"}";
         assert!(parser_refusal_with_body(ours).is_none());
-        assert!(parser_refusal_with_body(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(
+            parser_refusal_with_body(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none()
+        );
     }
 }

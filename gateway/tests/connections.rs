@@ -50,10 +50,12 @@ async fn start(limits: &str) -> Gateway {
     ));
     // The listeners are bound already; the enricher takes a moment to build.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while exchange(admin_addr, b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-        .await
-        .0
-        != 200
+    while exchange(
+        admin_addr,
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await
+    .0 != 200
     {
         assert!(Instant::now() < deadline, "gateway did not come up");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -126,7 +128,10 @@ fn refusal((status, head, body): (u16, String, String)) -> (u16, String) {
             .contains("content-type: application/json"),
         "{head}"
     );
-    (status, json["error"].as_str().unwrap_or_default().to_string())
+    (
+        status,
+        json["error"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 #[tokio::test]
@@ -138,7 +143,9 @@ async fn every_refusal_has_the_json_body() {
     );
     let many_headers = format!(
         "POST /v1/traces HTTP/1.1\r\nhost: x\r\n{}\r\n",
-        (0..120).map(|i| format!("x-h{i}: v\r\n")).collect::<String>()
+        (0..120)
+            .map(|i| format!("x-h{i}: v\r\n"))
+            .collect::<String>()
     );
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         (
@@ -196,7 +203,8 @@ async fn every_refusal_has_the_json_body() {
         4
     );
     assert_eq!(
-        gw.metric("rum_gateway_rejected_total{reason=\"not_found\"}").await,
+        gw.metric("rum_gateway_rejected_total{reason=\"not_found\"}")
+            .await,
         1
     );
     gw.stop().await;
@@ -236,16 +244,24 @@ async fn trickle(addr: SocketAddr, head: &'static [u8], gap: Duration) -> (Durat
 
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_connections_are_capped() {
-    let gw = start("max_connections = 6\nheader_read_timeout_ms = 600\nbody_read_timeout_ms = 600").await;
+    let gw = start("max_connections = 6\nheader_read_timeout_ms = 600\nbody_read_timeout_ms = 600")
+        .await;
     let gap = Duration::from_millis(50);
     // Six connections sending their request head a byte at a time (never finishing it: the
     // head repeats) take every slot.
     let slow_heads: Vec<_> = (0..6)
-        .map(|_| tokio::spawn(trickle(gw.ingest, b"POST /v1/traces HTTP/1.1\r\nx-slow: ", gap)))
+        .map(|_| {
+            tokio::spawn(trickle(
+                gw.ingest,
+                b"POST /v1/traces HTTP/1.1\r\nx-slow: ",
+                gap,
+            ))
+        })
         .collect();
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
-        gw.metric("rum_gateway_connections_open{listener=\"ingest\"}").await,
+        gw.metric("rum_gateway_connections_open{listener=\"ingest\"}")
+            .await,
         6
     );
     // The seventh is refused at once with a reason.
@@ -287,19 +303,23 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
     assert!(took < Duration::from_secs(3), "{took:?}");
 
     assert_eq!(
-        gw.metric("rum_gateway_connections_refused_total{listener=\"ingest\"}").await,
+        gw.metric("rum_gateway_connections_refused_total{listener=\"ingest\"}")
+            .await,
         1
     );
     assert_eq!(
-        gw.metric("rum_gateway_header_read_timeouts_total{listener=\"ingest\"}").await,
+        gw.metric("rum_gateway_header_read_timeouts_total{listener=\"ingest\"}")
+            .await,
         6
     );
     assert_eq!(
-        gw.metric("rum_gateway_rejected_total{reason=\"body_timeout\"}").await,
+        gw.metric("rum_gateway_rejected_total{reason=\"body_timeout\"}")
+            .await,
         1
     );
     assert_eq!(
-        gw.metric("rum_gateway_connections_open{listener=\"ingest\"}").await,
+        gw.metric("rum_gateway_connections_open{listener=\"ingest\"}")
+            .await,
         0
     );
     gw.stop().await;

@@ -471,7 +471,10 @@ async fn otlp_spans_of_an_unknown_kind_are_refused_with_a_reason() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_field");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("kind")), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("kind")),
+        "{body}"
+    );
     assert_eq!(stored_trace_count(&gw).await, 0);
 }
 

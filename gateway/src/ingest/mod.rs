@@ -109,16 +109,15 @@ pub(crate) async fn read_body(
     limits: &Limits,
 ) -> Result<Bytes, Rejection> {
     let timeout = std::time::Duration::from_millis(limits.body_read_timeout_ms);
-    tokio::time::timeout(timeout, read_body_within(headers, body, limits.max_body_bytes))
-        .await
-        .map_err(|_| Rejection::BodyTimeout(limits.body_read_timeout_ms))?
+    tokio::time::timeout(
+        timeout,
+        read_body_within(headers, body, limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| Rejection::BodyTimeout(limits.body_read_timeout_ms))?
 }
 
-async fn read_body_within(
-    headers: &HeaderMap,
-    body: Body,
-    limit: u64,
-) -> Result<Bytes, Rejection> {
+async fn read_body_within(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, Rejection> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -55,7 +55,11 @@ pub const EARLIEST_UNIX_NANO: i64 = 946_684_800_000_000_000;
 /// `max_future_secs` after `now_unix_nano` (the gateway's clock). Runs after enrichment, so
 /// a beacon's times are checked as the clock-skew correction left them: a browser clock that
 /// sends `sentAt` in 1970 and its spans in 2255 cannot push them to the year 2262.
-pub fn check_times(batch: &Batch, now_unix_nano: i64, max_future_secs: u64) -> Result<(), Rejection> {
+pub fn check_times(
+    batch: &Batch,
+    now_unix_nano: i64,
+    max_future_secs: u64,
+) -> Result<(), Rejection> {
     let latest = now_unix_nano.saturating_add(
         i64::try_from(max_future_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX),
     );

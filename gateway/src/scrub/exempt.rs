@@ -35,8 +35,25 @@ const ID_KEYS: [&str; 8] = [
 /// duration, a count, a size, a ratio, a code or a numeric id. Only numbers: a string under
 /// such a key is still scrubbed.
 const MEASURE_SUFFIXES: [&str; 19] = [
-    "_ms", "_us", "_ns", "_s", "time", "timestamp", "duration", "delay", "count", "size",
-    "bytes", "length", "ratio", "value", "status_code", "port", "id", "index", "offset",
+    "_ms",
+    "_us",
+    "_ns",
+    "_s",
+    "time",
+    "timestamp",
+    "duration",
+    "delay",
+    "count",
+    "size",
+    "bytes",
+    "length",
+    "ratio",
+    "value",
+    "status_code",
+    "port",
+    "id",
+    "index",
+    "offset",
 ];
 
 /// Whether the attribute `key` is never scrubbed, whatever its value.
@@ -70,7 +87,14 @@ mod tests {
         ] {
             assert!(is_exempt_key(key), "{key}");
         }
-        for key in ["user.id", "enduser.id", "url.full", "http.route", "message", "rumour"] {
+        for key in [
+            "user.id",
+            "enduser.id",
+            "url.full",
+            "http.route",
+            "message",
+            "rumour",
+        ] {
             assert!(!is_exempt_key(key), "{key}");
         }
     }

@@ -154,9 +154,7 @@ impl Scrubber {
                 };
                 *s = scrubbed;
             }
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|v| self.value(v, query, measure)),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.value(v, query, measure)),
             Value::Object(map) => map.iter_mut().for_each(|(k, v)| {
                 if !is_exempt_key(k) {
                     self.value(v, false, is_measure_key(k))

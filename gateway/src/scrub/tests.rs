@@ -213,7 +213,10 @@ fn own_ids_and_measures_are_never_masked() {
     assert_eq!(a["session.id"], "5555555555554444");
     assert_eq!(a["rum.clock_skew.adjusted_ms"], 4111111111111111i64);
     assert_eq!(a["http.request.body.size"], 4111111111111111u64);
-    assert_eq!(out.vitals[0].attribution["largestShiftTime"], 4111111111111u64);
+    assert_eq!(
+        out.vitals[0].attribution["largestShiftTime"],
+        4111111111111u64
+    );
     // What a user wrote is still masked.
     assert_eq!(a["user.id"], CARD_MASK);
     assert_eq!(a["note"], CARD_MASK);

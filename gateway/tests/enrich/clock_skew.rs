@@ -91,7 +91,9 @@ async fn times_before_2000_are_refused() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
-        body["message"].as_str().is_some_and(|m| m.contains("before 2000-01-01")),
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("before 2000-01-01")),
         "{body}"
     );
 }

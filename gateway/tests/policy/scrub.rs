@@ -68,7 +68,11 @@ async fn the_gateways_own_ids_and_stamps_are_not_scrubbed() {
     let view_id = "4111111111111111";
     let mut body = beacon(
         "http://localhost:8080/",
-        vec![browser_span(trace_id, "b7ad6b7169203331", json!({"note": "4111111111111111"}))],
+        vec![browser_span(
+            trace_id,
+            "b7ad6b7169203331",
+            json!({"note": "4111111111111111"}),
+        )],
     );
     body["view"]["id"] = json!(view_id);
     let (status, _, _) = send(&gw.ingest, post_beacon(body.to_string(), None)).await;
@@ -77,7 +81,10 @@ async fn the_gateways_own_ids_and_stamps_are_not_scrubbed() {
     let attrs = &trace["spans"][0]["attributes"];
     assert_eq!(attrs["rum.page_view.id"], view_id, "{trace}");
     assert_eq!(trace["page_view"]["page_view_id"], view_id, "{trace}");
-    assert_eq!(attrs["note"], "[card]", "what the page sent is still scrubbed");
+    assert_eq!(
+        attrs["note"], "[card]",
+        "what the page sent is still scrubbed"
+    );
     // sentAt is two years old: the shift is stamped as a whole number of milliseconds.
     assert!(attrs["rum.clock_skew.adjusted_ms"].is_i64(), "{attrs}");
 }
