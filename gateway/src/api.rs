@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::model::attr::PAGE_VIEW_ID;
 use crate::model::TraceId;
 use crate::store::{self, StoreError, StoreHandle};
-use crate::validate::PAGE_VIEW_ID;
 
 /// Items a list returns when `limit` is absent.
 const DEFAULT_LIMIT: u32 = 50;

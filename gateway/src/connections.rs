@@ -29,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower_service::Service;
 
+use crate::outcome::RejectReason;
 use crate::telemetry::{Counter, Listener, Telemetry};
 
 /// Most headers in one request; more gets `431 headers_too_large` (hyper's default).
@@ -217,23 +218,23 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for RefusalBodies<S> {
 /// with `content-length: 0` and nothing after it: every response of the gateway's own
 /// handlers has a body), the same status with the JSON body and `connection: close`, and its
 /// reason code.
-fn parser_refusal_with_body(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
+fn parser_refusal_with_body(bytes: &[u8]) -> Option<(Vec<u8>, RejectReason)> {
     let (status_line, reason, message) = if bytes.starts_with(b"HTTP/1.1 400 ") {
         (
             "400 Bad Request",
-            "malformed_request",
+            RejectReason::MalformedRequest,
             "the request line, a header or Content-Length is not valid HTTP/1.1",
         )
     } else if bytes.starts_with(b"HTTP/1.1 431 ") {
         (
             "431 Request Header Fields Too Large",
-            "headers_too_large",
+            RejectReason::HeadersTooLarge,
             "more than 100 headers, or a request head over 131072 bytes",
         )
     } else if bytes.starts_with(b"HTTP/1.1 414 ") {
         (
             "414 URI Too Long",
-            "uri_too_long",
+            RejectReason::UriTooLong,
             "the request target is too long",
         )
     } else {
@@ -252,7 +253,7 @@ fn parser_refusal_with_body(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
         .find(|line| line.len() > 5 && line[..5].eq_ignore_ascii_case("date:"))
         .map(|line| format!("{line}\r\n"))
         .unwrap_or_default();
-    let body = serde_json::json!({ "error": reason, "message": message }).to_string();
+    let body = serde_json::json!({ "error": reason.as_str(), "message": message }).to_string();
     let response = format!(
         "HTTP/1.1 {status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{date}\r\n{body}",
         body.len()
@@ -269,7 +270,7 @@ mod tests {
         let hyper_400 = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Thu, 26 Nov 2026 09:00:00 GMT\r\n\r\n";
         let (out, reason) = parser_refusal_with_body(hyper_400).expect("rewritten");
         let text = String::from_utf8(out).expect("utf8");
-        assert_eq!(reason, "malformed_request");
+        assert_eq!(reason, RejectReason::MalformedRequest);
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
         assert!(
             text.contains("date: Thu, 26 Nov 2026 09:00:00 GMT\r\n"),
@@ -282,11 +283,11 @@ mod tests {
         for (bytes, reason) in [
             (
                 &b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n"[..],
-                "headers_too_large",
+                RejectReason::HeadersTooLarge,
             ),
             (
                 &b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n"[..],
-                "uri_too_long",
+                RejectReason::UriTooLong,
             ),
         ] {
             assert_eq!(

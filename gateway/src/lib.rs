@@ -25,17 +25,19 @@
 
 pub mod admin_auth;
 pub mod api;
-pub mod auth;
+pub mod apps;
 pub mod config;
 pub mod connections;
 pub mod convert;
 pub mod enrich;
-pub mod error;
+
 pub mod export;
 pub mod ingest;
 pub mod limit;
 pub mod model;
+pub mod outcome;
 pub mod pipeline;
+pub mod rejection;
 pub mod sample;
 pub mod scrub;
 pub mod server;
@@ -43,3 +45,4 @@ pub mod store;
 pub mod telemetry;
 pub mod validate;
 pub mod viewer;
+pub mod wire;

@@ -1,71 +1,54 @@
-//! The one place the ingest handlers hand a validated batch through the policy stages, in
-//! the order data flows: caps → (enrich) → scrub → truncate → sample. Both endpoints call
-//! [`Pipeline::process`] between validation and the store.
+//! The stages after validation, in the order data flows: enrich → scrub → truncate → sample.
+//! Both ingest endpoints call [`Pipeline::process`] between validation and the store. None of
+//! these stages can refuse a request: they transform it, and what they drop or cut is
+//! counted in the self-metrics.
 
-use axum::http::HeaderMap;
-use bytes::Bytes;
+use std::sync::Arc;
 
-use crate::config::{Config, Limits};
-use crate::error::Rejection;
-use crate::limit::{caps, decode, RateLimits};
+use crate::enrich::{Enricher, RequestContext};
+use crate::limit::caps;
 use crate::model::Batch;
-use crate::sample::Sampler;
-use crate::scrub::Scrubber;
+use crate::sample::{SampleConfig, Sampler};
+use crate::scrub::{ScrubConfig, Scrubber};
+use crate::telemetry::{Counter, Telemetry};
+use crate::validate::ValidBatch;
 
-#[derive(Debug)]
 pub struct Pipeline {
-    limits: Limits,
+    enricher: Arc<Enricher>,
     scrubber: Scrubber,
     sampler: Sampler,
-    pub rate: RateLimits,
+    max_string_chars: usize,
+    telemetry: Arc<Telemetry>,
 }
 
 impl Pipeline {
-    pub fn new(config: &Config) -> Pipeline {
+    pub fn new(
+        enricher: Arc<Enricher>,
+        scrub: &ScrubConfig,
+        sample: &SampleConfig,
+        max_string_chars: usize,
+        telemetry: Arc<Telemetry>,
+    ) -> Pipeline {
         Pipeline {
-            limits: config.limits().clone(),
-            scrubber: Scrubber::new(config.scrub()),
-            sampler: Sampler::new(config.sample()),
-            rate: RateLimits::new(config.limits(), config.apps()),
+            enricher,
+            scrubber: Scrubber::new(scrub),
+            sampler: Sampler::new(sample),
+            max_string_chars,
+            telemetry,
         }
     }
 
-    /// The request body inflated per its `Content-Encoding`, within the decompressed cap.
-    pub fn decode_body(&self, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Rejection> {
-        decode::decode_body(headers, body, self.limits.max_decompressed_bytes)
-    }
-
-    /// As [`Pipeline::decode_body`], with an encoding named in the query string too.
-    pub fn decode_body_named(
-        &self,
-        headers: &HeaderMap,
-        named: Option<&str>,
-        body: Bytes,
-    ) -> Result<Bytes, Rejection> {
-        decode::decode_body_with(headers, named, body, self.limits.max_decompressed_bytes)
-    }
-
-    /// A validated batch → what may be stored and exported: count caps, then `enrich`
-    /// (client address, geo, user agent, clock skew: before scrubbing drops the client
-    /// address), the time window, scrub, string truncation and sampling. Refuses a batch over
-    /// the count caps or with a time outside the window; everything else is a transformation.
-    pub fn process(
-        &self,
-        batch: Batch,
-        enrich: impl FnOnce(Batch) -> Batch,
-    ) -> Result<Batch, Rejection> {
-        caps::check_counts(&batch, &self.limits)?;
-        let batch = enrich(batch);
-        caps::check_times(&batch, now_unix_nano(), self.limits.max_future_secs)?;
+    /// A validated batch → what may be stored and exported: enrich (client address, geo,
+    /// user agent, clock skew: before scrubbing drops the client address), scrub, string
+    /// truncation (after scrubbing, so a cut cannot leave half an e-mail address unmasked),
+    /// sampling.
+    pub fn process(&self, valid: ValidBatch, ctx: &RequestContext) -> Batch {
+        let batch = self.enricher.enrich(valid, ctx);
         let batch = self.scrubber.scrub(batch);
-        // After scrubbing, so a cut cannot leave half an e-mail address unmasked.
-        let batch = caps::truncate_strings(batch, self.limits.max_string_chars);
-        Ok(self.sampler.sample(batch))
+        let (batch, truncated) = caps::truncate_strings(batch, self.max_string_chars);
+        self.telemetry.add(Counter::StringsTruncated, truncated);
+        let (batch, sampled_out) = self.sampler.sample(batch);
+        self.telemetry.add(Counter::SpansSampledOut, sampled_out);
+        batch
     }
-}
-
-fn now_unix_nano() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }

@@ -19,24 +19,16 @@
 //! below 1.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::ConfigError;
+use crate::config::error::Invalid;
+use crate::model::attr::{
+    DEPLOYMENT_ENVIRONMENT as ENVIRONMENT, DEPLOYMENT_ENVIRONMENT_OLD as ENVIRONMENT_OLD,
+    SAMPLING_KEPT_FOR_ERROR, SAMPLING_RATIO, SERVICE_NAME,
+};
 use crate::model::{Batch, Span, StatusCode, TraceId};
-
-/// Attribute on kept spans: the ratio they were sampled at.
-pub const SAMPLING_RATIO: &str = "sampling.ratio";
-/// Attribute on spans kept only because their trace holds an error.
-pub const SAMPLING_KEPT_FOR_ERROR: &str = "sampling.kept_for_error";
-const SERVICE_NAME: &str = "service.name";
-const ENVIRONMENT: &str = "deployment.environment.name";
-/// The attribute's name before semantic conventions 1.27.
-const ENVIRONMENT_OLD: &str = "deployment.environment";
-/// Spans dropped by sampling, since start (for the self-metrics).
-pub static SPANS_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
 
 /// The `[sample]` config section.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -60,13 +52,13 @@ pub struct SampleRule {
 }
 
 impl SampleConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn check(&self) -> Result<(), Invalid> {
         for rule in &self.rules {
             if !(0.0..=1.0).contains(&rule.ratio) {
-                return Err(ConfigError::Invalid {
-                    field: "sample.rules.ratio".into(),
-                    problem: format!("{} is not between 0.0 and 1.0", rule.ratio),
-                });
+                return Err(Invalid::new(
+                    "sample.rules.ratio",
+                    format!("{} is not between 0.0 and 1.0", rule.ratio),
+                ));
             }
         }
         Ok(())
@@ -112,9 +104,10 @@ impl Sampler {
             .map_or(1.0, |r| r.ratio)
     }
 
-    pub fn sample(&self, mut batch: Batch) -> Batch {
+    /// The batch without the spans the rules drop, and how many that was.
+    pub fn sample(&self, mut batch: Batch) -> (Batch, u64) {
         if self.config.rules.is_empty() {
-            return batch;
+            return (batch, 0);
         }
         let error_traces: HashSet<TraceId> = if self.config.keep_errors {
             batch
@@ -142,10 +135,7 @@ impl Sampler {
             by_ratio || for_error
         });
         let dropped = before - batch.spans.len();
-        if dropped > 0 {
-            SPANS_SAMPLED_OUT.fetch_add(dropped as u64, Ordering::Relaxed);
-        }
-        batch
+        (batch, dropped as u64)
     }
 }
 
@@ -231,20 +221,22 @@ mod tests {
             ],
             ..Batch::default()
         };
-        let kept = sampler("keep_errors = true\n[[rules]]\nratio = 0.5\n").sample(batch.clone());
+        let (kept, dropped) =
+            sampler("keep_errors = true\n[[rules]]\nratio = 0.5\n").sample(batch.clone());
+        assert_eq!(dropped, 1);
         let ids: Vec<u8> = kept.spans.iter().map(|s| s.trace_id.0[15]).collect();
         assert_eq!(ids, [0xff, 0xff, 0x01]);
         assert_eq!(kept.spans[0].attributes[SAMPLING_KEPT_FOR_ERROR], true);
         assert_eq!(kept.spans[2].attributes[SAMPLING_RATIO], 0.5);
-        let without = sampler("[[rules]]\nratio = 0.5\n").sample(batch);
-        assert_eq!(without.spans.len(), 1);
+        let (without, dropped) = sampler("[[rules]]\nratio = 0.5\n").sample(batch);
+        assert_eq!((without.spans.len(), dropped), (1, 3));
     }
 
     #[test]
     fn a_bad_ratio_is_refused() {
         assert!(toml::from_str::<SampleConfig>("[[rules]]\nratio = 1.5\n")
             .expect("toml")
-            .validate()
+            .check()
             .is_err());
     }
 }

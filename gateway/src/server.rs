@@ -14,30 +14,96 @@ use crate::enrich::Enricher;
 use crate::export::otlp::Exporter;
 use crate::export::queue::Outbox;
 use crate::ingest::{self, IngestState};
+use crate::limit::RateLimits;
+use crate::pipeline::Pipeline;
 use crate::store::{self, StoreHandle};
 use crate::telemetry::{self, Listener, Telemetry};
 use crate::{api, viewer};
 
 /// The ingest listener's router. Builds the enrich stage from the config, which blocks for
-/// about a second when user-agent parsing is on.
-pub fn ingest_router(config: Arc<Config>, store: StoreHandle) -> Router {
+/// about a second when user-agent parsing is on. Its self-metrics go nowhere: tests and
+/// tools that want them call [`ingest_router_with`].
+pub fn ingest_router(config: &Config, store: StoreHandle) -> Router {
     let enricher = Arc::new(Enricher::from_config(config.enrich()));
-    ingest_router_with(config, store, enricher)
+    ingest_router_with(config, store, enricher, Telemetry::new())
 }
 
 /// The ingest listener's router with an enrich stage built beforehand.
 pub fn ingest_router_with(
-    config: Arc<Config>,
+    config: &Config,
     store: StoreHandle,
     enricher: Arc<Enricher>,
+    telemetry: Arc<Telemetry>,
 ) -> Router {
-    let pipeline = Arc::new(crate::pipeline::Pipeline::new(&config));
-    ingest::router(IngestState {
-        config,
+    ingest::router(ingest_state(config, store, enricher, telemetry))
+}
+
+fn ingest_state(
+    config: &Config,
+    store: StoreHandle,
+    enricher: Arc<Enricher>,
+    telemetry: Arc<Telemetry>,
+) -> IngestState {
+    let pipeline = pipeline(config, enricher, telemetry);
+    IngestState {
+        apps: config.apps().into(),
+        limits: Arc::new(config.limits().clone()),
+        clock_skew_threshold_nanos: config.enrich().clock_skew_threshold_nanos(),
+        rate: Arc::new(RateLimits::new(config.limits(), config.apps())),
+        pipeline: Arc::new(pipeline),
         store,
+    }
+}
+
+/// The ingest stages without HTTP or a store: what a beacon becomes on its way to the store.
+/// The public surface for tools (the benchmark's prefill writes the rows a real request
+/// would, without the cost of a request).
+pub struct OfflineIngest {
+    pipeline: Pipeline,
+    limits: crate::limit::Limits,
+    clock_skew_threshold_nanos: i64,
+}
+
+impl OfflineIngest {
+    /// Builds every stage from `config` (loads the GeoIP file and compiles the user-agent
+    /// regexes: about a second).
+    pub fn new(config: &Config) -> OfflineIngest {
+        let enricher = Arc::new(Enricher::from_config(config.enrich()));
+        OfflineIngest {
+            pipeline: pipeline(config, enricher, Telemetry::new()),
+            limits: config.limits().clone(),
+            clock_skew_threshold_nanos: config.enrich().clock_skew_threshold_nanos(),
+        }
+    }
+
+    /// A beacon body from `peer` with these headers, received now → the batch the store
+    /// would receive.
+    pub fn beacon(
+        &self,
+        body: &[u8],
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<crate::model::Batch, crate::rejection::Rejection> {
+        let checks = crate::validate::Checks {
+            limits: &self.limits,
+            received_unix_nano: crate::model::time::now_unix_nano(),
+            clock_skew_threshold_nanos: self.clock_skew_threshold_nanos,
+        };
+        let beacon = crate::wire::beacon_v1::decode(body)?;
+        let valid = crate::validate::beacon::beacon(beacon, &checks)?;
+        let context = crate::enrich::RequestContext::new(Some(peer), headers);
+        Ok(self.pipeline.process(valid, &context))
+    }
+}
+
+fn pipeline(config: &Config, enricher: Arc<Enricher>, telemetry: Arc<Telemetry>) -> Pipeline {
+    Pipeline::new(
         enricher,
-        pipeline,
-    })
+        config.scrub(),
+        config.sample(),
+        config.limits().max_string_chars,
+        telemetry,
+    )
 }
 
 /// The admin listener's router: API, health and viewer.
@@ -115,7 +181,7 @@ pub async fn run_with_listeners(
     };
     let export_task = exporter.map(|exporter| tokio::spawn(exporter.run(stop_rx.clone())));
     let ingest_app = telemetry::count_ingest(
-        ingest_router_with(Arc::clone(&config), store.clone(), enricher),
+        ingest_router_with(&config, store.clone(), enricher, Arc::clone(&telemetry)),
         Arc::clone(&telemetry),
     );
     let limits = ServeLimits {

@@ -1,8 +1,10 @@
 //! The gateway's self-metrics: counters named by an enum, one [`Telemetry`] per running
 //! gateway, rendered in the Prometheus text format at `GET /metrics` on the admin listener.
 //!
-//! Rejections are counted by their reason code: [`crate::error::Rejection`]'s response
-//! carries a [`RejectedReason`] extension that [`count_requests`] reads.
+//! Every counter is typed ([`Counter`]), its labels from [`crate::outcome`]. Rejections are
+//! counted by their reason: a refusal's response carries a [`RejectedReason`] extension that
+//! [`count_requests`] reads. The policy stages report what they dropped or cut through the
+//! pipeline, so no count lives in a process-wide static and tests see exact figures.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,12 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::export::{DropReason, Signal};
 use crate::model::{Batch, Source};
-
-/// Marks a response as a rejection with this reason code (set by `Rejection`).
-#[derive(Debug, Clone, Copy)]
-pub struct RejectedReason(pub &'static str);
+use crate::outcome::{DropReason, RejectReason, RejectedReason, Signal};
 
 /// Which of the gateway's two listeners a connection metric is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,8 +52,12 @@ pub enum Counter {
     PageViewsAccepted,
     /// Web vitals committed.
     VitalsAccepted,
-    /// Requests refused, by reason code.
-    Rejected(&'static str),
+    /// Requests refused, by reason.
+    Rejected(RejectReason),
+    /// Spans dropped by a `[[sample.rules]]` ratio.
+    SpansSampledOut,
+    /// String values cut to `limits.max_string_chars`.
+    StringsTruncated,
     /// Items (spans or log records) the receiver acknowledged.
     Exported(Signal),
     /// Export requests the receiver acknowledged.
@@ -69,7 +71,7 @@ pub enum Counter {
     /// Connections closed for sending no complete request head in time.
     HeaderTimeouts(Listener),
     /// Requests the HTTP parser refused before any handler ran, by reason code.
-    ParserRefusals(Listener, &'static str),
+    ParserRefusals(Listener, RejectReason),
 }
 
 impl Counter {
@@ -82,6 +84,8 @@ impl Counter {
             Counter::PageViewsAccepted => "rum_gateway_page_views_accepted_total",
             Counter::VitalsAccepted => "rum_gateway_vitals_accepted_total",
             Counter::Rejected(_) => "rum_gateway_rejected_total",
+            Counter::SpansSampledOut => "rum_gateway_spans_sampled_out_total",
+            Counter::StringsTruncated => "rum_gateway_strings_truncated_total",
             Counter::Exported(_) => "rum_gateway_export_items_total",
             Counter::ExportRequests(_) => "rum_gateway_export_requests_total",
             Counter::ExportRetries(_) => "rum_gateway_export_retries_total",
@@ -101,6 +105,8 @@ impl Counter {
             Counter::PageViewsAccepted => "Page views committed to the store.",
             Counter::VitalsAccepted => "Web vitals committed to the store.",
             Counter::Rejected(_) => "Ingest requests refused, by reason code.",
+            Counter::SpansSampledOut => "Spans dropped by a gateway ratio rule.",
+            Counter::StringsTruncated => "String values cut to limits.max_string_chars.",
             Counter::Exported(_) => "Spans or log records the export receiver acknowledged.",
             Counter::ExportRequests(_) => "Export requests the receiver acknowledged.",
             Counter::ExportRetries(_) => "Export attempts retried after a transient failure.",
@@ -119,7 +125,7 @@ impl Counter {
 
     fn labels(self) -> String {
         match self {
-            Counter::Rejected(reason) => format!("{{reason=\"{reason}\"}}"),
+            Counter::Rejected(reason) => format!("{{reason=\"{}\"}}", reason.as_str()),
             Counter::Exported(s) | Counter::ExportRequests(s) | Counter::ExportRetries(s) => {
                 format!("{{signal=\"{}\"}}", s.as_str())
             }
@@ -134,7 +140,11 @@ impl Counter {
                 format!("{{listener=\"{}\"}}", l.as_str())
             }
             Counter::ParserRefusals(l, reason) => {
-                format!("{{listener=\"{}\",reason=\"{reason}\"}}", l.as_str())
+                format!(
+                    "{{listener=\"{}\",reason=\"{}\"}}",
+                    l.as_str(),
+                    reason.as_str()
+                )
             }
             _ => String::new(),
         }
@@ -218,6 +228,8 @@ impl Telemetry {
             Counter::OtlpSpansAccepted,
             Counter::PageViewsAccepted,
             Counter::VitalsAccepted,
+            Counter::SpansSampledOut,
+            Counter::StringsTruncated,
             Counter::ConnectionsRefused(Listener::Ingest),
             Counter::HeaderTimeouts(Listener::Ingest),
         ] {
@@ -243,24 +255,6 @@ impl Telemetry {
                 let _ = writeln!(out, "# TYPE {last_name} counter");
             }
             let _ = writeln!(out, "{}{} {value}", counter.name(), counter.labels());
-        }
-        // The policy stages count process-wide.
-        for (name, help, value) in [
-            (
-                "rum_gateway_spans_sampled_out_total",
-                "Spans dropped by a gateway ratio rule.",
-                crate::sample::SPANS_SAMPLED_OUT.load(Ordering::Relaxed),
-            ),
-            (
-                "rum_gateway_strings_truncated_total",
-                "String values cut to limits.max_string_chars.",
-                crate::limit::caps::STRINGS_TRUNCATED.load(Ordering::Relaxed),
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
         }
         out.push_str("# HELP rum_gateway_connections_open Connections being served.\n");
         out.push_str("# TYPE rum_gateway_connections_open gauge\n");
@@ -316,7 +310,7 @@ pub async fn count_requests(
     let is_post = request.method() == axum::http::Method::POST;
     let response = next.run(request).await;
     if let Some(RejectedReason(reason)) = response.extensions().get::<RejectedReason>() {
-        telemetry.add(Counter::Rejected(reason), 1);
+        telemetry.add(Counter::Rejected(*reason), 1);
     } else if is_post && response.status().is_success() {
         match path.as_str() {
             "/v1/rum" => telemetry.add(Counter::BeaconsAccepted, 1),
@@ -342,8 +336,8 @@ mod tests {
     #[test]
     fn renders_prometheus_text_with_labels_once_per_family() {
         let t = Telemetry::new();
-        t.add(Counter::Rejected("unknown_key"), 2);
-        t.add(Counter::Rejected("missing_key"), 1);
+        t.add(Counter::Rejected(RejectReason::UnknownKey), 2);
+        t.add(Counter::Rejected(RejectReason::MissingKey), 1);
         t.add(
             Counter::ExportDropped(Signal::Traces, DropReason::ClientError),
             3,
@@ -375,20 +369,18 @@ mod tests {
     }
 
     #[test]
-    fn policy_counters_are_exposed() {
-        let before = crate::sample::SPANS_SAMPLED_OUT.load(Ordering::Relaxed);
-        crate::sample::SPANS_SAMPLED_OUT.fetch_add(3, Ordering::Relaxed);
-        let text = Telemetry::new().render();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("rum_gateway_spans_sampled_out_total "))
-            .expect("line");
-        let value: u64 = line
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("number");
-        assert!(value >= before + 3, "{text}");
+    fn policy_counters_are_exposed_with_exact_values() {
+        let t = Telemetry::new();
+        t.add(Counter::SpansSampledOut, 3);
+        let text = t.render();
+        assert!(
+            text.contains("rum_gateway_spans_sampled_out_total 3\n"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE rum_gateway_strings_truncated_total counter\n"));
+        assert!(
+            text.contains("rum_gateway_strings_truncated_total 0\n"),
+            "{text}"
+        );
     }
 }

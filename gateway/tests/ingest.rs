@@ -1,8 +1,6 @@
 //! The ingest path driven in-process: every rejection's status and reason, that nothing of a
 //! rejected request is stored, and that valid beacons and OTLP (protobuf and JSON) are.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
@@ -38,7 +36,7 @@ fn gateway_with(config_toml: Option<&str>) -> Gateway {
     .expect("config");
     let (store, writer) = writer::start(dir.path(), 64).expect("store");
     Gateway {
-        ingest: ingest_router(Arc::new(config), store.clone()),
+        ingest: ingest_router(&config, store.clone()),
         admin: admin_router(store),
         _writer: writer,
         _dir: dir,

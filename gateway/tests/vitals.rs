@@ -1,7 +1,6 @@
 //! Web vitals through the gateway: attribution kept with each report, and the per-page
 //! summary (p75 and rating shares) the viewer shows.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -30,7 +29,7 @@ fn gateway() -> Gateway {
     .expect("config");
     let (store, writer) = writer::start(dir.path(), 64).expect("store");
     Gateway {
-        ingest: ingest_router(Arc::new(config), store.clone()),
+        ingest: ingest_router(&config, store.clone()),
         admin: admin_router(store),
         _writer: writer,
         _dir: dir,
@@ -116,7 +115,7 @@ async fn attribution_is_stored_with_each_vital() {
 #[tokio::test]
 async fn an_oversized_attribution_is_replaced_and_the_vital_kept() {
     let gw = gateway();
-    let attr = json!({"target": "x".repeat(gateway::validate::MAX_ATTRIBUTION_BYTES)});
+    let attr = json!({"target": "x".repeat(gateway::validate::beacon::MAX_ATTRIBUTION_BYTES)});
     let (status, _) = call(
         &gw.ingest,
         beacon(

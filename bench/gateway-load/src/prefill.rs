@@ -20,11 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use axum::http::{header, HeaderMap, HeaderValue};
 use gateway::config::{Config, Overrides};
-use gateway::enrich::{Enricher, RequestContext};
-use gateway::ingest::beacon;
+use gateway::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 use gateway::model::Batch;
-use gateway::pipeline::Pipeline;
-use gateway::validate::{self, PAGE_VIEW_ID, SESSION_ID};
+use gateway::server::OfflineIngest;
+use gateway::wire::beacon_v1;
 use rusqlite::params;
 use serde_json::Value;
 
@@ -94,11 +93,9 @@ impl Templates {
 pub fn check_beacon(payload: Arc<Payload>) -> anyhow::Result<(usize, usize)> {
     let mut writer = RequestWriter::new(payload, 1);
     writer.next();
-    let decoded = beacon::decode(writer.body())
+    let decoded = beacon_v1::decode(writer.body())
         .map_err(|e| anyhow!("the gateway refuses the beacon: {e}"))?;
-    let batch =
-        validate::beacon(decoded).map_err(|e| anyhow!("the gateway refuses the beacon: {e}"))?;
-    Ok((batch.spans.len(), batch.vitals.len()))
+    Ok((decoded.spans.len(), decoded.vitals.len()))
 }
 
 /// Runs the template beacons through the gateway's ingest stages under `config_toml`, once
@@ -116,8 +113,7 @@ pub fn templates(
     };
     let config =
         Config::from_toml(config_toml, overrides).context("the benchmark's gateway config")?;
-    let enricher = Enricher::from_config(config.enrich());
-    let pipeline = Pipeline::new(&config);
+    let ingest = OfflineIngest::new(&config);
     let peer: SocketAddr = "127.0.0.1:50000".parse().context("peer address")?;
     let mut writer = RequestWriter::new(payload, 2);
     let mut rows = Vec::with_capacity(variants);
@@ -127,14 +123,9 @@ pub fn templates(
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static(ua));
         headers.insert("x-forwarded-for", HeaderValue::from_static(ip));
-        let decoded =
-            beacon::decode(writer.body()).map_err(|e| anyhow!("decoding a template: {e}"))?;
-        let context = RequestContext::beacon(Some(peer), &headers, &decoded)
-            .map_err(|e| anyhow!("template context: {e}"))?;
-        let batch = validate::beacon(decoded).map_err(|e| anyhow!("validating a template: {e}"))?;
-        let batch = pipeline
-            .process(batch, |b| enricher.enrich(b, &context))
-            .map_err(|e| anyhow!("template pipeline: {e}"))?;
+        let batch = ingest
+            .beacon(writer.body(), peer, &headers)
+            .map_err(|e| anyhow!("a template through the ingest stages: {e}"))?;
         rows.push(serialize(batch)?);
     }
     Ok(Templates { rows })

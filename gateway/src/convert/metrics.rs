@@ -10,8 +10,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 
 use super::{resource, scope, string};
+use crate::model::time::url_path;
 use crate::model::{Attributes, Batch, Vital};
-use crate::store::summary::url_path;
 
 /// Bucket bounds of the millisecond vitals: web-vitals' thresholds among them, so the share of
 /// good and poor reports reads straight off the buckets.

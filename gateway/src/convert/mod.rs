@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::model::{Attributes, Batch, PageView, Span, SpanKind, StatusCode, Vital};
 
 mod metrics;
-use crate::validate::{PAGE_VIEW_ID, SESSION_ID};
+use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 pub use metrics::{metric_name, metrics_request};
 
 /// Event name of a page view's log record.

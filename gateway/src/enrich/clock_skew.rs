@@ -9,17 +9,8 @@
 
 use serde_json::Value;
 
+use crate::model::attr::CLOCK_SKEW_ADJUSTED_MS as ADJUSTED_MS;
 use crate::model::{Batch, Source};
-
-/// Attribute recording the shift applied, in milliseconds (positive: the browser was behind).
-pub const ADJUSTED_MS: &str = "rum.clock_skew.adjusted_ms";
-
-/// The shift for a beacon sent at `sent_at_nanos` (browser clock) and received at
-/// `received_nanos` (gateway clock), or `None` when within `threshold_nanos`.
-pub fn offset(sent_at_nanos: i64, received_nanos: i64, threshold_nanos: i64) -> Option<i64> {
-    let offset = received_nanos.saturating_sub(sent_at_nanos);
-    (offset.unsigned_abs() > threshold_nanos.unsigned_abs()).then_some(offset)
-}
 
 /// Shifts the batch's browser spans and page views by `offset_nanos` and records it.
 pub fn adjust(batch: &mut Batch, offset_nanos: i64) {
@@ -48,17 +39,6 @@ fn shift(nanos: i64, by: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const MS: i64 = 1_000_000;
-
-    #[test]
-    fn offsets_within_the_threshold_are_left_alone() {
-        let sent = 1_732_460_000_000 * MS;
-        assert_eq!(offset(sent, sent + 999 * MS, 1000 * MS), None);
-        assert_eq!(offset(sent, sent - 1000 * MS, 1000 * MS), None);
-        assert_eq!(offset(sent, sent + 1001 * MS, 1000 * MS), Some(1001 * MS));
-        assert_eq!(offset(sent, sent - 5000 * MS, 1000 * MS), Some(-5000 * MS));
-    }
 
     #[test]
     fn shifting_never_goes_below_zero() {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::client_ip::{ForwardedHeader, TrustedProxies};
+use crate::config::error::Invalid;
 
 /// Where `scripts/ensure-tools.sh` puts uap-core's regexes, relative to the working
 /// directory (the repository root for the scripts and `cargo run`).
@@ -51,23 +52,30 @@ impl Default for EnrichConfig {
 }
 
 impl EnrichConfig {
-    /// The first invalid option as `(key, problem)`.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    /// The first invalid option.
+    pub fn check(&self) -> Result<(), Invalid> {
         self.trusted_proxies()
-            .map_err(|e| ("enrich.trusted_proxies", e))?;
+            .map_err(|e| Invalid::new("enrich.trusted_proxies", e))?;
         if self.user_agent_cache_size == 0 {
-            return Err((
+            return Err(Invalid::new(
                 "enrich.user_agent_cache_size",
-                "must be greater than zero".into(),
+                "must be greater than zero",
             ));
         }
         if self.geoip_check_interval_ms == 0 {
-            return Err((
+            return Err(Invalid::new(
                 "enrich.geoip_check_interval_ms",
-                "must be greater than zero".into(),
+                "must be greater than zero",
             ));
         }
         Ok(())
+    }
+
+    /// `clock_skew_threshold_ms` in nanoseconds.
+    pub fn clock_skew_threshold_nanos(&self) -> i64 {
+        i64::try_from(self.clock_skew_threshold_ms)
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000)
     }
 
     pub fn trusted_proxies(&self) -> Result<TrustedProxies, String> {

@@ -5,36 +5,35 @@
 //!   forwarding header;
 //! * [`geo`]: `geo.*` from a MaxMind database;
 //! * [`user_agent`]: `user_agent.*`, `os.*`, `device.*` from the `User-Agent` header;
-//! * [`browser`]: `browser.*` from the beacon's `context` object;
-//! * [`clock_skew`]: shifts browser timestamps when the browser's clock is off.
+//! * `browser.*` from the beacon's `context` object (checked by
+//!   [`crate::validate::context`]);
+//! * [`clock_skew`]: shifts browser timestamps by the offset validation measured, when the
+//!   browser's clock is off.
+//!
+//! It cannot fail: what it reads was checked by validation.
 //!
 //! The gateway owns these attribute names: the same keys sent by the browser are dropped,
 //! so a page cannot claim another address or country. OTLP spans (from backends) pass
 //! through unchanged.
 
-pub mod browser;
 pub mod client_ip;
 pub mod clock_skew;
 pub mod config;
 pub mod geo;
 pub mod user_agent;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde_json::Value;
 
-use crate::error::Rejection;
-use crate::ingest::beacon::BeaconV1;
-use crate::model::{unix_ms_to_nanos, Attributes, Batch, Source};
+use crate::model::attr::CLIENT_ADDRESS;
+use crate::model::{Attributes, Batch, Source};
+use crate::validate::ValidBatch;
 
-pub use browser::BrowserContext;
 pub use client_ip::TrustedProxies;
 pub use config::EnrichConfig;
 use geo::Geo;
@@ -49,35 +48,17 @@ const OWNED_PREFIXES: [&str; 6] = [
     "browser.",
     "rum.clock_skew.",
 ];
-const CLIENT_ADDRESS: &str = "client.address";
 
-/// The TCP peer of a request, when the server records it (`ConnectInfo`).
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let info = ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await;
-        Ok(Peer(info.ok().map(|ConnectInfo(addr)| addr)))
-    }
-}
-
-/// What the enrich stage needs to know about one request.
+/// What the enrich stage needs to know about one request: who sent it.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     pub peer: Option<SocketAddr>,
     /// Only the headers enrichment reads: forwarding headers and `User-Agent`.
     pub headers: HeaderMap,
-    pub received_unix_nano: i64,
-    /// The beacon's `sentAt` (browser clock).
-    pub sent_at_unix_nano: Option<i64>,
-    pub browser: BrowserContext,
 }
 
 impl RequestContext {
-    /// A request received now from `peer`.
+    /// A request from `peer` with these headers.
     pub fn new(peer: Option<SocketAddr>, headers: &HeaderMap) -> RequestContext {
         let mut kept = HeaderMap::new();
         for name in [
@@ -92,21 +73,7 @@ impl RequestContext {
         RequestContext {
             peer,
             headers: kept,
-            received_unix_nano: now_unix_nano(),
-            ..RequestContext::default()
         }
-    }
-
-    /// A beacon's request: also its `sentAt` and its checked `context` (400 when malformed).
-    pub fn beacon(
-        peer: Option<SocketAddr>,
-        headers: &HeaderMap,
-        beacon: &BeaconV1,
-    ) -> Result<RequestContext, Rejection> {
-        let mut ctx = RequestContext::new(peer, headers);
-        ctx.sent_at_unix_nano = unix_ms_to_nanos(beacon.sent_at);
-        ctx.browser = BrowserContext::parse(beacon.context.as_ref())?;
-        Ok(ctx)
     }
 
     fn user_agent(&self) -> Option<&str> {
@@ -123,7 +90,6 @@ pub struct Enricher {
     proxies: TrustedProxies,
     geo: Option<Geo>,
     user_agents: Option<UserAgents>,
-    clock_skew_threshold_nanos: i64,
 }
 
 impl Enricher {
@@ -157,9 +123,6 @@ impl Enricher {
             proxies,
             geo,
             user_agents,
-            clock_skew_threshold_nanos: i64::try_from(config.clock_skew_threshold_ms)
-                .unwrap_or(i64::MAX / 1_000_000)
-                .saturating_mul(1_000_000),
         }
     }
 
@@ -175,7 +138,12 @@ impl Enricher {
 
     /// Adds the sender's attributes to the batch's browser spans and page views and
     /// corrects their clock.
-    pub fn enrich(&self, mut batch: Batch, ctx: &RequestContext) -> Batch {
+    pub fn enrich(&self, valid: ValidBatch, ctx: &RequestContext) -> Batch {
+        let ValidBatch {
+            mut batch,
+            clock_offset_nanos,
+            browser,
+        } = valid;
         let mut common = Attributes::new();
         if let Some(peer) = ctx.peer {
             let ip = self.proxies.client_ip(peer, &ctx.headers);
@@ -189,7 +157,7 @@ impl Enricher {
                 .parse(ua)
                 .write_attributes(user_agent::truncate(ua), &mut common);
         }
-        ctx.browser.write_attributes(&mut common);
+        browser.write_attributes(&mut common);
 
         let browser_spans = batch
             .spans
@@ -203,18 +171,12 @@ impl Enricher {
             attrs.extend(common.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
 
-        if let Some(sent_at) = ctx.sent_at_unix_nano {
-            if let Some(offset) = clock_skew::offset(
-                sent_at,
-                ctx.received_unix_nano,
-                self.clock_skew_threshold_nanos,
-            ) {
-                tracing::debug!(
-                    offset_ms = offset / 1_000_000,
-                    "Shifted a beacon's times for the browser's clock."
-                );
-                clock_skew::adjust(&mut batch, offset);
-            }
+        if let Some(offset) = clock_offset_nanos {
+            tracing::debug!(
+                offset_ms = offset / 1_000_000,
+                "Shifted a beacon's times for the browser's clock."
+            );
+            clock_skew::adjust(&mut batch, offset);
         }
         batch
     }
@@ -248,11 +210,4 @@ fn load_user_agents(regexes: &Path, cache: NonZeroUsize) -> Option<UserAgents> {
 
 fn is_owned(key: &str) -> bool {
     key == CLIENT_ADDRESS || OWNED_PREFIXES.iter().any(|p| key.starts_with(p))
-}
-
-fn now_unix_nano() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

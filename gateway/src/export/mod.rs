@@ -13,6 +13,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use crate::config::error::Invalid;
+
 /// The `[export]` section. Every option is documented in `docs/config.md`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -67,9 +69,9 @@ impl ExportConfig {
     }
 
     /// Checks the section at start, so a bad endpoint or header fails before any data
-    /// is acknowledged. Returns the offending key and the problem.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let bad = |key: &str, problem: String| Err((format!("export.{key}"), problem));
+    /// is acknowledged.
+    pub fn check(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, problem: String| Err(Invalid::new(format!("export.{key}"), problem));
         if let Some(endpoint) = &self.otlp_endpoint {
             match reqwest::Url::parse(endpoint) {
                 Ok(url) if url.scheme() == "http" && url.host().is_some() => {}
@@ -124,82 +126,6 @@ impl ExportConfig {
 
     pub(crate) fn batch_timeout(&self) -> Duration {
         Duration::from_millis(self.batch_timeout_ms)
-    }
-}
-
-/// The three OTLP signals the gateway exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Signal {
-    /// Spans, to `/v1/traces`.
-    Traces,
-    /// Page views and web vitals as events, to `/v1/logs`.
-    Logs,
-    /// Web vitals as histograms, to `/v1/metrics`.
-    Metrics,
-}
-
-impl Signal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Traces => "traces",
-            Signal::Logs => "logs",
-            Signal::Metrics => "metrics",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Signal> {
-        match text {
-            "traces" => Some(Signal::Traces),
-            "logs" => Some(Signal::Logs),
-            "metrics" => Some(Signal::Metrics),
-            _ => None,
-        }
-    }
-
-    /// The OTLP/HTTP path of the signal.
-    pub fn path(self) -> &'static str {
-        match self {
-            Signal::Traces => "/v1/traces",
-            Signal::Logs => "/v1/logs",
-            Signal::Metrics => "/v1/metrics",
-        }
-    }
-}
-
-/// Why exported data was dropped without reaching the receiver. Counted per item (span or
-/// log record) in `rum_gateway_export_dropped_total{reason}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DropReason {
-    /// The outbox reached `export.max_queue_bytes`; its oldest entries made room.
-    QueueFull,
-    /// The receiver answered a 4xx other than 429: the request will never succeed.
-    ClientError,
-    /// The receiver answered a 5xx other than 502, 503, 504 (not retryable in OTLP/HTTP).
-    ServerError,
-    /// The receiver answered 2xx but reported some items rejected (OTLP partial success).
-    PartialSuccess,
-    /// An outbox entry the exporter cannot read (unknown signal): written by another version.
-    Unreadable,
-}
-
-impl DropReason {
-    /// Every reason, so `/metrics` shows zero counts too.
-    pub const ALL: [DropReason; 5] = [
-        DropReason::QueueFull,
-        DropReason::ClientError,
-        DropReason::ServerError,
-        DropReason::PartialSuccess,
-        DropReason::Unreadable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DropReason::QueueFull => "queue_full",
-            DropReason::ClientError => "client_error",
-            DropReason::ServerError => "server_error",
-            DropReason::PartialSuccess => "partial_success",
-            DropReason::Unreadable => "unreadable",
-        }
     }
 }
 

@@ -21,7 +21,8 @@ use tokio::sync::{watch, Notify};
 
 use super::queue::{self, Entry, QueueError};
 use super::retry::{backoff, retry_after};
-use super::{DropReason, ExportConfig, Signal};
+use super::ExportConfig;
+use crate::outcome::{DropReason, Signal};
 use crate::store::{self, StoreError};
 use crate::telemetry::{Counter, Telemetry};
 

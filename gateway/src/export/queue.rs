@@ -17,9 +17,10 @@ use std::sync::Arc;
 use rusqlite::{params, Connection};
 use tokio::sync::Notify;
 
-use super::{DropReason, ExportConfig, Signal};
+use super::ExportConfig;
 use crate::convert;
 use crate::model::Batch;
+use crate::outcome::{DropReason, Signal};
 use crate::telemetry::{Counter, Telemetry};
 
 /// The outbox's tables. `outbox_meta.bytes` is kept equal to the payload bytes queued by

@@ -1,18 +1,19 @@
-//! Ingest limits beyond body size: rate limits per ingest key and client IP, the
-//! `Content-Encoding` decoder with its decompressed-size cap, and count/length caps.
-//! Every number lives in [`crate::config::Limits`].
+//! Ingest limits beyond body size: rate limits per ingest key and client IP, and the
+//! string-length cap; the `[limits]` section itself (`config`).
+//! Every number lives in [`Limits`].
 
 pub mod caps;
-pub mod decode;
+pub mod config;
 pub mod rate;
 
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::auth::App;
-use crate::config::Limits;
-use crate::error::Rejection;
-use rate::{ip_key, retry_after_secs, KeyedLimiter, Rate};
+use crate::apps::App;
+
+use crate::rejection::Rejection;
+pub use config::{Limits, Rate};
+use rate::{ip_key, retry_after_secs, KeyedLimiter};
 
 /// The rate limiters of one ingest listener.
 #[derive(Debug)]

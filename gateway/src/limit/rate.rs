@@ -6,22 +6,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
-/// One bucket's shape: refills `per_second` tokens a second up to `burst`; a request takes one.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rate {
-    pub per_second: f64,
-    pub burst: f64,
-}
-
-impl Rate {
-    /// `per_second` 0 turns the limit off.
-    pub fn is_unlimited(&self) -> bool {
-        self.per_second <= 0.0
-    }
-}
+use super::config::Rate;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -141,16 +126,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
 /// The client key of an address: IPv6 clients are limited per /64, since one host usually
 /// holds a whole /64 and could otherwise rotate through it.
 pub fn ip_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
-            }
-        },
-    }
+    crate::model::net::network(ip, 32, 64)
 }
 
 /// Whole seconds for `Retry-After`, rounded up, at least 1.

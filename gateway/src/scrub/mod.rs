@@ -12,16 +12,12 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::model::attr::{CLIENT_ADDRESS, URL_QUERY};
+use crate::model::net::network;
 use crate::model::{Attributes, Batch};
 pub use exempt::{is_exempt_key, is_measure_key};
 pub use text::{luhn_valid, TextMasks, BEARER_MASK, CARD_MASK, EMAIL_MASK};
 pub use url::{ParamDenyList, DEFAULT_DENY, REDACTED};
-
-/// Attribute key of the client's address (OpenTelemetry semantic conventions), set by the
-/// enrichment stage on browser spans.
-pub const CLIENT_ADDRESS: &str = "client.address";
-/// Attribute key of a URL's query string without the `?` (semantic conventions).
-const URL_QUERY: &str = "url.query";
 
 /// What happens to `client.address` once geo lookup has used it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -202,19 +198,7 @@ impl Scrubber {
 /// The /24 network of an IPv4 address, the /48 of an IPv6 one (an IPv4-mapped IPv6 address
 /// is truncated as IPv4).
 pub fn truncate_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            IpAddr::from([a, b, c, 0])
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => truncate_ip(IpAddr::V4(v4)),
-            None => {
-                let s = v6.segments();
-                IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
-            }
-        },
-    }
+    network(ip, 24, 48)
 }
 
 #[cfg(test)]

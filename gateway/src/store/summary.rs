@@ -7,6 +7,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::StoreError;
+use crate::model::time::url_path;
 
 /// Most recent vital reports a summary reads, so its cost stays bounded.
 pub const MAX_REPORTS: u32 = 50_000;
@@ -107,18 +108,6 @@ fn summarize(mut values: Vec<f64>, ratings: [usize; 3]) -> VitalSummary {
     }
 }
 
-/// `https://shop.example.com/cart?x=1#y` → `/cart`.
-pub fn url_path(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    if end == 0 {
-        "/"
-    } else {
-        &path[..end]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,13 +123,5 @@ mod tests {
         assert_eq!(summarize(vec![5.0], [1, 0, 0]).p75, 5.0);
         let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(summarize(hundred, [100, 0, 0]).p75, 75.0);
-    }
-
-    #[test]
-    fn paths_drop_origin_query_and_fragment() {
-        assert_eq!(url_path("https://shop.example.com/cart?x=1#y"), "/cart");
-        assert_eq!(url_path("http://localhost:8080"), "/");
-        assert_eq!(url_path("http://localhost:8080/?q"), "/");
-        assert_eq!(url_path("/relative#x"), "/relative");
     }
 }

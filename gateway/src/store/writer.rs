@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{open, StoreError};
 use crate::export::queue::Outbox;
+use crate::model::time::now_unix_nano;
 use crate::model::{Batch, PageView, Span, Vital};
 use crate::telemetry::Telemetry;
 
@@ -454,13 +454,6 @@ fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), Sto
         serde_json::to_string(&vital.attribution)?,
     ])?;
     Ok(())
-}
-
-fn now_unix_nano() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

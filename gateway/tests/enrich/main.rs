@@ -13,7 +13,6 @@ mod running;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -61,7 +60,7 @@ fn gateway(enrich: &str) -> Gateway {
     let config = Config::from_toml(&text, overrides).expect("config");
     let (store, writer) = writer::start(dir.path(), 64).expect("store");
     Gateway {
-        ingest: ingest_router(Arc::new(config), store.clone()),
+        ingest: ingest_router(&config, store.clone()),
         admin: admin_router(store),
         _writer: writer,
         _dir: dir,

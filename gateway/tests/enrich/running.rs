@@ -176,7 +176,7 @@ async fn a_store_made_before_enrichment_is_migrated_and_keeps_its_page_views() {
     )
     .expect("config");
     let gw = Gateway {
-        ingest: ingest_router(Arc::new(config), store.clone()),
+        ingest: ingest_router(&config, store.clone()),
         admin: admin_router(store),
         _writer: writer,
         _dir: dir,

@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -53,7 +52,7 @@ fn gateway_with(extra_toml: &str, queue: usize) -> Gateway {
     let config = Config::from_toml(&format!("{extra_toml}\n{APP}"), overrides).expect("config");
     let (store, writer) = writer::start(dir.path(), queue).expect("store");
     Gateway {
-        ingest: ingest_router(Arc::new(config), store.clone()),
+        ingest: ingest_router(&config, store.clone()),
         admin: admin_router(store),
         dir,
         _writer: writer,

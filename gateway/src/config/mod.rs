@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::auth::{App, OriginPattern};
+pub mod error;
+
+pub use error::{ConfigError, Invalid};
+
+use crate::apps::{App, OriginPattern};
 use crate::enrich::EnrichConfig;
-use crate::limit::rate::Rate;
+pub use crate::limit::config::{Limits, Rate};
 use crate::sample::SampleConfig;
 use crate::scrub::ScrubConfig;
 
@@ -25,22 +29,6 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEV_KEY: &str = "dev";
 /// The origins development mode accepts.
 pub const DEV_ORIGINS: [&str; 2] = ["http://localhost:*", "http://127.0.0.1:*"];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-    #[error("invalid {field}: {problem}")]
-    Invalid { field: String, problem: String },
-}
 
 /// The config file's shape. Private: the rest of the gateway reads [`Config`].
 #[derive(Debug, Default, Deserialize)]
@@ -79,77 +67,6 @@ struct AppSection {
     #[serde(default)]
     allowed_origins: Vec<String>,
     rate_limit: Option<Rate>,
-}
-
-/// Every size and count limit of the ingest path, in one place.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Largest request body the ingest listener reads, in bytes; larger gets 413.
-    /// Defaults to 1 MiB (1048576).
-    pub max_body_bytes: u64,
-    /// Write requests waiting for the store before new ones get 503 with `Retry-After`.
-    /// Defaults to 1024.
-    pub store_queue: usize,
-    /// Largest body after `Content-Encoding: gzip` is inflated, in bytes; larger gets 413.
-    /// Defaults to 4 MiB (4194304).
-    pub max_decompressed_bytes: u64,
-    /// Most events (spans + vitals) in one request; more gets 413 `too_many_events`.
-    /// Defaults to 1000.
-    pub max_events_per_request: usize,
-    /// Most attributes on one span (and on its resource); more gets 400. Defaults to 128.
-    pub max_attributes_per_span: usize,
-    /// Longest string value (attributes, span names, status messages, page URLs) in
-    /// characters; longer is cut and marked `…[truncated]`. Defaults to 4096.
-    pub max_string_chars: usize,
-    /// Requests per ingest key (app), unless the app sets `rate_limit`; over it gets 429.
-    /// Defaults to 1000 per second, bursts of 2000.
-    pub key_rate: Rate,
-    /// Requests per client IP (IPv6: per /64); over it gets 429. Defaults to 50 per second,
-    /// bursts of 100.
-    pub ip_rate: Rate,
-    /// Client IPs whose buckets are remembered; idle ones are forgotten first.
-    /// Defaults to 65536.
-    pub max_tracked_ips: usize,
-    /// Latest time a span or page view may carry, in seconds after the gateway's clock (a
-    /// beacon's after clock-skew correction); later, or before 2000-01-01, gets 400
-    /// `invalid_field`. Defaults to 86400 (one day).
-    pub max_future_secs: u64,
-    /// Connections served at once, per listener; one more is answered 503
-    /// `too_many_connections` and closed. Defaults to 1024.
-    pub max_connections: usize,
-    /// Time a connection has to send a complete request head (new, or idle between
-    /// keep-alive requests) before it is closed, in milliseconds. Defaults to 10000.
-    pub header_read_timeout_ms: u64,
-    /// Time a request has to send its whole body once its head is in, in milliseconds;
-    /// slower gets 408 `body_timeout`. Defaults to 30000.
-    pub body_read_timeout_ms: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 1024 * 1024,
-            store_queue: 1024,
-            max_decompressed_bytes: 4 * 1024 * 1024,
-            max_events_per_request: 1000,
-            max_attributes_per_span: 128,
-            max_string_chars: 4096,
-            key_rate: Rate {
-                per_second: 1000.0,
-                burst: 2000.0,
-            },
-            ip_rate: Rate {
-                per_second: 50.0,
-                burst: 100.0,
-            },
-            max_tracked_ips: 65536,
-            max_future_secs: 86_400,
-            max_connections: 1024,
-            header_read_timeout_ms: 10_000,
-            body_read_timeout_ms: 30_000,
-        }
-    }
 }
 
 /// Command-line overrides; `None` keeps the file's value or the default.
@@ -244,7 +161,7 @@ impl Config {
             ] {
                 if !addr.ip().is_loopback() {
                     return Err(invalid(
-                        field,
+                        &format!("server.{field}"),
                         "development mode (no --config) binds to loopback only; \
                          write a config file to listen on other addresses",
                     ));
@@ -277,15 +194,8 @@ impl Config {
         if keys.windows(2).any(|w| w[0] == w[1]) {
             return Err(invalid("apps.key", "two apps share one key"));
         }
-        if file.limits.max_body_bytes == 0 || file.limits.store_queue == 0 {
-            return Err(invalid("limits", "limits must be greater than zero"));
-        }
-        file.enrich
-            .check()
-            .map_err(|(field, problem)| invalid(field, problem))?;
-        file.export
-            .validate()
-            .map_err(|(field, problem)| invalid(&field, problem))?;
+        file.enrich.check()?;
+        file.export.check()?;
         Ok(Config {
             data_dir,
             ingest_listen,
@@ -345,33 +255,13 @@ fn check_policy(
     admin_token: Option<String>,
     admin_listen: SocketAddr,
 ) -> Result<Option<String>, ConfigError> {
-    if l.max_decompressed_bytes == 0
-        || l.max_events_per_request == 0
-        || l.max_attributes_per_span == 0
-        || l.max_string_chars == 0
-        || l.max_tracked_ips == 0
-        || l.max_connections == 0
-        || l.header_read_timeout_ms == 0
-        || l.body_read_timeout_ms == 0
-    {
-        return Err(invalid("limits", "limits must be greater than zero"));
-    }
-    for rate in [Some(l.key_rate), Some(l.ip_rate)]
-        .into_iter()
-        .chain(apps.iter().map(|a| a.rate_limit))
-        .flatten()
-    {
-        if !rate.per_second.is_finite()
-            || rate.per_second < 0.0
-            || !(rate.is_unlimited() || rate.burst >= 1.0)
-        {
-            return Err(invalid(
-                "rate",
-                "per_second must be ≥ 0 (0 is unlimited) and burst ≥ 1",
-            ));
+    l.check()?;
+    for app in apps {
+        if let Some(rate) = app.rate_limit {
+            rate.check("apps.rate_limit")?;
         }
     }
-    sample.validate()?;
+    sample.check()?;
     let token = admin_token.filter(|t| !t.is_empty());
     // It travels in a cookie and a query string: keep to characters that need no escaping.
     let cookie_safe = |t: &str| {
@@ -416,11 +306,8 @@ fn resolve_app(app: AppSection) -> Result<App, ConfigError> {
     })
 }
 
-fn invalid(field: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        field: field.into(),
-        problem: problem.into(),
-    }
+fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(Invalid::new(key, problem))
 }
 
 #[cfg(test)]

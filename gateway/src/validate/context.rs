@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::Rejection;
 use crate::model::Attributes;
+use crate::rejection::Rejection;
 
 /// Largest screen or viewport side accepted, in CSS pixels.
 const MAX_PIXELS: u64 = 100_000;

@@ -8,21 +8,13 @@ use axum::http::{header, HeaderMap};
 use bytes::Bytes;
 use flate2::read::MultiGzDecoder;
 
-use crate::error::Rejection;
+use crate::rejection::Rejection;
 
-/// The body as the handler should decode it: inflated when it came gzip-encoded.
+/// The body as the handler should decode it: inflated when it came gzip-encoded. The
+/// encoding may also be named outside the headers (the beacon endpoint's `encoding` query
+/// parameter: `sendBeacon` cannot set `Content-Encoding`); named in both places, the two
+/// must agree.
 pub fn decode_body(
-    headers: &HeaderMap,
-    body: Bytes,
-    max_decompressed: u64,
-) -> Result<Bytes, Rejection> {
-    decode_body_with(headers, None, body, max_decompressed)
-}
-
-/// As [`decode_body`], where the encoding may also be named outside the headers (the beacon
-/// endpoint's `encoding` query parameter: `sendBeacon` cannot set `Content-Encoding`). Named
-/// in both places, the two must agree.
-pub fn decode_body_with(
     headers: &HeaderMap,
     named: Option<&str>,
     body: Bytes,
@@ -92,11 +84,11 @@ mod tests {
     fn gzip_roundtrips_and_identity_passes() {
         let body = Bytes::from(gzip(b"{\"v\":1}"));
         assert_eq!(
-            decode_body(&headers("gzip"), body, 100).expect("ok"),
+            decode_body(&headers("gzip"), None, body, 100).expect("ok"),
             &b"{\"v\":1}"[..]
         );
         assert_eq!(
-            decode_body(&HeaderMap::new(), Bytes::from_static(b"x"), 0).expect("ok"),
+            decode_body(&HeaderMap::new(), None, Bytes::from_static(b"x"), 0).expect("ok"),
             &b"x"[..]
         );
     }
@@ -106,12 +98,13 @@ mod tests {
         // 64 MiB of zeros compress to about 64 KiB.
         let bomb = gzip(&vec![0u8; 64 << 20]);
         assert!(bomb.len() < 100_000);
-        let err = decode_body(&headers("gzip"), Bytes::from(bomb), 1 << 20).expect_err("too large");
+        let err =
+            decode_body(&headers("gzip"), None, Bytes::from(bomb), 1 << 20).expect_err("too large");
         assert!(matches!(err, Rejection::DecompressedTooLarge(_)));
         // Exactly at the cap is fine.
         let at_cap = Bytes::from(gzip(&[7u8; 1000]));
         assert_eq!(
-            decode_body(&headers("gzip"), at_cap, 1000)
+            decode_body(&headers("gzip"), None, at_cap, 1000)
                 .expect("ok")
                 .len(),
             1000
@@ -121,11 +114,11 @@ mod tests {
     #[test]
     fn unknown_encodings_and_corrupt_gzip_are_refused() {
         assert!(matches!(
-            decode_body(&headers("br"), Bytes::new(), 10),
+            decode_body(&headers("br"), None, Bytes::new(), 10),
             Err(Rejection::UnsupportedEncoding(e)) if e == "br"
         ));
         assert!(matches!(
-            decode_body(&headers("gzip"), Bytes::from_static(b"not gzip"), 10),
+            decode_body(&headers("gzip"), None, Bytes::from_static(b"not gzip"), 10),
             Err(Rejection::Malformed(_))
         ));
     }
@@ -134,16 +127,16 @@ mod tests {
     fn the_encoding_can_be_named_outside_the_headers_but_not_twice_differently() {
         let gz = || Bytes::from(gzip(b"{\"v\":1}"));
         let max = 100;
-        let plain = decode_body_with(&HeaderMap::new(), Some("gzip"), gz(), max).expect("query");
+        let plain = decode_body(&HeaderMap::new(), Some("gzip"), gz(), max).expect("query");
         assert_eq!(plain, &b"{\"v\":1}"[..]);
-        let both = decode_body_with(&headers("gzip"), Some("GZIP"), gz(), max).expect("agree");
+        let both = decode_body(&headers("gzip"), Some("GZIP"), gz(), max).expect("agree");
         assert_eq!(both, &b"{\"v\":1}"[..]);
         assert!(matches!(
-            decode_body_with(&headers("identity"), Some("gzip"), gz(), max),
+            decode_body(&headers("identity"), Some("gzip"), gz(), max),
             Err(Rejection::Invalid { .. })
         ));
         assert!(matches!(
-            decode_body_with(&HeaderMap::new(), Some("br"), gz(), max),
+            decode_body(&HeaderMap::new(), Some("br"), gz(), max),
             Err(Rejection::UnsupportedEncoding(e)) if e == "br"
         ));
     }

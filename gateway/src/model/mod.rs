@@ -1,6 +1,10 @@
 //! The gateway's own record types: what validation produces and the store keeps.
 //! Names follow OpenTelemetry's trace data model.
 
+pub mod attr;
+pub mod net;
+pub mod time;
+
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -176,18 +180,6 @@ impl Batch {
     }
 }
 
-/// Unix milliseconds (the beacon's unit, fractional) to unix nanoseconds, rounded to the
-/// microsecond: an f64 of today's unix milliseconds holds about 0.2 µs of resolution, and
-/// browsers coarsen their clocks to 5 µs or more anyway.
-pub fn unix_ms_to_nanos(ms: f64) -> Option<i64> {
-    if !(0.0..=9.0e12).contains(&ms) {
-        return None;
-    }
-    let whole = ms.trunc() as i64;
-    let micros = ((ms - ms.trunc()) * 1e3).round() as i64;
-    Some(whole * 1_000_000 + micros * 1_000)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,15 +192,5 @@ mod tests {
         assert!(TraceId::from_hex("0af7651916cd43dd").is_none());
         assert!(SpanId::from_hex("b7ad6b7169203331").is_some());
         assert!(SpanId::from_hex("b7ad6b716920333g").is_none());
-    }
-
-    #[test]
-    fn ms_to_nanos_keeps_microseconds() {
-        assert_eq!(
-            unix_ms_to_nanos(1_732_460_000_123.456),
-            Some(1_732_460_000_123_456_000)
-        );
-        assert_eq!(unix_ms_to_nanos(-1.0), None);
-        assert_eq!(unix_ms_to_nanos(f64::NAN), None);
     }
 }

@@ -1,4 +1,7 @@
-//! Apps, their ingest keys and the origins each accepts.
+//! Apps, their ingest keys and the origins each accepts; the credential helpers both
+//! listeners use (bearer parsing, constant-time comparison).
+
+use axum::http::{header, HeaderMap};
 
 /// One application that sends data: its key and the browser origins allowed to use it.
 #[derive(Debug, Clone)]
@@ -7,7 +10,7 @@ pub struct App {
     pub key: String,
     pub allowed_origins: Vec<OriginPattern>,
     /// This app's own rate limit, instead of `limits.key_rate`.
-    pub rate_limit: Option<crate::limit::rate::Rate>,
+    pub rate_limit: Option<crate::limit::Rate>,
 }
 
 impl App {
@@ -22,9 +25,18 @@ pub fn app_for_key<'a>(apps: &'a [App], key: &str) -> Option<&'a App> {
         .find(|app| constant_time_eq(app.key.as_bytes(), key.as_bytes()))
 }
 
-/// Compares keys without an early exit, so response times do not leak a key's prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets without an early exit, so response times do not leak a prefix.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token of `Authorization: Bearer TOKEN` (any case of `Bearer`), trimmed; `None` when
+/// absent or empty.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// An allowed origin: `*` (any), an exact origin `https://shop.example.com`, a wildcard port

@@ -1,36 +1,38 @@
-//! Beacon v1 → [`Batch`]: checks every field against the wire format's rules
-//! (`docs/beacon-v1.md`) and stamps the browser context onto each span.
+//! Beacon v1 → [`ValidBatch`]: checks every field against the wire format's rules
+//! (`docs/beacon-v1.md`) and `[limits]`, and stamps the session and page view onto each
+//! span.
 
 use serde_json::{Map, Value};
 
-use crate::error::Rejection;
-use crate::ingest::beacon::{BeaconV1, SpanV1, VitalV1};
+use super::{check_attributes, check_counts, check_times, BrowserContext, Checks, ValidBatch};
+use crate::limit::Limits;
+use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
+use crate::model::time::clock_offset;
+use crate::model::time::unix_ms_to_nanos;
 use crate::model::{
-    unix_ms_to_nanos, Attributes, Batch, PageView, Source, Span, SpanId, SpanKind, StatusCode,
-    TraceId, Vital,
+    Attributes, Batch, PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital,
 };
+use crate::rejection::Rejection;
+use crate::wire::beacon_v1::{BeaconV1, SpanV1, VitalV1};
 
 /// The web vitals a beacon may carry.
 pub const VITAL_NAMES: [&str; 5] = ["LCP", "INP", "CLS", "FCP", "TTFB"];
 /// web-vitals' ratings.
 pub const RATINGS: [&str; 3] = ["good", "needs-improvement", "poor"];
-/// Attribute key of the browser session (OpenTelemetry semantic conventions).
-pub const SESSION_ID: &str = "session.id";
-/// Attribute key of the page view a browser span belongs to.
-pub const PAGE_VIEW_ID: &str = "rum.page_view.id";
 /// Longest id (session, page view, metric) accepted, in bytes.
 const MAX_ID_LEN: usize = 64;
-/// Most attributes on one span or resource.
-const MAX_ATTRIBUTES: usize = 128;
 /// Largest attribution of one vital, as JSON; a larger one is replaced by
 /// `{"truncated": true}` (the vital itself is kept).
 pub const MAX_ATTRIBUTION_BYTES: usize = 16 * 1024;
 
-pub fn beacon(beacon: BeaconV1) -> Result<Batch, Rejection> {
-    unix_ms(beacon.sent_at, "sentAt")?;
+/// Checks a decoded beacon against `checks`.
+pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection> {
+    let limits = checks.limits;
+    let sent_at = unix_ms(beacon.sent_at, "sentAt")?;
+    let browser = BrowserContext::parse(beacon.context.as_ref())?;
     let session_id = id(beacon.session.id, "session.id")?;
     let view_id = id(beacon.view.id, "view.id")?;
-    let resource = attributes(beacon.resource, "resource")?;
+    let resource = attributes(beacon.resource, "resource", limits)?;
     let page_view = PageView {
         id: view_id.clone(),
         session_id: session_id.clone(),
@@ -44,17 +46,29 @@ pub fn beacon(beacon: BeaconV1) -> Result<Batch, Rejection> {
     let spans = beacon
         .spans
         .into_iter()
-        .map(|s| span(s, &resource, &session_id, &view_id))
+        .map(|s| span(s, &resource, &session_id, &view_id, limits))
         .collect::<Result<Vec<_>, _>>()?;
     let vitals = beacon
         .vitals
         .into_iter()
         .map(|v| vital(v, &view_id))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Batch {
+    let batch = Batch {
         spans,
         page_views: vec![page_view],
         vitals,
+    };
+    check_counts(&batch, limits)?;
+    let clock_offset_nanos = clock_offset(
+        sent_at,
+        checks.received_unix_nano,
+        checks.clock_skew_threshold_nanos,
+    );
+    check_times(&batch, clock_offset_nanos, checks)?;
+    Ok(ValidBatch {
+        batch,
+        clock_offset_nanos,
+        browser,
     })
 }
 
@@ -63,6 +77,7 @@ fn span(
     resource: &Attributes,
     session_id: &str,
     view_id: &str,
+    limits: &Limits,
 ) -> Result<Span, Rejection> {
     let trace_id = TraceId::from_hex(&s.trace_id).ok_or_else(|| {
         Rejection::invalid("spans.traceId", "must be 32 hex digits, not all zero")
@@ -101,7 +116,7 @@ fn span(
     if s.name.is_empty() {
         return Err(Rejection::invalid("spans.name", "must not be empty"));
     }
-    let mut attrs = attributes(s.attrs, "spans.attrs")?;
+    let mut attrs = attributes(s.attrs, "spans.attrs", limits)?;
     attrs.insert(SESSION_ID.into(), Value::String(session_id.into()));
     attrs.insert(PAGE_VIEW_ID.into(), Value::String(view_id.into()));
     Ok(Span {
@@ -181,28 +196,19 @@ fn unix_ms(ms: f64, field: &str) -> Result<i64, Rejection> {
     unix_ms_to_nanos(ms).ok_or_else(|| Rejection::invalid(field, "must be unix milliseconds"))
 }
 
-/// Attribute values are strings, numbers, booleans or flat arrays of them.
-fn attributes(map: Map<String, Value>, field: &str) -> Result<Attributes, Rejection> {
-    if map.len() > MAX_ATTRIBUTES {
-        return Err(Rejection::invalid(field, "has more than 128 attributes"));
-    }
-    let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
-    for (key, value) in &map {
-        let ok = scalar(value) || matches!(value, Value::Array(items) if items.iter().all(scalar));
-        if !ok || key.is_empty() {
-            return Err(Rejection::invalid(
-                field,
-                format!("attribute {key:?} must be a string, number, boolean or array of them"),
-            ));
-        }
-    }
+fn attributes(
+    map: Map<String, Value>,
+    field: &str,
+    limits: &Limits,
+) -> Result<Attributes, Rejection> {
+    check_attributes(&map, field, limits, false)?;
     Ok(map)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::beacon::decode;
+    use crate::wire::beacon_v1::decode;
 
     fn sample() -> serde_json::Value {
         serde_json::json!({
@@ -218,7 +224,16 @@ mod tests {
     }
 
     fn run(v: serde_json::Value) -> Result<Batch, Rejection> {
-        beacon(decode(v.to_string().as_bytes())?)
+        run_with(v, &Limits::default())
+    }
+
+    fn run_with(v: serde_json::Value, limits: &Limits) -> Result<Batch, Rejection> {
+        let checks = Checks {
+            limits,
+            received_unix_nano: 1_732_460_000_600_000_000,
+            clock_skew_threshold_nanos: 1_000_000_000,
+        };
+        Ok(beacon(decode(v.to_string().as_bytes())?, &checks)?.batch)
     }
 
     #[test]
@@ -260,6 +275,33 @@ mod tests {
                 Err(Rejection::Invalid { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn counts_come_from_the_limits() {
+        let limits = Limits {
+            max_events_per_request: 1,
+            max_attributes_per_span: 2,
+            ..Limits::default()
+        };
+        // One span and one vital: two events.
+        assert!(matches!(
+            run_with(sample(), &limits),
+            Err(Rejection::TooManyEvents(1))
+        ));
+        let mut v = sample();
+        v["vitals"] = serde_json::json!([]);
+        // Two attributes of the sender's own: within the limit (the stamped session and page
+        // view do not count).
+        assert!(run_with(v.clone(), &limits).is_ok());
+        v["spans"][0]["attrs"]["third"] = serde_json::json!(3);
+        match run_with(v, &limits) {
+            Err(Rejection::Invalid { field, problem }) => {
+                assert_eq!(field, "spans.attrs");
+                assert!(problem.contains("more than 2"), "{problem}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

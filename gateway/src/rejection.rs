@@ -4,6 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::outcome::{RejectReason, RejectedReason};
+
 /// Why the gateway refused a request. Each variant maps to one status and one stable
 /// `reason` code in the JSON body `{"error": "<reason>", "message": "<detail>"}`.
 #[derive(Debug, thiserror::Error)]
@@ -72,27 +74,27 @@ impl Rejection {
         }
     }
 
-    /// The stable reason code clients and tests match on.
-    pub fn reason(&self) -> &'static str {
+    /// The stable reason clients and tests match on.
+    pub fn reason(&self) -> RejectReason {
         match self {
-            Rejection::MissingKey => "missing_key",
-            Rejection::UnknownKey => "unknown_key",
-            Rejection::OriginNotAllowed(_) => "origin_not_allowed",
-            Rejection::UnsupportedMediaType(..) => "unsupported_media_type",
-            Rejection::PayloadTooLarge(_) => "payload_too_large",
-            Rejection::BodyRead(_) => "body_read_failed",
-            Rejection::Malformed(_) => "malformed_body",
-            Rejection::UnsupportedVersion(_) => "unsupported_version",
-            Rejection::Invalid { .. } => "invalid_field",
-            Rejection::Busy => "busy",
-            Rejection::StoreFailed => "store_failed",
-            Rejection::RateLimited { .. } => "rate_limited",
-            Rejection::UnsupportedEncoding(_) => "unsupported_encoding",
-            Rejection::DecompressedTooLarge(_) => "payload_too_large",
-            Rejection::TooManyEvents(_) => "too_many_events",
-            Rejection::BodyTimeout(_) => "body_timeout",
-            Rejection::NotFound(_) => "not_found",
-            Rejection::MethodNotAllowed(_) => "method_not_allowed",
+            Rejection::MissingKey => RejectReason::MissingKey,
+            Rejection::UnknownKey => RejectReason::UnknownKey,
+            Rejection::OriginNotAllowed(_) => RejectReason::OriginNotAllowed,
+            Rejection::UnsupportedMediaType(..) => RejectReason::UnsupportedMediaType,
+            Rejection::PayloadTooLarge(_) => RejectReason::PayloadTooLarge,
+            Rejection::BodyRead(_) => RejectReason::BodyReadFailed,
+            Rejection::Malformed(_) => RejectReason::MalformedBody,
+            Rejection::UnsupportedVersion(_) => RejectReason::UnsupportedVersion,
+            Rejection::Invalid { .. } => RejectReason::InvalidField,
+            Rejection::Busy => RejectReason::Busy,
+            Rejection::StoreFailed => RejectReason::StoreFailed,
+            Rejection::RateLimited { .. } => RejectReason::RateLimited,
+            Rejection::UnsupportedEncoding(_) => RejectReason::UnsupportedEncoding,
+            Rejection::DecompressedTooLarge(_) => RejectReason::PayloadTooLarge,
+            Rejection::TooManyEvents(_) => RejectReason::TooManyEvents,
+            Rejection::BodyTimeout(_) => RejectReason::BodyTimeout,
+            Rejection::NotFound(_) => RejectReason::NotFound,
+            Rejection::MethodNotAllowed(_) => RejectReason::MethodNotAllowed,
         }
     }
 
@@ -127,16 +129,17 @@ impl IntoResponse for Rejection {
             _ => None,
         };
         if status.is_server_error() {
-            tracing::error!(reason = self.reason(), error = %self, "Rejected a request.");
+            tracing::error!(reason = self.reason().as_str(), error = %self, "Rejected a request.");
         } else {
-            tracing::debug!(reason = self.reason(), error = %self, "Rejected a request.");
+            tracing::debug!(reason = self.reason().as_str(), error = %self, "Rejected a request.");
         }
-        let body = serde_json::json!({ "error": self.reason(), "message": self.to_string() });
+        let body =
+            serde_json::json!({ "error": self.reason().as_str(), "message": self.to_string() });
         let mut response = (status, Json(body)).into_response();
         // For the self-metrics middleware, which counts rejections by reason.
         response
             .extensions_mut()
-            .insert(crate::telemetry::RejectedReason(self.reason()));
+            .insert(RejectedReason(self.reason()));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -159,14 +162,5 @@ impl IntoResponse for Rejection {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
-    }
-}
-
-impl From<crate::store::writer::WriteError> for Rejection {
-    fn from(e: crate::store::writer::WriteError) -> Self {
-        match e {
-            crate::store::writer::WriteError::Busy => Rejection::Busy,
-            crate::store::writer::WriteError::Failed => Rejection::StoreFailed,
-        }
     }
 }
