@@ -28,7 +28,7 @@ pub mod api;
 pub mod apps;
 pub mod config;
 pub mod connections;
-pub mod convert;
+
 pub mod enrich;
 
 pub mod export;

@@ -1,13 +1,15 @@
-//! The stages after validation, in the order data flows: enrich → scrub → truncate → sample.
-//! Both ingest endpoints call [`Pipeline::process`] between validation and the store. None of
-//! these stages can refuse a request: they transform it, and what they drop or cut is
-//! counted in the self-metrics.
+//! The stages after validation, in the order data flows: enrich → scrub → truncate → sample,
+//! then the export encoding of what is kept. Both ingest endpoints call [`Pipeline::process`]
+//! between validation and the store. None of these stages can refuse a request: they
+//! transform it, and what they drop or cut is counted in the self-metrics.
 
 use std::sync::Arc;
 
 use crate::enrich::{Enricher, RequestContext};
+use crate::export::encode::Encoder;
 use crate::limit::caps;
-use crate::model::Batch;
+use crate::model::time::now_unix_nano;
+use crate::model::{Batch, ExportPayload};
 use crate::sample::{SampleConfig, Sampler};
 use crate::scrub::{ScrubConfig, Scrubber};
 use crate::telemetry::{Counter, Telemetry};
@@ -18,7 +20,16 @@ pub struct Pipeline {
     scrubber: Scrubber,
     sampler: Sampler,
     max_string_chars: usize,
+    /// `None` when export is off.
+    encoder: Option<Encoder>,
     telemetry: Arc<Telemetry>,
+}
+
+/// What the store receives: the batch, and its export requests (empty when export is off).
+#[derive(Debug)]
+pub struct Processed {
+    pub batch: Batch,
+    pub payloads: Vec<ExportPayload>,
 }
 
 impl Pipeline {
@@ -27,6 +38,7 @@ impl Pipeline {
         scrub: &ScrubConfig,
         sample: &SampleConfig,
         max_string_chars: usize,
+        encoder: Option<Encoder>,
         telemetry: Arc<Telemetry>,
     ) -> Pipeline {
         Pipeline {
@@ -34,6 +46,7 @@ impl Pipeline {
             scrubber: Scrubber::new(scrub),
             sampler: Sampler::new(sample),
             max_string_chars,
+            encoder,
             telemetry,
         }
     }
@@ -41,14 +54,19 @@ impl Pipeline {
     /// A validated batch → what may be stored and exported: enrich (client address, geo,
     /// user agent, clock skew: before scrubbing drops the client address), scrub, string
     /// truncation (after scrubbing, so a cut cannot leave half an e-mail address unmasked),
-    /// sampling.
-    pub fn process(&self, valid: ValidBatch, ctx: &RequestContext) -> Batch {
+    /// sampling; then what is kept encoded for export (on the request's task, not the
+    /// store's writer thread).
+    pub fn process(&self, valid: ValidBatch, ctx: &RequestContext) -> Processed {
         let batch = self.enricher.enrich(valid, ctx);
         let batch = self.scrubber.scrub(batch);
         let (batch, truncated) = caps::truncate_strings(batch, self.max_string_chars);
         self.telemetry.add(Counter::StringsTruncated, truncated);
         let (batch, sampled_out) = self.sampler.sample(batch);
         self.telemetry.add(Counter::SpansSampledOut, sampled_out);
-        batch
+        let payloads = self
+            .encoder
+            .map(|e| e.encode(&batch, now_unix_nano()))
+            .unwrap_or_default();
+        Processed { batch, payloads }
     }
 }

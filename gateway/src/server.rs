@@ -12,10 +12,10 @@ use crate::config::Config;
 use crate::connections::{self, ServeLimits};
 use crate::enrich::Enricher;
 use crate::export::otlp::Exporter;
-use crate::export::queue::Outbox;
 use crate::ingest::{self, IngestState};
 use crate::limit::RateLimits;
 use crate::pipeline::Pipeline;
+use crate::store::outbox::Outbox;
 use crate::store::{self, StoreHandle};
 use crate::telemetry::{self, Listener, Telemetry};
 use crate::{api, viewer};
@@ -92,7 +92,7 @@ impl OfflineIngest {
         let beacon = crate::wire::beacon_v1::decode(body)?;
         let valid = crate::validate::beacon::beacon(beacon, &checks)?;
         let context = crate::enrich::RequestContext::new(Some(peer), headers);
-        Ok(self.pipeline.process(valid, &context))
+        Ok(self.pipeline.process(valid, &context).batch)
     }
 }
 
@@ -102,6 +102,7 @@ fn pipeline(config: &Config, enricher: Arc<Enricher>, telemetry: Arc<Telemetry>)
         config.scrub(),
         config.sample(),
         config.limits().max_string_chars,
+        config.export().enabled().then(|| config.export().encoder()),
         telemetry,
     )
 }
@@ -142,7 +143,7 @@ pub async fn run_with_listeners(
     let outbox = config
         .export()
         .enabled()
-        .then(|| Outbox::new(config.export()));
+        .then(|| Outbox::new(config.export().max_queue_bytes));
     let appended = outbox.as_ref().map(Outbox::appended);
     let extras = store::writer::Extras {
         outbox,

@@ -1,10 +1,11 @@
-//! Durable export to an OpenTelemetry collector: the `[export]` config section, the on-disk
-//! outbox ([`queue`]) that the store's writer fills in the same transaction as the store, and
-//! the OTLP/HTTP exporter ([`otlp`], with [`retry`]'s backoff) that drains it. Names on the
-//! wire: `docs/export.md`.
+//! Export to an OpenTelemetry collector: the `[export]` config section, the encoder
+//! ([`encode`]: a batch → OTLP requests, before the store's writer), and the OTLP/HTTP
+//! exporter ([`otlp`], with [`retry`]'s backoff) that drains the store's durable outbox
+//! (`store::outbox`, filled in the same transaction as the batch). Names on the wire:
+//! `docs/export.md`.
 
+pub mod encode;
 pub mod otlp;
-pub mod queue;
 pub mod retry;
 
 use std::collections::BTreeMap;
@@ -122,6 +123,14 @@ impl ExportConfig {
             );
         }
         Ok(())
+    }
+
+    /// The encoder of what this section exports.
+    pub fn encoder(&self) -> encode::Encoder {
+        encode::Encoder {
+            logs: self.logs,
+            metrics: self.metrics,
+        }
     }
 
     pub(crate) fn batch_timeout(&self) -> Duration {

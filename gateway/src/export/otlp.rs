@@ -19,10 +19,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AF
 use rusqlite::Connection;
 use tokio::sync::{watch, Notify};
 
-use super::queue::{self, Entry, QueueError};
 use super::retry::{backoff, retry_after};
 use super::ExportConfig;
 use crate::outcome::{DropReason, Signal};
+use crate::store::outbox::{self as queue, Entry, QueueError};
 use crate::store::{self, StoreError};
 use crate::telemetry::{Counter, Telemetry};
 
@@ -67,7 +67,7 @@ pub struct Exporter {
 
 impl Exporter {
     /// Opens its own connection to the store in `data_dir`; `appended` is the outbox's
-    /// wake-up ([`queue::Outbox::appended`]).
+    /// wake-up ([`crate::store::outbox::Outbox::appended`]).
     pub fn new(
         config: &ExportConfig,
         data_dir: &Path,

@@ -59,9 +59,11 @@ impl IngestState {
         valid: ValidBatch,
         ctx: &RequestContext,
     ) -> Result<(usize, usize), Rejection> {
-        let batch = self.pipeline.process(valid, ctx);
-        let counts = (batch.spans.len(), batch.vitals.len());
-        self.store.write(batch).await?;
+        let processed = self.pipeline.process(valid, ctx);
+        let counts = (processed.batch.spans.len(), processed.batch.vitals.len());
+        self.store
+            .write_with(processed.batch, processed.payloads)
+            .await?;
         Ok(counts)
     }
 }

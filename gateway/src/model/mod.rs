@@ -166,6 +166,15 @@ pub struct Vital {
     pub attribution: Attributes,
 }
 
+/// One OTLP export request, encoded, on its way to the export outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportPayload {
+    pub signal: crate::outcome::Signal,
+    /// Spans, log records or vital reports in it.
+    pub items: usize,
+    pub bytes: Vec<u8>,
+}
+
 /// What one request hands to the store: committed together or not at all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {

@@ -4,6 +4,7 @@
 //! both sides. Writes go through [`writer`]'s single writer thread; reads open their own
 //! connection, which WAL lets run beside the writer.
 
+pub mod outbox;
 pub mod summary;
 pub mod writer;
 

@@ -10,10 +10,10 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::outbox::{self, Outbox};
 use super::{open, StoreError};
-use crate::export::queue::Outbox;
 use crate::model::time::now_unix_nano;
-use crate::model::{Batch, PageView, Span, Vital};
+use crate::model::{Batch, ExportPayload, PageView, Span, Vital};
 use crate::telemetry::Telemetry;
 
 /// Most write requests committed in one transaction.
@@ -32,6 +32,9 @@ pub enum WriteError {
 
 struct WriteRequest {
     batch: Batch,
+    /// The batch encoded for export (empty when export is off), queued in the same
+    /// transaction.
+    payloads: Vec<ExportPayload>,
     ack: oneshot::Sender<Result<(), WriteError>>,
 }
 
@@ -108,7 +111,7 @@ pub fn start_with(
 ) -> Result<(StoreHandle, Writer), StoreError> {
     let write_conn = open(data_dir)?;
     if extras.outbox.is_some() {
-        crate::export::queue::ensure_schema(&write_conn)?;
+        outbox::ensure_schema(&write_conn)?;
     }
     write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // SQLite's default 2 MiB page cache sent most of a growing store's B-tree page reads to
@@ -148,9 +151,23 @@ pub fn start_with(
 impl StoreHandle {
     /// Writes a batch and resolves once it has committed.
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
+        self.write_with(batch, Vec::new()).await
+    }
+
+    /// Writes a batch and queues its export payloads, in one transaction; resolves once both
+    /// have committed.
+    pub async fn write_with(
+        &self,
+        batch: Batch,
+        payloads: Vec<ExportPayload>,
+    ) -> Result<(), WriteError> {
         let (ack, done) = oneshot::channel();
         self.queue
-            .try_send(WriteRequest { batch, ack })
+            .try_send(WriteRequest {
+                batch,
+                payloads,
+                ack,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => WriteError::Busy,
                 mpsc::error::TrySendError::Closed(_) => WriteError::Failed,
@@ -228,7 +245,7 @@ fn commit_whole(
 ) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     for request in group {
-        store_and_queue(&tx, &request.batch, received, extras)?;
+        store_and_queue(&tx, request, received, extras)?;
     }
     finish(tx, extras)
 }
@@ -251,7 +268,7 @@ fn commit_each(
     let mut outcomes = Vec::with_capacity(group.len());
     for request in group {
         let outcome = match tx.savepoint() {
-            Ok(mut sp) => match store_and_queue(&sp, &request.batch, received, extras) {
+            Ok(mut sp) => match store_and_queue(&sp, request, received, extras) {
                 Ok(()) => sp.commit().map_err(|e| e.to_string()),
                 Err(e) => {
                     let _ = sp.rollback();
@@ -284,17 +301,18 @@ fn finish(tx: rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), String> 
     Ok(())
 }
 
-/// Inserts the batch and queues it for export in one savepoint: stored and queued, or neither.
+/// Inserts the batch and queues its payloads for export in one savepoint: stored and
+/// queued, or neither.
 fn store_and_queue(
     conn: &Connection,
-    batch: &Batch,
+    request: &WriteRequest,
     received: i64,
     extras: &Extras,
 ) -> Result<(), String> {
-    insert_batch(conn, batch, received).map_err(|e| e.to_string())?;
+    insert_batch(conn, &request.batch, received).map_err(|e| e.to_string())?;
     if let Some(outbox) = &extras.outbox {
         outbox
-            .append(conn, batch, received)
+            .append(conn, &request.payloads)
             .map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -487,6 +505,7 @@ mod tests {
             .into_iter()
             .map(|batch| WriteRequest {
                 batch,
+                payloads: Vec::new(),
                 ack: oneshot::channel().0,
             })
             .collect()

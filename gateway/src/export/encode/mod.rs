@@ -1,6 +1,8 @@
 //! The one mapping from the gateway's model to OTLP protobuf, for export: spans grouped by
 //! resource into `ResourceSpans`, page views and web vitals as OpenTelemetry events (log
-//! records with an `event_name`). The names are documented in `docs/export.md`.
+//! records with an `event_name`), vitals as histograms. The names are documented in
+//! `docs/export.md`. [`Encoder`] runs on the request's task, before the store's writer, which
+//! only appends the bytes to its outbox.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -12,11 +14,52 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as trace;
 use serde_json::Value;
 
-use crate::model::{Attributes, Batch, PageView, Span, SpanKind, StatusCode, Vital};
+use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
+use crate::model::{Attributes, Batch, ExportPayload, PageView, Span, SpanKind, StatusCode, Vital};
+use crate::outcome::Signal;
 
 mod metrics;
-use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 pub use metrics::{metric_name, metrics_request};
+
+/// Encodes a batch into the export requests the outbox queues: its spans to `/v1/traces`
+/// always, its page views and vitals to `/v1/logs` and its vitals to `/v1/metrics` when
+/// `export.logs` and `export.metrics` say so.
+#[derive(Debug, Clone, Copy)]
+pub struct Encoder {
+    pub logs: bool,
+    pub metrics: bool,
+}
+
+impl Encoder {
+    pub fn encode(&self, batch: &Batch, received_unix_nano: i64) -> Vec<ExportPayload> {
+        let mut payloads = Vec::new();
+        if !batch.spans.is_empty() {
+            payloads.push(ExportPayload {
+                signal: Signal::Traces,
+                items: batch.spans.len(),
+                bytes: prost::Message::encode_to_vec(&trace_request(&batch.spans)),
+            });
+        }
+        let log_records = batch.page_views.len() + batch.vitals.len();
+        if self.logs && log_records > 0 {
+            payloads.push(ExportPayload {
+                signal: Signal::Logs,
+                items: log_records,
+                bytes: prost::Message::encode_to_vec(&logs_request(batch, received_unix_nano)),
+            });
+        }
+        if self.metrics {
+            if let Some(request) = metrics_request(batch, received_unix_nano) {
+                payloads.push(ExportPayload {
+                    signal: Signal::Metrics,
+                    items: batch.vitals.len(),
+                    bytes: prost::Message::encode_to_vec(&request),
+                });
+            }
+        }
+        payloads
+    }
+}
 
 /// Event name of a page view's log record.
 pub const PAGE_VIEW_EVENT: &str = "browser.page_view";

@@ -1,12 +1,13 @@
 //! The export outbox: a durable, byte-bounded FIFO of OTLP-encoded requests waiting for the
-//! exporter.
+//! exporter. The store owns the table; the exporter (`export::otlp`) reads and empties it.
 //!
 //! It is an `outbox` table in the store's own SQLite database, appended by the store's writer
-//! inside the same transaction as the batch itself. One commit (WAL, `synchronous=FULL`)
+//! inside the same transaction as the batch itself, with payloads encoded before they reach
+//! the writer (`export::encode`). One commit (WAL, `synchronous=FULL`)
 //! therefore makes the stored batch and its export entry durable together before the request
 //! is acknowledged: nothing acknowledged can be stored but never queued, and the ack path
 //! pays no second file or fsync. An entry leaves only when the receiver answered 2xx, or when
-//! it is dropped (counted by [`DropReason`](super::DropReason)).
+//! it is dropped (counted by [`DropReason`]).
 //!
 //! Drop policy when full: after each group commit the oldest entries are deleted, in the same
 //! transaction, until the queued payload bytes are within `export.max_queue_bytes`. Newest
@@ -17,9 +18,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection};
 use tokio::sync::Notify;
 
-use super::ExportConfig;
-use crate::convert;
-use crate::model::Batch;
+use crate::model::ExportPayload;
 use crate::outcome::{DropReason, Signal};
 use crate::telemetry::{Counter, Telemetry};
 
@@ -53,12 +52,10 @@ pub enum QueueError {
     Task(String),
 }
 
-/// The writer's side of the outbox.
+/// The writer's side of the outbox: its bound and the exporter's wake-up.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     max_bytes: u64,
-    logs: bool,
-    metrics: bool,
     appended: Arc<Notify>,
 }
 
@@ -82,11 +79,10 @@ pub struct Dropped {
 }
 
 impl Outbox {
-    pub fn new(config: &ExportConfig) -> Self {
+    /// An outbox bounded to `max_bytes` of queued payload (`export.max_queue_bytes`).
+    pub fn new(max_bytes: u64) -> Self {
         Outbox {
-            max_bytes: config.max_queue_bytes,
-            logs: config.logs,
-            metrics: config.metrics,
+            max_bytes,
             appended: Arc::new(Notify::new()),
         }
     }
@@ -100,41 +96,10 @@ impl Outbox {
         self.appended.notify_one();
     }
 
-    /// Appends the batch's OTLP requests on `conn`, inside the caller's transaction.
-    pub fn append(
-        &self,
-        conn: &Connection,
-        batch: &Batch,
-        received_unix_nano: i64,
-    ) -> Result<(), QueueError> {
-        if !batch.spans.is_empty() {
-            let request = convert::trace_request(&batch.spans);
-            insert(
-                conn,
-                Signal::Traces,
-                batch.spans.len(),
-                &prost::Message::encode_to_vec(&request),
-            )?;
-        }
-        let log_records = batch.page_views.len() + batch.vitals.len();
-        if self.logs && log_records > 0 {
-            let request = convert::logs_request(batch, received_unix_nano);
-            insert(
-                conn,
-                Signal::Logs,
-                log_records,
-                &prost::Message::encode_to_vec(&request),
-            )?;
-        }
-        if self.metrics {
-            if let Some(request) = convert::metrics_request(batch, received_unix_nano) {
-                insert(
-                    conn,
-                    Signal::Metrics,
-                    batch.vitals.len(),
-                    &prost::Message::encode_to_vec(&request),
-                )?;
-            }
+    /// Appends encoded requests on `conn`, inside the caller's transaction.
+    pub fn append(&self, conn: &Connection, payloads: &[ExportPayload]) -> Result<(), QueueError> {
+        for payload in payloads {
+            insert(conn, payload.signal, payload.items, &payload.bytes)?;
         }
         Ok(())
     }
@@ -270,26 +235,13 @@ pub fn remove(conn: &mut Connection, ids: &[i64]) -> Result<(), QueueError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Source, Span, SpanId, SpanKind, StatusCode, TraceId};
 
-    fn batch(n: u8) -> Batch {
-        let span = Span {
-            trace_id: TraceId([n; 16]),
-            span_id: SpanId([n; 8]),
-            parent_span_id: None,
-            name: "GET /".into(),
-            kind: SpanKind::Server,
-            start_unix_nano: 1,
-            end_unix_nano: 2,
-            status: StatusCode::Unset,
-            status_message: String::new(),
-            attributes: Default::default(),
-            resource: Default::default(),
-            source: Source::Otlp,
-        };
-        Batch {
-            spans: vec![span],
-            ..Batch::default()
+    /// A one-item traces payload whose bytes are all `n` (the test reads it back).
+    fn payload(n: u8) -> ExportPayload {
+        ExportPayload {
+            signal: Signal::Traces,
+            items: 1,
+            bytes: vec![n; 100],
         }
     }
 
@@ -297,15 +249,10 @@ mod tests {
     fn fifo_bound_drops_oldest_and_counts_bytes() {
         let conn = Connection::open_in_memory().expect("db");
         ensure_schema(&conn).expect("schema");
-        let one =
-            prost::Message::encode_to_vec(&convert::trace_request(&batch(1).spans)).len() as u64;
-        let config = ExportConfig {
-            max_queue_bytes: one * 2,
-            ..ExportConfig::default()
-        };
-        let outbox = Outbox::new(&config);
+        let one = 100;
+        let outbox = Outbox::new(one * 2);
         for n in 1..=3 {
-            outbox.append(&conn, &batch(n), 0).expect("append");
+            outbox.append(&conn, &[payload(n)]).expect("append");
         }
         assert_eq!(queued_bytes(&conn).expect("bytes"), one * 3);
         let (dropped, bytes) = outbox.enforce_bound(&conn).expect("bound");
@@ -319,13 +266,8 @@ mod tests {
         );
         assert_eq!(bytes, one * 2);
         let entries = oldest(&conn, 10).expect("read");
-        let first: opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest =
-            prost::Message::decode(entries[0].payload.as_slice()).expect("decode");
         // Entry 1 went; entry 2 is now the oldest.
-        assert_eq!(
-            first.resource_spans[0].scope_spans[0].spans[0].trace_id,
-            vec![2u8; 16]
-        );
+        assert_eq!(entries[0].payload[0], 2);
         assert_eq!(oldest(&conn, 1).expect("read").len(), 1);
     }
 }
