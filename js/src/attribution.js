@@ -123,8 +123,9 @@ export function createAttribution() {
         elementRenderDelay: value - responseEnd,
       });
     },
-    CLS(_value, detail, restored) {
-      const shift = !restored && shifts.get(detail);
+    CLS(_value, detail) {
+      // After a restore too: wasm's CLS then names a shift since the restore, as web-vitals'.
+      const shift = shifts.get(detail);
       if (!shift) return {};
       const e = shift.entry;
       return { largestShiftTarget: shift.target, largestShiftTime: e.startTime, largestShiftValue: e.value, loadState: loadState(e.startTime) };
