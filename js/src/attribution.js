@@ -6,6 +6,9 @@
 
 const MAX_SELECTOR = 100;
 const MAX_KEPT = 100; // shifts, interactions, frame groups and LoAFs kept for lookup
+// Resource entries kept, as web-vitals keeps them: the browser's own buffer stops at 250, so
+// on a page with more the LCP resource is only found among those observed.
+const MAX_RESOURCES = 50;
 
 export function createAttribution() {
   let lcpEntry;
@@ -13,6 +16,7 @@ export function createAttribution() {
   let fcpEntry;
   let restoredAt = -1;
   const shifts = new Map(); // startTime → { entry, target }
+  const resources = [];
   const interactions = new Map(); // interactionId → { entries, latency, target }
   let groups = []; // event entries grouped by render time (± 8 ms)
   const groupOf = new WeakMap();
@@ -70,6 +74,10 @@ export function createAttribution() {
       }
       if (i && !i.target && entry.target) i.target = selector(entry.target);
     },
+    resource(entry) {
+      resources.push(entry);
+      if (resources.length > MAX_RESOURCES) resources.shift();
+    },
     loaf(entry) {
       loafs.push(entry);
       if (loafs.length > MAX_KEPT) loafs = loafs.slice(-MAX_KEPT);
@@ -107,7 +115,8 @@ export function createAttribution() {
       const entry = !restored && lcpEntry && lcpEntry.startTime === detail ? lcpEntry : undefined;
       if (!entry) return a;
       const isResource = (e) => e.name === entry.url && (e.requestStart || e.startTime) <= entry.startTime;
-      const resource = entry.url && performance.getEntriesByType('resource').filter(isResource).pop();
+      // The last match, those observed before the browser's (web-vitals' order).
+      const resource = entry.url && performance.getEntriesByType('resource').concat(resources).filter(isResource).pop();
       a.target = lcpTarget;
       if (entry.url) a.url = entry.url;
       const nav = navigationEntry();

@@ -65,7 +65,10 @@ export function startVitals(module, { reportAllChanges, attribution, viewId, nav
   const onEvent = (e) => (note.event?.(e), wasm.event(e.interactionId || 0, e.duration, count()));
   observe('event', onEvent, { durationThreshold: 40 });
   observe('first-input', onEvent);
-  if (attr) observe('long-animation-frame', note.loaf);
+  if (attr) {
+    observe('long-animation-frame', note.loaf);
+    observe('resource', note.resource);
+  }
 
   // LCP is final at the first trusted keydown or click (a script's synthetic events do not
   // count), reported when the browser is next idle or the page hides, as web-vitals does.
