@@ -86,12 +86,14 @@ impl PageVitals {
         self.tag(report, emit);
     }
 
-    pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool, emit: &mut dyn FnMut(Tagged)) {
-        self.cls.on_shift(start_time, value, had_recent_input);
+    /// Returns [`Cls::on_shift`]'s flags, for attribution.
+    pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool, emit: &mut dyn FnMut(Tagged)) -> u8 {
+        let flags = self.cls.on_shift(start_time, value, had_recent_input);
         if self.fcp_reported {
             let report = self.cls.report(self.report_all_changes);
             self.tag(report, emit);
         }
+        flags
     }
 
     pub fn on_event(&mut self, interaction_id: f64, duration: f64, interaction_count: f64, emit: &mut dyn FnMut(Tagged)) {
@@ -187,7 +189,7 @@ mod tests {
     #[test]
     fn cls_waits_for_fcp_then_counts_earlier_shifts() {
         let mut v = PageVitals::new(0.0, f64::INFINITY, false);
-        assert!(collect(|e| v.on_shift(10.0, 0.2, false, e)).is_empty());
+        assert!(collect(|e| _ = v.on_shift(10.0, 0.2, false, e)).is_empty());
         assert!(collect(|e| v.on_fcp(100.0, e)).iter().any(|r| r.0 == MetricName::Fcp));
         let reports = collect(|e| v.on_hidden(1000.0, 0.0, e));
         assert_eq!(reports, vec![(MetricName::Cls, 0.2, 0)]);
