@@ -137,7 +137,7 @@ export function createAttribution() {
     CLS(_value, detail) {
       // The shift wasm's CLS names (after a restore, one since it, as in web-vitals). A report
       // made inside wasm.shift comes before `shifted`, so the new shift is a candidate too.
-      const s = [largestWindow, windowLargest, shift].find((s) => s && s.entry.startTime === detail);
+      const s = [shift, windowLargest, largestWindow].find((s) => s && s.entry.startTime === detail);
       if (!s) return {};
       const e = s.entry;
       return { largestShiftTarget: s.target, largestShiftTime: e.startTime, largestShiftValue: e.value, loadState: loadState(e.startTime) };
