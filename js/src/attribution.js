@@ -5,23 +5,24 @@
 // Only the bookkeeping below runs per entry; the attribution is built when a report is made.
 
 const MAX_SELECTOR = 100;
-const MAX_KEPT = 100; // shifts, interactions, frame groups and LoAFs kept for lookup
+const MAX_KEPT = 100; // interactions, frame groups and LoAFs kept for lookup
+// Resource entries kept, as web-vitals keeps them: the browser's own buffer stops at 250, so
+// on a page with more the LCP resource is only found among those observed.
+const MAX_RESOURCES = 50;
 
 export function createAttribution() {
   let lcpEntry;
   let lcpTarget;
   let fcpEntry;
   let restoredAt = -1;
-  const shifts = new Map(); // startTime → { entry, target }
+  // Layout shifts as { entry, target }: the one wasm is deciding on, the largest of the
+  // current window, and that of the largest window (what CLS reports). wasm's flags say which.
+  let shift, windowLargest, largestWindow;
+  const resources = [];
   const interactions = new Map(); // interactionId → { entries, latency, target }
   let groups = []; // event entries grouped by render time (± 8 ms)
   const groupOf = new WeakMap();
   let loafs = [];
-
-  const keep = (map, key, value) => {
-    map.set(key, value);
-    if (map.size > MAX_KEPT) map.delete(map.keys().next().value);
-  };
 
   const bookkeeping = {
     fcp(entry) {
@@ -34,7 +35,12 @@ export function createAttribution() {
     shift(entry) {
       if (entry.hadRecentInput) return;
       const source = largestSource(entry.sources);
-      keep(shifts, entry.startTime, { entry, target: source && source.node ? selector(source.node) : undefined });
+      shift = { entry, target: source && source.node ? selector(source.node) : undefined };
+    },
+    // wasm's answer for that shift (rum-sdk/src/vitals/cls.rs: WINDOW_LARGEST, LARGEST_WINDOW).
+    shifted(flags) {
+      if (flags & 1) windowLargest = shift;
+      if (flags & 2) largestWindow = windowLargest;
     },
     event(entry) {
       // web-vitals' groupEntriesByRenderTime: entries painted in the same frame form a group.
@@ -69,6 +75,10 @@ export function createAttribution() {
         i.entries.push(entry);
       }
       if (i && !i.target && entry.target) i.target = selector(entry.target);
+    },
+    resource(entry) {
+      resources.push(entry);
+      if (resources.length > MAX_RESOURCES) resources.shift();
     },
     loaf(entry) {
       loafs.push(entry);
@@ -107,7 +117,8 @@ export function createAttribution() {
       const entry = !restored && lcpEntry && lcpEntry.startTime === detail ? lcpEntry : undefined;
       if (!entry) return a;
       const isResource = (e) => e.name === entry.url && (e.requestStart || e.startTime) <= entry.startTime;
-      const resource = entry.url && performance.getEntriesByType('resource').filter(isResource).pop();
+      // The last match, those observed before the browser's (web-vitals' order).
+      const resource = entry.url && performance.getEntriesByType('resource').concat(resources).filter(isResource).pop();
       a.target = lcpTarget;
       if (entry.url) a.url = entry.url;
       const nav = navigationEntry();
@@ -123,11 +134,13 @@ export function createAttribution() {
         elementRenderDelay: value - responseEnd,
       });
     },
-    CLS(_value, detail, restored) {
-      const shift = !restored && shifts.get(detail);
-      if (!shift) return {};
-      const e = shift.entry;
-      return { largestShiftTarget: shift.target, largestShiftTime: e.startTime, largestShiftValue: e.value, loadState: loadState(e.startTime) };
+    CLS(_value, detail) {
+      // The shift wasm's CLS names (after a restore, one since it, as in web-vitals). A report
+      // made inside wasm.shift comes before `shifted`, so the new shift is a candidate too.
+      const s = [shift, windowLargest, largestWindow].find((s) => s && s.entry.startTime === detail);
+      if (!s) return {};
+      const e = s.entry;
+      return { largestShiftTarget: s.target, largestShiftTime: e.startTime, largestShiftValue: e.value, loadState: loadState(e.startTime) };
     },
     INP(value, detail) {
       const i = interactions.get(detail);

@@ -16,7 +16,7 @@ const guarded = (wasm) =>
       k,
       (...args) => {
         try {
-          wasm[k](...args);
+          return wasm[k](...args);
         } catch {}
       },
     ]),
@@ -61,11 +61,14 @@ export function startVitals(module, { reportAllChanges, attribution, viewId, nav
   // Attribution bookkeeping first: the report an entry causes needs it.
   observe('paint', (e) => e.name === 'first-contentful-paint' && (note.fcp?.(e), wasm.fcp(e.startTime)));
   observe('largest-contentful-paint', (e) => (note.lcp?.(e), wasm.lcp(e.startTime)));
-  observe('layout-shift', (e) => (note.shift?.(e), wasm.shift(e.startTime, e.value, e.hadRecentInput)));
+  observe('layout-shift', (e) => (note.shift?.(e), note.shifted?.(wasm.shift(e.startTime, e.value, e.hadRecentInput))));
   const onEvent = (e) => (note.event?.(e), wasm.event(e.interactionId || 0, e.duration, count()));
   observe('event', onEvent, { durationThreshold: 40 });
   observe('first-input', onEvent);
-  if (attr) observe('long-animation-frame', note.loaf);
+  if (attr) {
+    observe('long-animation-frame', note.loaf);
+    observe('resource', note.resource);
+  }
 
   // LCP is final at the first trusted keydown or click (a script's synthetic events do not
   // count), reported when the browser is next idle or the page hides, as web-vitals does.

@@ -44,10 +44,13 @@ pub fn lcp(start_time: f64) {
     with(|v, emit| v.on_lcp(start_time, emit));
 }
 
-/// A `layout-shift` entry.
+/// A `layout-shift` entry. Returns [`crate::vitals::cls`]'s flags: which shift entries
+/// attribution must keep.
 #[wasm_bindgen]
-pub fn shift(start_time: f64, value: f64, had_recent_input: bool) {
-    with(|v, emit| v.on_shift(start_time, value, had_recent_input, emit));
+pub fn shift(start_time: f64, value: f64, had_recent_input: bool) -> u8 {
+    let mut flags = 0;
+    with(|v, emit| flags = v.on_shift(start_time, value, had_recent_input, emit));
+    flags
 }
 
 /// An `event` or `first-input` entry, with `performance.interactionCount` now.

@@ -86,12 +86,14 @@ impl PageVitals {
         self.tag(report, emit);
     }
 
-    pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool, emit: &mut dyn FnMut(Tagged)) {
-        self.cls.on_shift(start_time, value, had_recent_input);
+    /// Returns [`Cls::on_shift`]'s flags, for attribution.
+    pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool, emit: &mut dyn FnMut(Tagged)) -> u8 {
+        let flags = self.cls.on_shift(start_time, value, had_recent_input);
         if self.fcp_reported {
             let report = self.cls.report(self.report_all_changes);
             self.tag(report, emit);
         }
+        flags
     }
 
     pub fn on_event(&mut self, interaction_id: f64, duration: f64, interaction_count: f64, emit: &mut dyn FnMut(Tagged)) {
@@ -147,8 +149,11 @@ impl PageVitals {
     }
 
     /// Two animation frames after a restore: FCP and LCP are the time since the `pageshow`.
+    /// A page that had not reported FCP before (loaded in a background tab) starts CLS now,
+    /// as web-vitals' CLS starts from the first FCP report, whichever instance made it.
     pub fn on_restore_paint(&mut self, since_pageshow: f64, emit: &mut dyn FnMut(Tagged)) {
         let fcp = self.fcp.on_paint(since_pageshow, 0.0);
+        self.fcp_reported |= fcp.is_some();
         self.tag(fcp, emit);
         self.lcp.on_entry(since_pageshow, 0.0, false);
         let lcp = self.lcp.finalize();
@@ -184,7 +189,7 @@ mod tests {
     #[test]
     fn cls_waits_for_fcp_then_counts_earlier_shifts() {
         let mut v = PageVitals::new(0.0, f64::INFINITY, false);
-        assert!(collect(|e| v.on_shift(10.0, 0.2, false, e)).is_empty());
+        assert!(collect(|e| _ = v.on_shift(10.0, 0.2, false, e)).is_empty());
         assert!(collect(|e| v.on_fcp(100.0, e)).iter().any(|r| r.0 == MetricName::Fcp));
         let reports = collect(|e| v.on_hidden(1000.0, 0.0, e));
         assert_eq!(reports, vec![(MetricName::Cls, 0.2, 0)]);
@@ -214,6 +219,25 @@ mod tests {
         let reports = collect(|e| v.on_hidden(5000.0, 2.0, e));
         assert!(reports.contains(&(MetricName::Inp, 8.0, 1)), "{reports:?}");
         assert!(reports.contains(&(MetricName::Cls, 0.0, 1)), "{reports:?}");
+    }
+
+    #[test]
+    fn cls_starts_with_the_fcp_of_a_restore_when_the_load_had_none() {
+        // Loaded hidden (a background tab): no FCP, so no CLS, before leaving.
+        let mut v = PageVitals::new(0.0, 0.0, false);
+        assert!(collect(|e| v.on_fcp(900.0, e)).is_empty(), "painted after the page was hidden");
+        assert!(collect(|e| v.on_hidden(3000.0, 0.0, e)).iter().all(|r| r.0 != MetricName::Cls));
+        v.on_restore(0.0, &mut |_| {});
+        v.on_shift(5000.0, 0.05, false, &mut |_| {}); // before the restore's FCP: counts
+        assert_eq!(
+            collect(|e| v.on_restore_paint(20.0, e)),
+            vec![(MetricName::Fcp, 20.0, 1), (MetricName::Lcp, 20.0, 1)]
+        );
+        v.on_shift(5200.0, 0.1, false, &mut |_| {});
+        let reports = collect(|e| v.on_hidden(8000.0, 0.0, e));
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert_eq!((reports[0].0, reports[0].2), (MetricName::Cls, 1));
+        assert!((reports[0].1 - 0.15).abs() < 1e-12, "{reports:?}");
     }
 
     #[test]
