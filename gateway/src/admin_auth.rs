@@ -3,7 +3,7 @@
 //! TOKEN` (scripts) or the `rum_admin_token` cookie (the viewer). Opening the viewer as
 //! `/?token=TOKEN` sets that cookie (HttpOnly, SameSite=Strict) and redirects to `/`, so the
 //! token leaves the address bar and the viewer's own API calls carry the cookie.
-//! `/healthz` stays open for load balancers; it reveals nothing.
+//! `/healthz` and `/readyz` stay open for load balancers; they reveal nothing.
 
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ pub fn protect(router: Router, token: Option<&str>) -> Router {
 
 async fn check(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path == "/healthz" {
+    if path == "/healthz" || path == "/readyz" {
         return next.run(request).await;
     }
     let headers = request.headers();

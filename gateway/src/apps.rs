@@ -10,7 +10,7 @@ pub struct App {
     pub key: String,
     pub allowed_origins: Vec<OriginPattern>,
     /// This app's own rate limit, instead of `limits.key_rate`.
-    pub rate_limit: Option<crate::limit::Rate>,
+    pub rate_limit: Option<crate::limit::config::Rate>,
 }
 
 impl App {

@@ -37,6 +37,7 @@ pub mod limit;
 pub mod model;
 pub mod outcome;
 pub mod pipeline;
+pub mod readiness;
 pub mod rejection;
 pub mod sample;
 pub mod scrub;

@@ -15,6 +15,7 @@ use crate::export::otlp::Exporter;
 use crate::ingest::{self, IngestState};
 use crate::limit::RateLimits;
 use crate::pipeline::Pipeline;
+use crate::readiness::{self, Readiness};
 use crate::store::outbox::Outbox;
 use crate::store::{self, StoreHandle};
 use crate::telemetry::{self, Listener, Telemetry};
@@ -182,7 +183,12 @@ pub async fn run_with_listeners(
     };
     let export_task = exporter.map(|exporter| tokio::spawn(exporter.run(stop_rx.clone())));
     let ingest_app = telemetry::count_ingest(
-        ingest_router_with(&config, store.clone(), enricher, Arc::clone(&telemetry)),
+        ingest_router_with(
+            &config,
+            store.clone(),
+            Arc::clone(&enricher),
+            Arc::clone(&telemetry),
+        ),
         Arc::clone(&telemetry),
     );
     let limits = ServeLimits {
@@ -199,8 +205,16 @@ pub async fn run_with_listeners(
         Arc::clone(&telemetry),
         stopped(stop_rx.clone()),
     );
+    let readiness = Readiness {
+        store: store.clone(),
+        enricher,
+        wants_user_agents: config.enrich().user_agent_parsing,
+        wants_geo: config.enrich().geoip_database.is_some(),
+    };
     let admin_app = crate::admin_auth::protect(
-        admin_router(store).merge(telemetry::router(Arc::clone(&telemetry))),
+        admin_router(store)
+            .merge(telemetry::router(Arc::clone(&telemetry)))
+            .merge(readiness::router(readiness)),
         config.admin_token(),
     );
     let admin_server = connections::serve(

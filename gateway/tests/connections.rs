@@ -7,113 +7,15 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use gateway::config::{Config, Overrides};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
-struct Gateway {
-    ingest: SocketAddr,
-    admin: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{exchange, Loopback};
 
-async fn start(limits: &str) -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let toml = format!(
-        "[[apps]]\nname = \"shop\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n\
-         [enrich]\nuser_agent_parsing = false\n[limits]\n{limits}\n"
-    );
-    let overrides = Overrides {
-        data_dir: Some(dir.path().into()),
-        ..Overrides::default()
-    };
-    let config = Config::from_toml(&toml, overrides).expect("config");
-    let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (ingest_addr, admin_addr) = (
-        ingest.local_addr().expect("addr"),
-        admin.local_addr().expect("addr"),
-    );
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(gateway::server::run_with_listeners(
-        config,
-        ingest,
-        admin,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    // The listeners are bound already; the enricher takes a moment to build.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while exchange(
-        admin_addr,
-        b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-    )
-    .await
-    .0 != 200
-    {
-        assert!(Instant::now() < deadline, "gateway did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Gateway {
-        ingest: ingest_addr,
-        admin: admin_addr,
-        stop,
-        task,
-        _dir: dir,
-    }
-}
-
-impl Gateway {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("stops in time")
-            .expect("join")
-            .expect("clean stop");
-    }
-
-    async fn metric(&self, series: &str) -> u64 {
-        let (_, _, body) = exchange(
-            self.admin,
-            b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-        )
-        .await;
-        body.lines()
-            .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
-            .map_or(0, |v| v.trim().parse().expect("number"))
-    }
-}
-
-/// Writes `request`, reads until the server closes (within 5 s): status, head, body.
-async fn exchange(addr: SocketAddr, request: &[u8]) -> (u16, String, String) {
-    let Ok(mut stream) = TcpStream::connect(addr).await else {
-        return (0, String::new(), String::new());
-    };
-    if stream.write_all(request).await.is_err() {
-        return (0, String::new(), String::new());
-    }
-    read_response(&mut stream).await
-}
-
-async fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
-    let mut bytes = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut bytes)).await;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
-}
+/// No user-agent parsing: these tests do not need it, and it takes a second to load.
+const LIMITS_ONLY: &str = "[enrich]\nuser_agent_parsing = false\n";
 
 /// The status and the `error` of a JSON refusal; fails when the body is not that JSON.
 fn refusal((status, head, body): (u16, String, String)) -> (u16, String) {
@@ -136,7 +38,7 @@ fn refusal((status, head, body): (u16, String, String)) -> (u16, String) {
 
 #[tokio::test]
 async fn every_refusal_has_the_json_body() {
-    let gw = start("").await;
+    let gw = Loopback::start(LIMITS_ONLY, "").await;
     let long_url = format!(
         "POST /v1/rum?key={} HTTP/1.1\r\nhost: x\r\n\r\n",
         "a".repeat(70_000)
@@ -244,8 +146,11 @@ async fn trickle(addr: SocketAddr, head: &'static [u8], gap: Duration) -> (Durat
 
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_connections_are_capped() {
-    let gw = start("max_connections = 6\nheader_read_timeout_ms = 600\nbody_read_timeout_ms = 600")
-        .await;
+    let gw = Loopback::start(
+        LIMITS_ONLY,
+        "max_connections = 6\nheader_read_timeout_ms = 600\nbody_read_timeout_ms = 600",
+    )
+    .await;
     let gap = Duration::from_millis(50);
     // Six connections sending their request head a byte at a time (never finishing it: the
     // head repeats) take every slot.
