@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-tools.sh --browser --cross
 
+echo "==> cargo fmt --all --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
 echo "==> cargo test --workspace"
 cargo test --workspace
 

@@ -151,7 +151,7 @@ fn expand(path: &str) -> Vec<String> {
                 .map(|item| format!("{head}{item}"))
                 .collect()
         }
-        None => vec![path.trim_end_matches(|c| c == ',' || c == '}').to_string()],
+        None => vec![path.trim_end_matches([',', '}']).to_string()],
     }
 }
 

@@ -20,7 +20,14 @@ fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
         let sink = &r.sink;
         f(&mut r.vitals, &mut |t: Tagged| {
             let r = t.report;
-            let _ = sink.report(r.name as u8, r.value, r.delta, r.rating as u8, t.generation, r.detail);
+            let _ = sink.report(
+                r.name as u8,
+                r.value,
+                r.delta,
+                r.rating as u8,
+                t.generation,
+                r.detail,
+            );
         })
     });
 }
@@ -29,7 +36,10 @@ fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
 /// was first hidden (infinity if never), and web-vitals' `reportAllChanges`.
 #[wasm_bindgen]
 pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool, sink: Sink) {
-    RUNNING.set(Running { vitals: PageVitals::new(activation_start, first_hidden, report_all_changes), sink });
+    RUNNING.set(Running {
+        vitals: PageVitals::new(activation_start, first_hidden, report_all_changes),
+        sink,
+    });
 }
 
 /// A `first-contentful-paint` entry.

@@ -11,5 +11,13 @@ extern "C" {
     /// `name` and `rating` are the indexes of [`crate::vitals::MetricName`] and
     /// [`crate::vitals::Rating`]; a listener that throws is ignored (`catch`).
     #[wasm_bindgen(method, catch)]
-    pub fn report(this: &Sink, name: u8, value: f64, delta: f64, rating: u8, generation: u32, detail: f64) -> Result<(), JsValue>;
+    pub fn report(
+        this: &Sink,
+        name: u8,
+        value: f64,
+        delta: f64,
+        rating: u8,
+        generation: u32,
+        detail: f64,
+    ) -> Result<(), JsValue>;
 }

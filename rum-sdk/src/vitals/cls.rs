@@ -52,7 +52,10 @@ impl Cls {
         }
         let mut flags = WINDOW_LARGEST;
         // A window whose sum is still 0 is not continued (web-vitals' LayoutShiftManager).
-        if self.window_value != 0.0 && start_time - self.window_last < GAP && start_time - self.window_first < CAP {
+        if self.window_value != 0.0
+            && start_time - self.window_last < GAP
+            && start_time - self.window_first < CAP
+        {
             self.window_value += value;
             // On a tie the later shift wins, as web-vitals' reduce picks it.
             if value >= self.window_largest.1 {
@@ -80,7 +83,10 @@ impl Cls {
     /// Reports the value if `force` (the page is hidden) and it changed since the last report.
     pub fn report(&mut self, force: bool) -> Option<Report> {
         let largest_start = self.largest.0;
-        force.then(|| self.reporter.report(self.value)).flatten().map(|r| r.with_detail(largest_start))
+        force
+            .then(|| self.reporter.report(self.value))
+            .flatten()
+            .map(|r| r.with_detail(largest_start))
     }
 }
 
@@ -97,7 +103,10 @@ mod tests {
         cls.on_shift(3500.0, 0.5, true); // after input: ignored
         let report = cls.report(true).expect("first");
         assert!((report.value - 0.1).abs() < 1e-12);
-        assert_eq!(report.detail, 600.0, "the largest shift of the winning window; a tie goes to the later");
+        assert_eq!(
+            report.detail, 600.0,
+            "the largest shift of the winning window; a tie goes to the later"
+        );
         assert_eq!(cls.report(true), None);
     }
 
@@ -114,14 +123,28 @@ mod tests {
     #[test]
     fn flags_name_the_shifts_attribution_must_keep() {
         let mut cls = Cls::default();
-        assert_eq!(cls.on_shift(100.0, 0.2, false), WINDOW_LARGEST | LARGEST_WINDOW);
-        assert_eq!(cls.on_shift(300.0, 0.1, false), LARGEST_WINDOW, "the window grew; its largest is still at 100");
+        assert_eq!(
+            cls.on_shift(100.0, 0.2, false),
+            WINDOW_LARGEST | LARGEST_WINDOW
+        );
+        assert_eq!(
+            cls.on_shift(300.0, 0.1, false),
+            LARGEST_WINDOW,
+            "the window grew; its largest is still at 100"
+        );
         // 150 small shifts in later, smaller windows: none may displace the shift at 100.
         for i in 0..150 {
             let flags = cls.on_shift(2000.0 + f64::from(i) * 1500.0, 0.001, false);
-            assert_eq!(flags, WINDOW_LARGEST, "a new window's first shift, but not the largest window");
+            assert_eq!(
+                flags, WINDOW_LARGEST,
+                "a new window's first shift, but not the largest window"
+            );
         }
-        assert_eq!(cls.on_shift(300_000.0, 0.5, true), 0, "after input: ignored");
+        assert_eq!(
+            cls.on_shift(300_000.0, 0.5, true),
+            0,
+            "after input: ignored"
+        );
         let report = cls.report(true).expect("report");
         assert!((report.value - 0.3).abs() < 1e-12);
         assert_eq!(report.detail, 100.0);
@@ -137,7 +160,11 @@ mod tests {
         cls.on_shift(200.0, 0.15, false);
         cls.on_shift(1500.0, 0.05, false);
         let report = cls.report(true).expect("report");
-        assert!((report.value - 0.3).abs() < 1e-12, "the largest window, not the last: {}", report.value);
+        assert!(
+            (report.value - 0.3).abs() < 1e-12,
+            "the largest window, not the last: {}",
+            report.value
+        );
         assert_eq!(report.detail, 200.0);
     }
 

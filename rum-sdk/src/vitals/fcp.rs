@@ -14,7 +14,9 @@ pub struct Fcp {
 
 impl Default for Fcp {
     fn default() -> Self {
-        Fcp { reporter: Reporter::new(MetricName::Fcp, THRESHOLDS) }
+        Fcp {
+            reporter: Reporter::new(MetricName::Fcp, THRESHOLDS),
+        }
     }
 }
 
@@ -22,7 +24,8 @@ impl Fcp {
     /// A `first-contentful-paint` entry's start time; `activation_start` is 0 unless the page
     /// was prerendered.
     pub fn on_paint(&mut self, start_time: f64, activation_start: f64) -> Option<Report> {
-        self.reporter.report((start_time - activation_start).max(0.0))
+        self.reporter
+            .report((start_time - activation_start).max(0.0))
     }
 }
 

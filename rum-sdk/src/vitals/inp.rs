@@ -24,7 +24,11 @@ pub struct Inp {
 
 impl Default for Inp {
     fn default() -> Self {
-        Inp { longest: [(0, 0.0); KEPT], kept: 0, reporter: Reporter::new(MetricName::Inp, THRESHOLDS) }
+        Inp {
+            longest: [(0, 0.0); KEPT],
+            kept: 0,
+            reporter: Reporter::new(MetricName::Inp, THRESHOLDS),
+        }
     }
 }
 
@@ -47,7 +51,11 @@ impl Inp {
         };
         // Move it to its place in the longest-first order; at most ten items, by hand, as a
         // sort routine costs kilobytes of wasm.
-        let to = live.iter().position(|(_, d)| *d < duration).unwrap_or(live.len()).min(from);
+        let to = live
+            .iter()
+            .position(|(_, d)| *d < duration)
+            .unwrap_or(live.len())
+            .min(from);
         if let Some(window) = self.longest.get_mut(to..=from) {
             window.rotate_right(1);
             window[0] = (id, duration);
@@ -73,7 +81,9 @@ impl Inp {
 
     pub fn report(&mut self, interaction_count: f64, restored: bool) -> Option<Report> {
         let (id, latency) = self.candidate(interaction_count, restored)?;
-        self.reporter.report(latency).map(|r| r.with_detail(id as f64))
+        self.reporter
+            .report(latency)
+            .map(|r| r.with_detail(id as f64))
     }
 }
 
@@ -108,7 +118,9 @@ mod tests {
     #[test]
     fn keeps_the_ten_longest_in_order() {
         let mut inp = Inp::default();
-        let durations = [70.0, 300.0, 45.0, 120.0, 90.0, 500.0, 60.0, 41.0, 250.0, 80.0, 44.0, 400.0, 42.0];
+        let durations = [
+            70.0, 300.0, 45.0, 120.0, 90.0, 500.0, 60.0, 41.0, 250.0, 80.0, 44.0, 400.0, 42.0,
+        ];
         for (i, d) in durations.iter().enumerate() {
             inp.on_event(i as f64 + 1.0, *d);
         }

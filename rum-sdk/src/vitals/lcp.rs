@@ -19,21 +19,34 @@ pub struct Lcp {
 
 impl Default for Lcp {
     fn default() -> Self {
-        Lcp { value: None, entry_start: 0.0, stopped: false, reporter: Reporter::new(MetricName::Lcp, THRESHOLDS) }
+        Lcp {
+            value: None,
+            entry_start: 0.0,
+            stopped: false,
+            reporter: Reporter::new(MetricName::Lcp, THRESHOLDS),
+        }
     }
 }
 
 impl Lcp {
     /// A candidate entry's start time (render time, else load time); reported at once only
     /// with `report_all_changes`.
-    pub fn on_entry(&mut self, start_time: f64, activation_start: f64, report_all_changes: bool) -> Option<Report> {
+    pub fn on_entry(
+        &mut self,
+        start_time: f64,
+        activation_start: f64,
+        report_all_changes: bool,
+    ) -> Option<Report> {
         if self.stopped {
             return None;
         }
         let value = (start_time - activation_start).max(0.0);
         self.value = Some(value);
         self.entry_start = start_time;
-        report_all_changes.then(|| self.reporter.report(value)).flatten().map(|r| r.with_detail(start_time))
+        report_all_changes
+            .then(|| self.reporter.report(value))
+            .flatten()
+            .map(|r| r.with_detail(start_time))
     }
 
     /// Input or hidden: no later candidate counts; the final value is reported.
@@ -43,7 +56,9 @@ impl Lcp {
         }
         self.stopped = true;
         let entry_start = self.entry_start;
-        self.value.and_then(|v| self.reporter.report(v)).map(|r| r.with_detail(entry_start))
+        self.value
+            .and_then(|v| self.reporter.report(v))
+            .map(|r| r.with_detail(entry_start))
     }
 }
 

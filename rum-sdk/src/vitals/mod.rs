@@ -98,7 +98,11 @@ pub struct Reporter {
 
 impl Reporter {
     pub const fn new(name: MetricName, thresholds: [f64; 2]) -> Self {
-        Reporter { name, thresholds, last: None }
+        Reporter {
+            name,
+            thresholds,
+            last: None,
+        }
     }
 
     /// The report for `value`, or `None` when it has not changed since the last one.
@@ -111,7 +115,13 @@ impl Reporter {
             return None;
         }
         self.last = Some(value);
-        Some(Report { name: self.name, value, delta, rating: Rating::of(value, self.thresholds), detail: 0.0 })
+        Some(Report {
+            name: self.name,
+            value,
+            delta,
+            rating: Rating::of(value, self.thresholds),
+            detail: 0.0,
+        })
     }
 }
 

@@ -61,7 +61,10 @@ impl PageVitals {
 
     fn tag(&self, report: Option<Report>, emit: &mut dyn FnMut(Tagged)) {
         if let Some(report) = report {
-            emit(Tagged { report, generation: self.generation });
+            emit(Tagged {
+                report,
+                generation: self.generation,
+            });
         }
     }
 
@@ -82,12 +85,20 @@ impl PageVitals {
         if start_time >= self.first_hidden {
             return;
         }
-        let report = self.lcp.on_entry(start_time, self.activation_start, self.report_all_changes);
+        let report = self
+            .lcp
+            .on_entry(start_time, self.activation_start, self.report_all_changes);
         self.tag(report, emit);
     }
 
     /// Returns [`Cls::on_shift`]'s flags, for attribution.
-    pub fn on_shift(&mut self, start_time: f64, value: f64, had_recent_input: bool, emit: &mut dyn FnMut(Tagged)) -> u8 {
+    pub fn on_shift(
+        &mut self,
+        start_time: f64,
+        value: f64,
+        had_recent_input: bool,
+        emit: &mut dyn FnMut(Tagged),
+    ) -> u8 {
         let flags = self.cls.on_shift(start_time, value, had_recent_input);
         if self.fcp_reported {
             let report = self.cls.report(self.report_all_changes);
@@ -96,10 +107,19 @@ impl PageVitals {
         flags
     }
 
-    pub fn on_event(&mut self, interaction_id: f64, duration: f64, interaction_count: f64, emit: &mut dyn FnMut(Tagged)) {
+    pub fn on_event(
+        &mut self,
+        interaction_id: f64,
+        duration: f64,
+        interaction_count: f64,
+        emit: &mut dyn FnMut(Tagged),
+    ) {
         self.inp.on_event(interaction_id, duration);
         if self.report_all_changes {
-            let report = self.inp.report(self.interactions_since(interaction_count), self.generation > 0);
+            let report = self.inp.report(
+                self.interactions_since(interaction_count),
+                self.generation > 0,
+            );
             self.tag(report, emit);
         }
     }
@@ -112,7 +132,12 @@ impl PageVitals {
 
     /// `visibilitychange` to hidden (or `pagehide`) at `time_stamp`: LCP is final, and CLS
     /// and INP report their current values.
-    pub fn on_hidden(&mut self, time_stamp: f64, interaction_count: f64, emit: &mut dyn FnMut(Tagged)) {
+    pub fn on_hidden(
+        &mut self,
+        time_stamp: f64,
+        interaction_count: f64,
+        emit: &mut dyn FnMut(Tagged),
+    ) {
         self.first_hidden = self.first_hidden.min(time_stamp);
         let lcp = self.lcp.finalize();
         self.tag(lcp, emit);
@@ -120,7 +145,10 @@ impl PageVitals {
             let cls = self.cls.report(true);
             self.tag(cls, emit);
         }
-        let inp = self.inp.report(self.interactions_since(interaction_count), self.generation > 0);
+        let inp = self.inp.report(
+            self.interactions_since(interaction_count),
+            self.generation > 0,
+        );
         self.tag(inp, emit);
     }
 
@@ -128,7 +156,9 @@ impl PageVitals {
     /// (`0 < responseStart < now`, as web-vitals requires).
     pub fn on_loaded(&mut self, response_start: f64, now: f64, emit: &mut dyn FnMut(Tagged)) {
         if response_start > 0.0 && response_start < now {
-            let report = self.ttfb.on_navigation(response_start, self.activation_start);
+            let report = self
+                .ttfb
+                .on_navigation(response_start, self.activation_start);
             self.tag(report, emit);
         }
     }
@@ -190,7 +220,9 @@ mod tests {
     fn cls_waits_for_fcp_then_counts_earlier_shifts() {
         let mut v = PageVitals::new(0.0, f64::INFINITY, false);
         assert!(collect(|e| _ = v.on_shift(10.0, 0.2, false, e)).is_empty());
-        assert!(collect(|e| v.on_fcp(100.0, e)).iter().any(|r| r.0 == MetricName::Fcp));
+        assert!(collect(|e| v.on_fcp(100.0, e))
+            .iter()
+            .any(|r| r.0 == MetricName::Fcp));
         let reports = collect(|e| v.on_hidden(1000.0, 0.0, e));
         assert_eq!(reports, vec![(MetricName::Cls, 0.2, 0)]);
     }
@@ -200,8 +232,14 @@ mod tests {
         let mut v = PageVitals::new(500.0, f64::INFINITY, false);
         assert_eq!(collect(|e| v.on_fcp(650.0, e))[0].1, 150.0);
         v.on_lcp(700.0, &mut |_| {});
-        assert_eq!(collect(|e| v.on_input(e)), vec![(MetricName::Lcp, 200.0, 0)]);
-        assert_eq!(collect(|e| v.on_loaded(300.0, 900.0, e)), vec![(MetricName::Ttfb, 0.0, 0)]);
+        assert_eq!(
+            collect(|e| v.on_input(e)),
+            vec![(MetricName::Lcp, 200.0, 0)]
+        );
+        assert_eq!(
+            collect(|e| v.on_loaded(300.0, 900.0, e)),
+            vec![(MetricName::Ttfb, 0.0, 0)]
+        );
     }
 
     #[test]
@@ -210,7 +248,10 @@ mod tests {
         v.on_fcp(100.0, &mut |_| {});
         v.on_event(5.0, 300.0, 1.0, &mut |_| {});
         v.on_hidden(2000.0, 1.0, &mut |_| {});
-        assert_eq!(collect(|e| v.on_restore(1.0, e)), vec![(MetricName::Ttfb, 0.0, 1)]);
+        assert_eq!(
+            collect(|e| v.on_restore(1.0, e)),
+            vec![(MetricName::Ttfb, 0.0, 1)]
+        );
         assert_eq!(
             collect(|e| v.on_restore_paint(16.5, e)),
             vec![(MetricName::Fcp, 16.5, 1), (MetricName::Lcp, 16.5, 1)]
@@ -225,8 +266,13 @@ mod tests {
     fn cls_starts_with_the_fcp_of_a_restore_when_the_load_had_none() {
         // Loaded hidden (a background tab): no FCP, so no CLS, before leaving.
         let mut v = PageVitals::new(0.0, 0.0, false);
-        assert!(collect(|e| v.on_fcp(900.0, e)).is_empty(), "painted after the page was hidden");
-        assert!(collect(|e| v.on_hidden(3000.0, 0.0, e)).iter().all(|r| r.0 != MetricName::Cls));
+        assert!(
+            collect(|e| v.on_fcp(900.0, e)).is_empty(),
+            "painted after the page was hidden"
+        );
+        assert!(collect(|e| v.on_hidden(3000.0, 0.0, e))
+            .iter()
+            .all(|r| r.0 != MetricName::Cls));
         v.on_restore(0.0, &mut |_| {});
         v.on_shift(5000.0, 0.05, false, &mut |_| {}); // before the restore's FCP: counts
         assert_eq!(
@@ -243,8 +289,17 @@ mod tests {
     #[test]
     fn report_all_changes_reports_each_lcp_candidate() {
         let mut v = PageVitals::new(0.0, f64::INFINITY, true);
-        assert_eq!(collect(|e| v.on_lcp(100.0, e)), vec![(MetricName::Lcp, 100.0, 0)]);
-        assert_eq!(collect(|e| v.on_lcp(300.0, e)), vec![(MetricName::Lcp, 300.0, 0)]);
-        assert!(collect(|e| v.on_input(e)).is_empty(), "unchanged: nothing new to report");
+        assert_eq!(
+            collect(|e| v.on_lcp(100.0, e)),
+            vec![(MetricName::Lcp, 100.0, 0)]
+        );
+        assert_eq!(
+            collect(|e| v.on_lcp(300.0, e)),
+            vec![(MetricName::Lcp, 300.0, 0)]
+        );
+        assert!(
+            collect(|e| v.on_input(e)).is_empty(),
+            "unchanged: nothing new to report"
+        );
     }
 }

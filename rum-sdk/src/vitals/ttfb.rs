@@ -14,13 +14,16 @@ pub struct Ttfb {
 
 impl Default for Ttfb {
     fn default() -> Self {
-        Ttfb { reporter: Reporter::new(MetricName::Ttfb, THRESHOLDS) }
+        Ttfb {
+            reporter: Reporter::new(MetricName::Ttfb, THRESHOLDS),
+        }
     }
 }
 
 impl Ttfb {
     pub fn on_navigation(&mut self, response_start: f64, activation_start: f64) -> Option<Report> {
-        self.reporter.report((response_start - activation_start).max(0.0))
+        self.reporter
+            .report((response_start - activation_start).max(0.0))
     }
 
     /// A restore from the back/forward cache has no network wait.
@@ -38,6 +41,9 @@ mod tests {
         let mut t = Ttfb::default();
         let r = t.on_navigation(120.5, 0.0).expect("report");
         assert_eq!((r.value, r.rating.as_str()), (120.5, "good"));
-        assert_eq!(Ttfb::default().on_navigation(900.0, 50.0).map(|r| r.value), Some(850.0));
+        assert_eq!(
+            Ttfb::default().on_navigation(900.0, 50.0).map(|r| r.value),
+            Some(850.0)
+        );
     }
 }
