@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing:
-#   the wasm32 Rust target, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
+#   the wasm32 Rust target, rustfmt and clippy, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
 #   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser, of bench/ with
 #   --bench) from their lockfiles, and (with --browser) Debian's chromium; and the gateway's
 #   user-agent regexes (npm uap-core) in gateway/assets/uap-core/. With --cross: the Python
@@ -35,6 +35,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
+
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "rustup component add $component"
+    rustup component add "$component"
+  fi
+done
 
 # wasm-bindgen's CLI must match the library exactly, or the glue it writes will not fit.
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
