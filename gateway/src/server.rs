@@ -108,6 +108,11 @@ fn pipeline(config: &Config, enricher: Arc<Enricher>, telemetry: Arc<Telemetry>)
     )
 }
 
+/// [`admin_router`] behind `server.admin_token`, as the admin listener serves it.
+pub fn admin_router_protected(store: StoreHandle, token: Option<&str>) -> Router {
+    crate::admin_auth::protect(admin_router(store), token)
+}
+
 /// The admin listener's router: API, health and viewer.
 pub fn admin_router(store: StoreHandle) -> Router {
     api::router(store).merge(viewer::router())

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use gateway::config::{Config, Overrides};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -29,7 +28,6 @@ use prost::Message;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const KEY: &str = "k1";
 const ORIGIN: &str = "http://localhost:8080";
@@ -210,14 +208,11 @@ async fn free_port() -> SocketAddr {
     listener.local_addr().expect("addr")
 }
 
+mod common;
+
 // ---- the gateway ---------------------------------------------------------------------------
 
-struct Gateway {
-    ingest: SocketAddr,
-    admin: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
+type Gateway = common::Loopback;
 
 async fn start_gateway(dir: &Path, endpoint: SocketAddr, extra: &str) -> Gateway {
     let toml = format!(
@@ -239,64 +234,10 @@ async fn start_gateway(dir: &Path, endpoint: SocketAddr, extra: &str) -> Gateway
         {extra}
         "#
     );
-    let overrides = Overrides {
-        data_dir: Some(dir.into()),
-        ..Overrides::default()
-    };
-    let config = Config::from_toml(&toml, overrides).expect("config");
-    let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind ingest");
-    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
-    let (ingest_addr, admin_addr) = (
-        ingest.local_addr().expect("addr"),
-        admin.local_addr().expect("addr"),
-    );
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(gateway::server::run_with_listeners(
-        config,
-        ingest,
-        admin,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Gateway {
-        ingest: ingest_addr,
-        admin: admin_addr,
-        stop,
-        task,
-    }
+    common::Loopback::start_in(dir, &toml).await
 }
 
 impl Gateway {
-    async fn shut_down(self) {
-        let _ = self.stop.send(());
-        let result = tokio::time::timeout(Duration::from_secs(5), self.task)
-            .await
-            .expect("stops in time");
-        result.expect("join").expect("clean stop");
-    }
-
-    async fn metrics(&self) -> String {
-        let response = client()
-            .get(format!("http://{}/metrics", self.admin))
-            .send()
-            .await
-            .expect("metrics");
-        assert_eq!(response.status(), 200);
-        response.text().await.expect("text")
-    }
-
-    /// The value of one metric line, `name{labels}` exactly as rendered; 0 when absent.
-    async fn metric(&self, series: &str) -> u64 {
-        let text = self.metrics().await;
-        text.lines()
-            .find_map(|line| {
-                line.strip_prefix(series)
-                    .and_then(|rest| rest.strip_prefix(' '))
-            })
-            .map_or(0, |value| value.trim().parse().expect("number"))
-    }
-
     async fn post_beacon(&self, trace_id: &str, span_id: &str) -> reqwest::Response {
         let beacon = json!({
             "v": 1, "sentAt": 1732460000500.0,
@@ -587,7 +528,7 @@ async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
         2
     );
     assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
-    gw.shut_down().await;
+    gw.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -633,7 +574,7 @@ async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up
             .await,
         5
     );
-    gw.shut_down().await;
+    gw.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -692,7 +633,7 @@ async fn a_503_with_retry_after_is_retried_and_a_400_is_dropped_and_counted() {
         .filter(|a| a.1.contains(&id(2, 16)))
         .count();
     assert_eq!(tries_of_2, 1, "a 400 is not retried");
-    gw.shut_down().await;
+    gw.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,7 +653,7 @@ async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_insta
         200
     );
     assert!(first.metric("rum_gateway_export_queue_bytes").await > 0);
-    first.shut_down().await;
+    first.stop().await;
 
     let (receiver, addr, _stop) = Receiver::start().await;
     let second = start_gateway(dir.path(), addr, "").await;
@@ -726,7 +667,7 @@ async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_insta
         receiver.0.lock().expect("inbox").logs.len() == 2
     })
     .await;
-    second.shut_down().await;
+    second.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -755,7 +696,7 @@ async fn a_full_queue_drops_its_oldest_and_counts_them() {
     let mut got = receiver.trace_ids();
     got.sort();
     assert_eq!(got, expected);
-    gw.shut_down().await;
+    gw.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -785,7 +726,7 @@ async fn a_partial_success_counts_the_rejected_spans_as_dropped() {
         "a 2xx is final: no retry"
     );
     assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
-    gw.shut_down().await;
+    gw.stop().await;
 }
 
 /// Scrubbing runs before the outbox is written: what the receiver gets is scrubbed too.
@@ -820,5 +761,5 @@ async fn exported_data_is_scrubbed() {
         );
     }
     assert!(exported.contains("[redacted]"), "{exported}");
-    gw.shut_down().await;
+    gw.stop().await;
 }

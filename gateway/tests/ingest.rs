@@ -3,11 +3,6 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
-use gateway::config::{Config, Overrides};
-use gateway::server::{admin_router, ingest_router};
-use gateway::store::writer::{self, Writer};
-use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -16,61 +11,18 @@ use prost::Message;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-struct Gateway {
-    ingest: Router,
-    admin: Router,
-    _writer: Writer,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{get, now_ms, send, InProcess as Gateway};
 
 fn gateway_with(config_toml: Option<&str>) -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let overrides = Overrides {
-        data_dir: Some(dir.path().into()),
-        ..Overrides::default()
-    };
-    let config = match config_toml {
-        Some(text) => Config::from_toml(text, overrides),
-        None => Config::dev(overrides),
-    }
-    .expect("config");
-    let (store, writer) = writer::start(dir.path(), 64).expect("store");
-    Gateway {
-        ingest: ingest_router(&config, store.clone()),
-        admin: admin_router(store),
-        _writer: writer,
-        _dir: dir,
+    match config_toml {
+        Some(text) => Gateway::from_toml(text, 64),
+        None => Gateway::dev(),
     }
 }
 
 fn gateway() -> Gateway {
-    gateway_with(None)
-}
-
-async fn send(
-    router: &Router,
-    request: Request<Body>,
-) -> (StatusCode, Value, axum::http::HeaderMap) {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, json, headers)
-}
-
-async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
-    let (status, body, _) = send(
-        router,
-        Request::get(path).body(Body::empty()).expect("request"),
-    )
-    .await;
-    (status, body)
+    Gateway::dev()
 }
 
 const ORIGIN: &str = "http://localhost:8080";
@@ -90,13 +42,6 @@ fn beacon(trace_id: &str) -> Value {
         "vitals": [{"name": "LCP", "value": 812.5, "delta": 812.5, "id": "v1-1-1", "rating": "good", "nav": "navigate"},
                    {"name": "CLS", "value": 0.0, "delta": 0.0, "id": "v1-1-2", "rating": "good", "nav": "navigate"}]
     })
-}
-
-fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as f64
 }
 
 fn post_beacon(

@@ -1,60 +1,21 @@
 //! Web vitals through the gateway: attribution kept with each report, and the per-page
 //! summary (p75 and rating shares) the viewer shows.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use gateway::config::{Config, Overrides};
-use gateway::server::{admin_router, ingest_router};
-use gateway::store::writer::{self, Writer};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct Gateway {
-    ingest: Router,
-    admin: Router,
-    _writer: Writer,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{now_ms, InProcess as Gateway};
 
 fn gateway() -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config::dev(Overrides {
-        data_dir: Some(dir.path().into()),
-        ..Overrides::default()
-    })
-    .expect("config");
-    let (store, writer) = writer::start(dir.path(), 64).expect("store");
-    Gateway {
-        ingest: ingest_router(&config, store.clone()),
-        admin: admin_router(store),
-        _writer: writer,
-        _dir: dir,
-    }
+    Gateway::dev()
 }
 
 async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    let (status, body, _) = common::send(router, request).await;
+    (status, body)
 }
 
 /// A beacon of page view `view` at `url` with one LCP and one CLS report.
@@ -115,7 +76,7 @@ async fn attribution_is_stored_with_each_vital() {
 #[tokio::test]
 async fn an_oversized_attribution_is_replaced_and_the_vital_kept() {
     let gw = gateway();
-    let attr = json!({"target": "x".repeat(gateway::validate::beacon::MAX_ATTRIBUTION_BYTES)});
+    let attr = json!({"target": "x".repeat(gateway::wire::beacon_v1::MAX_ATTRIBUTION_BYTES)});
     let (status, _) = call(
         &gw.ingest,
         beacon(

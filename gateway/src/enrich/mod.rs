@@ -22,6 +22,10 @@ pub mod config;
 pub mod geo;
 pub mod user_agent;
 
+/// uap-core's own test suites against the parser (a unit test: the parser is crate-private).
+#[cfg(test)]
+mod uap_suites;
+
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::Path;

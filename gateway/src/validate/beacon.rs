@@ -13,7 +13,7 @@ use crate::model::{
     Attributes, Batch, PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital,
 };
 use crate::rejection::Rejection;
-use crate::wire::beacon_v1::{BeaconV1, SpanV1, VitalV1};
+use crate::wire::beacon_v1::{BeaconV1, SpanV1, VitalV1, MAX_ATTRIBUTION_BYTES};
 
 /// The web vitals a beacon may carry.
 pub const VITAL_NAMES: [&str; 5] = ["LCP", "INP", "CLS", "FCP", "TTFB"];
@@ -21,9 +21,6 @@ pub const VITAL_NAMES: [&str; 5] = ["LCP", "INP", "CLS", "FCP", "TTFB"];
 pub const RATINGS: [&str; 3] = ["good", "needs-improvement", "poor"];
 /// Longest id (session, page view, metric) accepted, in bytes.
 const MAX_ID_LEN: usize = 64;
-/// Largest attribution of one vital, as JSON; a larger one is replaced by
-/// `{"truncated": true}` (the vital itself is kept).
-pub const MAX_ATTRIBUTION_BYTES: usize = 16 * 1024;
 
 /// Checks a decoded beacon against `checks`.
 pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection> {

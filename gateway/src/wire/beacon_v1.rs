@@ -7,6 +7,10 @@ use serde_json::{Map, Value};
 
 use crate::rejection::Rejection;
 
+/// Largest attribution of one vital, as JSON; a larger one is replaced by
+/// `{"truncated": true}` (the vital itself is kept).
+pub const MAX_ATTRIBUTION_BYTES: usize = 16 * 1024;
+
 /// The wire format's version this gateway reads.
 pub const VERSION: u64 = 1;
 

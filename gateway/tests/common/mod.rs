@@ -1,22 +1,109 @@
-//! What the gateway's integration tests share: a gateway on real loopback sockets
-//! ([`Loopback`]) and raw HTTP/1.1 exchanges with it.
+//! What the gateway's integration tests share: a gateway driven in process through its
+//! routers ([`InProcess`], with [`send`] and [`get`]), a gateway on real loopback sockets
+//! ([`Loopback`]) and raw HTTP/1.1 exchanges with it ([`exchange`]).
 #![allow(dead_code)] // each test crate uses a part
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
 use gateway::config::{Config, Overrides};
+use gateway::server::{admin_router, ingest_router};
+use gateway::store::writer::{self, StoreHandle, Writer};
+use http_body_util::BodyExt;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+/// The ingest and admin routers over one store in a fresh directory; no sockets.
+pub struct InProcess {
+    pub ingest: Router,
+    pub admin: Router,
+    pub store: StoreHandle,
+    pub dir: tempfile::TempDir,
+    _writer: Writer,
+}
+
+impl InProcess {
+    /// Development mode (key `dev`, localhost origins).
+    pub fn dev() -> InProcess {
+        InProcess::build(tempfile::tempdir().expect("tempdir"), Config::dev, 64)
+    }
+
+    /// A config file's text, with a store queue of `queue` requests.
+    pub fn from_toml(text: &str, queue: usize) -> InProcess {
+        InProcess::from_toml_in(tempfile::tempdir().expect("tempdir"), text, queue)
+    }
+
+    /// As [`InProcess::from_toml`], on a data directory that may hold a store already.
+    pub fn from_toml_in(dir: tempfile::TempDir, text: &str, queue: usize) -> InProcess {
+        InProcess::build(dir, |overrides| Config::from_toml(text, overrides), queue)
+    }
+
+    fn build(
+        dir: tempfile::TempDir,
+        config: impl FnOnce(Overrides) -> Result<Config, gateway::config::ConfigError>,
+        queue: usize,
+    ) -> InProcess {
+        let overrides = Overrides {
+            data_dir: Some(dir.path().into()),
+            ..Overrides::default()
+        };
+        let config = config(overrides).expect("config");
+        let (store, writer) = writer::start(dir.path(), queue).expect("store");
+        InProcess {
+            ingest: ingest_router(&config, store.clone()),
+            admin: admin_router(store.clone()),
+            store,
+            dir,
+            _writer: writer,
+        }
+    }
+}
+
+/// Runs `request` through `router`: status, JSON body (`Null` when not JSON), headers.
+pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value, HeaderMap) {
+    let response = router.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json, headers)
+}
+
+/// `GET path`: status and JSON body.
+pub async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
+    let (status, body, _) = send(
+        router,
+        Request::get(path).body(Body::empty()).expect("request"),
+    )
+    .await;
+    (status, body)
+}
+
+/// The time now as a beacon writes it, unix milliseconds.
+pub fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_millis() as f64)
+}
 
 pub struct Loopback {
     pub ingest: SocketAddr,
     pub admin: SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Loopback {
@@ -27,13 +114,21 @@ impl Loopback {
         let dir = tempfile::tempdir().expect("tempdir");
         let toml = format!(
             "[[apps]]\nname = \"shop\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n\
-         {sections}\n[limits]\n{limits}\n"
+             {sections}\n[limits]\n{limits}\n"
         );
+        let mut gateway = Loopback::start_in(dir.path(), &toml).await;
+        gateway._dir = Some(dir);
+        gateway
+    }
+
+    /// The gateway of config file `toml` on `data_dir` (which the caller keeps, e.g. to
+    /// start another gateway on the same store).
+    pub async fn start_in(data_dir: &std::path::Path, toml: &str) -> Loopback {
         let overrides = Overrides {
-            data_dir: Some(dir.path().into()),
+            data_dir: Some(data_dir.into()),
             ..Overrides::default()
         };
-        let config = Config::from_toml(&toml, overrides).expect("config");
+        let config = Config::from_toml(toml, overrides).expect("config");
         let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let (ingest_addr, admin_addr) = (
@@ -66,7 +161,7 @@ impl Loopback {
             admin: admin_addr,
             stop,
             task,
-            _dir: dir,
+            _dir: None,
         }
     }
 

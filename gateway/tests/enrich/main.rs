@@ -13,18 +13,14 @@ mod running;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use gateway::config::{Config, Overrides};
-use gateway::server::{admin_router, ingest_router};
-use gateway::store::writer::{self, Writer};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata");
 const ORIGIN: &str = "http://localhost:8080";
@@ -36,16 +32,12 @@ fn testdata(path: &str) -> PathBuf {
     PathBuf::from(TESTDATA).join(path)
 }
 
-struct Gateway {
-    ingest: Router,
-    admin: Router,
-    _writer: Writer,
-    _dir: tempfile::TempDir,
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::{now_ms, InProcess as Gateway};
 
 /// A gateway whose `[enrich]` section is `enrich` plus the shared uap-core regexes.
 fn gateway(enrich: &str) -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
     let text = format!(
         // These tests read `client.address` back, which scrubbing drops by default.
         "[scrub]\nclient_ip = \"keep\"\n\
@@ -53,18 +45,7 @@ fn gateway(enrich: &str) -> Gateway {
          [enrich]\nuser_agent_regexes = {:?}\n{enrich}\n",
         testdata("uap-core/regexes.yaml").display().to_string()
     );
-    let overrides = Overrides {
-        data_dir: Some(dir.path().into()),
-        ..Overrides::default()
-    };
-    let config = Config::from_toml(&text, overrides).expect("config");
-    let (store, writer) = writer::start(dir.path(), 64).expect("store");
-    Gateway {
-        ingest: ingest_router(&config, store.clone()),
-        admin: admin_router(store),
-        _writer: writer,
-        _dir: dir,
-    }
+    Gateway::from_toml(&text, 64)
 }
 
 fn city_db() -> String {
@@ -72,13 +53,6 @@ fn city_db() -> String {
         "geoip_database = {:?}\n",
         testdata("mmdb/GeoIP2-City-Test.mmdb").display().to_string()
     )
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as f64
 }
 
 fn beacon(sent_at: f64, span_start: f64) -> Value {
@@ -109,18 +83,8 @@ fn post(body: &Value, peer: &str, forwarded_for: Option<&str>) -> Request<Body> 
 }
 
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, body, _) = common::send(router, request).await;
+    (status, body)
 }
 
 /// The stored span's attributes, its start time and the page view's attributes.

@@ -166,21 +166,12 @@ async fn a_store_made_before_enrichment_is_migrated_and_keeps_its_page_views() {
         )
         .expect("old schema");
     }
-    let (store, writer) = writer::start(dir.path(), 8).expect("store opens an old database");
-    let config = Config::from_toml(
+    // The store opens the older database and migrates it.
+    let gw = Gateway::from_toml_in(
+        dir,
         "[scrub]\nclient_ip = \"keep\"\n[[apps]]\nname = \"a\"\nkey = \"k1\"\nallowed_origins = [\"http://localhost:*\"]\n",
-        Overrides {
-            data_dir: Some(dir.path().into()),
-            ..Overrides::default()
-        },
-    )
-    .expect("config");
-    let gw = Gateway {
-        ingest: ingest_router(&config, store.clone()),
-        admin: admin_router(store),
-        _writer: writer,
-        _dir: dir,
-    };
+        8,
+    );
     let now = now_ms();
     assert_eq!(
         send(

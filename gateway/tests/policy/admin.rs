@@ -7,7 +7,7 @@ const TOKEN: &str = "s3cr3t-admin-token-0123456789";
 #[tokio::test]
 async fn the_admin_listener_wants_the_token_by_header_or_cookie() {
     let gw = gateway_with("", 8);
-    let admin = admin_auth::protect(gw.admin.clone(), Some(TOKEN));
+    let admin = admin_router_protected(gw.store.clone(), Some(TOKEN));
     let call = |path: &str, header: Option<(header::HeaderName, String)>| {
         let mut builder = Request::get(path);
         if let Some((name, value)) = header {

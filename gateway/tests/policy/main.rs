@@ -9,19 +9,16 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use gateway::admin_auth;
 use gateway::config::{Config, Overrides};
-use gateway::server::{admin_router, ingest_router};
-use gateway::store::writer::{self, Writer};
-use http_body_util::BodyExt;
+use gateway::server::admin_router_protected;
+use gateway::server::ingest_router;
+use gateway::store::writer::{self};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 mod admin;
 mod caps;
@@ -36,56 +33,12 @@ key = "dev"
 allowed_origins = ["http://localhost:*"]
 "#;
 
-struct Gateway {
-    ingest: Router,
-    admin: Router,
-    dir: tempfile::TempDir,
-    _writer: Writer,
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::{get, send, InProcess as Gateway};
 
 fn gateway_with(extra_toml: &str, queue: usize) -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let overrides = Overrides {
-        data_dir: Some(dir.path().into()),
-        ..Overrides::default()
-    };
-    let config = Config::from_toml(&format!("{extra_toml}\n{APP}"), overrides).expect("config");
-    let (store, writer) = writer::start(dir.path(), queue).expect("store");
-    Gateway {
-        ingest: ingest_router(&config, store.clone()),
-        admin: admin_router(store),
-        dir,
-        _writer: writer,
-    }
-}
-
-async fn send(
-    router: &Router,
-    request: Request<Body>,
-) -> (StatusCode, Value, axum::http::HeaderMap) {
-    let response = router.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        headers,
-    )
-}
-
-async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
-    let (status, body, _) = send(
-        router,
-        Request::get(path).body(Body::empty()).expect("request"),
-    )
-    .await;
-    (status, body)
+    Gateway::from_toml(&format!("{extra_toml}\n{APP}"), queue)
 }
 
 fn post_beacon(body: impl Into<Body>, encoding: Option<&str>) -> Request<Body> {

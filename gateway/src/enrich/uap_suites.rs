@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use gateway::enrich::user_agent::{Parsed, UserAgents};
+use super::user_agent::{Parsed, UserAgents};
 use serde::Deserialize;
 
 const TESTDATA: &str = concat!(
