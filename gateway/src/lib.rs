@@ -1,49 +1,37 @@
-//! rum-gateway: the self-hosted ingest gateway of the RUM product.
-//!
-//! Data flows one way, each stage a module with a narrow type at its boundary:
+//! rum-gateway: the self-hosted ingest gateway of the RUM product. `docs/architecture.md`
+//! draws the flow and the layers; `tests/layers.rs` checks them.
 //!
 //! ```text
-//!  SDK beacon  ─ ingest/beacon.rs ─┐                      (issue 5: enrich → scrub → sample)
-//!                                  ├─ validate.rs ─► Batch ─────────────────────────────► store/
-//!  OTLP/HTTP   ─ ingest/otlp.rs ───┘
+//!  HTTP ─ connections ─ ingest/{beacon,otlp} ─ wire ─ validate ─► ValidBatch
+//!  ValidBatch ─ pipeline: enrich → scrub → truncate → sample → export::encode
+//!             ─► store (rows + outbox, one transaction; ack after commit) ─► export::otlp
 //! ```
 //!
-//! * [`ingest`]: the ingest listener's HTTP handlers: authentication by ingest key, CORS,
-//!   content type and body-size checks, decoding.
-//! * [`validate`]: turns a decoded beacon into the gateway's own [`model::Batch`].
-//! * [`enrich`]: adds client address, geo, user agent and browser context to browser data,
-//!   and corrects the browser's clock.
-//! * [`pipeline`]: the policy stages between validation and the store: count caps, [`scrub`]
-//!   (personal data and secrets), string truncation, [`sample`] (trace-id ratio sampling);
-//!   [`limit`] holds the rate limits, the gzip decoder and the caps; [`admin_auth`] the admin
-//!   listener's token.
-//! * [`store`]: the embedded SQLite store; a request is acknowledged only after its batch has
-//!   committed.
-//! * [`export`] and [`convert`]: the durable outbox and the OTLP/HTTP exporter that drains it.
-//! * [`telemetry`]: self-metrics at `GET /metrics` on the admin listener.
-//! * [`api`] and [`viewer`]: the admin listener's JSON API and trace viewer.
+//! The public surface is small, for the binary, the tests and tools: [`config`] (the
+//! configuration), [`server`] (running the listeners, the routers, [`server::OfflineIngest`]),
+//! [`store`] (opening a store and its row statements, for bulk loaders), [`model`] (the
+//! records and attribute keys) and [`wire`] (the beacon format). Everything else is
+//! crate-private.
 
-pub mod admin_auth;
-pub mod api;
-pub mod apps;
+pub(crate) mod admin_auth;
+pub(crate) mod api;
+pub(crate) mod apps;
 pub mod config;
-pub mod connections;
-
-pub mod enrich;
-
-pub mod export;
-pub mod ingest;
-pub mod limit;
+pub(crate) mod connections;
+pub(crate) mod enrich;
+pub(crate) mod export;
+pub(crate) mod ingest;
+pub(crate) mod limit;
 pub mod model;
-pub mod outcome;
-pub mod pipeline;
-pub mod readiness;
-pub mod rejection;
-pub mod sample;
-pub mod scrub;
+pub(crate) mod outcome;
+pub(crate) mod pipeline;
+pub(crate) mod readiness;
+pub(crate) mod rejection;
+pub(crate) mod sample;
+pub(crate) mod scrub;
 pub mod server;
 pub mod store;
-pub mod telemetry;
-pub mod validate;
-pub mod viewer;
+pub(crate) mod telemetry;
+pub(crate) mod validate;
+pub(crate) mod viewer;
 pub mod wire;

@@ -27,8 +27,6 @@ use crate::store::writer::WriteError;
 use crate::store::StoreHandle;
 use crate::validate::{Checks, ValidBatch};
 
-pub use request::Peer;
-
 /// What the ingest handlers share; built once by the server.
 #[derive(Clone)]
 pub struct IngestState {

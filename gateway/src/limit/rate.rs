@@ -110,16 +110,13 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
             .take(rate, now)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .buckets
             .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -16,8 +16,8 @@ use crate::model::attr::{CLIENT_ADDRESS, URL_QUERY};
 use crate::model::net::network;
 use crate::model::{Attributes, Batch};
 pub use exempt::{is_exempt_key, is_measure_key};
-pub use text::{luhn_valid, TextMasks, BEARER_MASK, CARD_MASK, EMAIL_MASK};
-pub use url::{ParamDenyList, DEFAULT_DENY, REDACTED};
+pub use text::{luhn_valid, TextMasks, CARD_MASK};
+pub use url::{ParamDenyList, DEFAULT_DENY};
 
 /// What happens to `client.address` once geo lookup has used it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -19,7 +19,7 @@ use crate::model::{Attributes, Batch, ExportPayload, PageView, Span, SpanKind, S
 use crate::outcome::Signal;
 
 mod metrics;
-pub use metrics::{metric_name, metrics_request};
+pub use metrics::metrics_request;
 
 /// Encodes a batch into the export requests the outbox queues: its spans to `/v1/traces`
 /// always, its page views and vitals to `/v1/logs` and its vitals to `/v1/metrics` when
