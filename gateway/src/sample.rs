@@ -142,27 +142,17 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Attributes, Source, SpanId, SpanKind};
+    use crate::model::{testing, Attributes, Source};
 
     fn span(trace: u8, service: &str, env: &str, status: StatusCode) -> Span {
         let mut resource = Attributes::new();
         resource.insert(SERVICE_NAME.into(), service.into());
         resource.insert(ENVIRONMENT.into(), env.into());
-        let mut trace_id = [trace; 16];
-        trace_id[8] = trace; // low half decides
         Span {
-            trace_id: TraceId(trace_id),
-            span_id: SpanId([1; 8]),
-            parent_span_id: None,
-            name: "s".into(),
-            kind: SpanKind::Internal,
-            start_unix_nano: 1,
-            end_unix_nano: 2,
             status,
-            status_message: String::new(),
-            attributes: Attributes::new(),
             resource,
             source: Source::Otlp,
+            ..testing::span(trace, 1)
         }
     }
 

@@ -53,22 +53,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::{PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId};
+    use crate::model::{testing, PageView, Span};
 
     fn span(attrs: Attributes) -> Span {
         Span {
-            trace_id: TraceId([1; 16]),
-            span_id: SpanId([1; 8]),
-            parent_span_id: None,
             name: "é".repeat(10),
-            kind: SpanKind::Internal,
-            start_unix_nano: 1,
-            end_unix_nano: 2,
-            status: StatusCode::Unset,
-            status_message: String::new(),
             attributes: attrs,
-            resource: Attributes::new(),
-            source: Source::Otlp,
+            ..testing::span(1, 1)
         }
     }
 

@@ -3,6 +3,8 @@
 
 pub mod attr;
 pub mod net;
+#[cfg(test)]
+pub mod testing;
 pub mod time;
 
 use std::fmt;

@@ -3,22 +3,16 @@
 use serde_json::json;
 
 use super::*;
-use crate::model::{PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital};
+use crate::model::testing::{self, attributes};
+use crate::model::{PageView, Span, StatusCode, Vital};
 
 fn span(attrs: serde_json::Value) -> Span {
     Span {
-        trace_id: TraceId([1; 16]),
-        span_id: SpanId([2; 8]),
-        parent_span_id: None,
         name: "HTTP GET".into(),
-        kind: SpanKind::Client,
-        start_unix_nano: 1,
-        end_unix_nano: 2,
         status: StatusCode::Error,
         status_message: "failed for bob@example.com with Bearer abcdefgh12345".into(),
-        attributes: attrs.as_object().cloned().unwrap_or_default(),
-        resource: Attributes::new(),
-        source: Source::Browser,
+        attributes: attributes(attrs),
+        ..testing::span(1, 2)
     }
 }
 

@@ -477,22 +477,12 @@ fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Source, SpanId, SpanKind, StatusCode, TraceId};
+    use crate::model::{testing, SpanId, TraceId};
 
     fn batch(n: u8, name: &str) -> Batch {
         let span = Span {
-            trace_id: TraceId([n; 16]),
-            span_id: SpanId([n; 8]),
-            parent_span_id: None,
             name: name.into(),
-            kind: SpanKind::Client,
-            start_unix_nano: 10,
-            end_unix_nano: 20,
-            status: StatusCode::Unset,
-            status_message: String::new(),
-            attributes: Default::default(),
-            resource: Default::default(),
-            source: Source::Browser,
+            ..testing::span(n, n)
         };
         Batch {
             spans: vec![span],

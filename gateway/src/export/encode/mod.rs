@@ -331,27 +331,21 @@ pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsService
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Source, SpanId, TraceId};
+    use crate::model::testing::{self, attributes};
+    use crate::model::SpanId;
     use serde_json::json;
 
     fn span(n: u8, service: &str) -> Span {
-        let resource = json!({ "service.name": service });
         Span {
-            trace_id: TraceId([1; 16]),
-            span_id: SpanId([n; 8]),
             parent_span_id: (n > 1).then_some(SpanId([1; 8])),
             name: format!("span {n}"),
-            kind: SpanKind::Client,
             start_unix_nano: 10,
             end_unix_nano: 20,
             status: StatusCode::Error,
             status_message: "boom".into(),
-            attributes: json!({ "n": n, "ratio": 0.5, "tags": ["a", "b"], "ok": true })
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            resource: resource.as_object().cloned().unwrap_or_default(),
-            source: Source::Browser,
+            attributes: attributes(json!({ "n": n, "ratio": 0.5, "tags": ["a", "b"], "ok": true })),
+            resource: attributes(json!({ "service.name": service })),
+            ..testing::span(1, n)
         }
     }
 
