@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
-// Half the smallest full-featured peer measured (Elastic apm-rum, 21.8 KB brotli).
-export const BUDGET_BROTLI = 10900;
+// The developers' guide: the whole SDK with every feature on, .wasm + JS.
+export const BUDGET_BROTLI = 14000;
 
 const dist = fileURLToPath(new URL('./dist/', import.meta.url));
 const modules = fileURLToPath(new URL('./node_modules/', import.meta.url));
