@@ -1,10 +1,11 @@
 """Backend spans from real OpenTelemetry SDKs of other languages, through the gateway.
 
-Each SDK records nested spans with typed attributes and sends them with its own OTLP/HTTP
+Each SDK records nested spans with typed attributes, span events and links, and sends them with its own OTLP/HTTP
 exporter (Python: protobuf; JavaScript in Node.js: JSON and protobuf), while an in-memory
 exporter on the same provider keeps what the SDK produced. Every span must then be stored
 (read back from the admin API) and exported (decoded by `conftest.Receiver`) exactly: ids,
-parent links, names, kinds, times to the nanosecond, status, typed attributes and resource.
+parent links, names, kinds, times to the nanosecond, status, typed attributes, events, links
+and resource.
 
 The Python and JS exporters set `Span.flags` to 0x100/0x300 (is-remote bits only, sampled
 bit 0) on spans they sampled: the gateway once read that as "not sampled" and dropped them.
@@ -54,6 +55,11 @@ metrics = false
 """
 
 
+def plain(attributes):
+    """SDK attributes as JSON values (tuples → lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in (attributes or {}).items()}
+
+
 def exported_value(any_value):
     """An exported OTLP AnyValue as (type, Python value)."""
     which = any_value.WhichOneof("value")
@@ -92,6 +98,16 @@ def assert_stored_exactly(gateway, expected):
         assert got["source"] == "otlp"
         assert_same_json(got["attributes"], want["attributes"], want["name"])
         assert_same_json(got["resource"], want["resource"], want["name"] + " resource")
+        want_events = [
+            {"name": e["name"], "time_unix_nano": str(e["time"]), "attributes": e["attributes"]}
+            for e in want["events"]
+        ]
+        assert got["events"] == want_events, f"{want['name']} events: {got['events']}"
+        want_links = [
+            {"trace_id": l["trace_id"], "span_id": l["span_id"], "attributes": l["attributes"]}
+            for l in want["links"]
+        ]
+        assert got["links"] == want_links, f"{want['name']} links: {got['links']}"
 
 
 def assert_same_json(got, want, where):
@@ -126,6 +142,22 @@ def assert_exported_exactly(receiver, expected, typed_values):
         assert got == {k: typed_values(k, v) for k, v in want["attributes"].items()}, want["name"]
         got_resource = {kv.key: exported_value(kv.value) for kv in resource}
         assert got_resource == {k: typed_values(k, v) for k, v in want["resource"].items()}
+        got_events = [
+            (e.name, e.time_unix_nano, {kv.key: exported_value(kv.value) for kv in e.attributes})
+            for e in span.events
+        ]
+        assert got_events == [
+            (e["name"], e["time"], {k: typed_values(k, v) for k, v in e["attributes"].items()})
+            for e in want["events"]
+        ], want["name"]
+        got_links = [
+            (l.trace_id.hex(), l.span_id.hex(), {kv.key: exported_value(kv.value) for kv in l.attributes})
+            for l in span.links
+        ]
+        assert got_links == [
+            (l["trace_id"], l["span_id"], {k: typed_values(k, v) for k, v in l["attributes"].items()})
+            for l in want["links"]
+        ], want["name"]
 
 
 def test_python_sdk_protobuf_spans_are_stored_and_exported_exactly(start_gateway, otlp_receiver):
@@ -157,10 +189,15 @@ def test_python_sdk_protobuf_spans_are_stored_and_exported_exactly(start_gateway
     )
     with tracer.start_as_current_span("POST /api/cart", context=remote_parent, kind=SpanKind.SERVER) as server:
         server.set_attributes(TYPED)
-        with tracer.start_as_current_span("reserve stock") as internal:
+        with tracer.start_as_current_span(
+            "reserve stock",
+            links=[trace.Link(server.get_span_context(), {"link.reason": "batch", "link.n": 2})],
+        ) as internal:
             internal.set_attribute("stock.items", 3)
+            internal.add_event("cache miss", {"cache.key": "sku-42", "cache.size": 7, "cache.ratio": 0.25})
             with tracer.start_as_current_span("SELECT stock", kind=SpanKind.CLIENT) as db:
                 db.set_attribute("db.system.name", "sqlite")
+                db.record_exception(RuntimeError("table locked"))
                 db.set_status(Status(StatusCode.ERROR, "table locked"))
         with tracer.start_as_current_span("publish order", kind=SpanKind.PRODUCER) as producer:
             producer.set_status(Status(StatusCode.OK))
@@ -182,8 +219,20 @@ def test_python_sdk_protobuf_spans_are_stored_and_exported_exactly(start_gateway
             "start": s.start_time,
             "end": s.end_time,
             "status": s.status.status_code.name.lower(),
-            "attributes": {k: list(v) if isinstance(v, tuple) else v for k, v in s.attributes.items()},
+            "attributes": plain(s.attributes),
             "resource": resource_attrs,
+            "events": [
+                {"name": e.name, "time": e.timestamp, "attributes": plain(e.attributes)}
+                for e in s.events
+            ],
+            "links": [
+                {
+                    "trace_id": f"{l.context.trace_id:032x}",
+                    "span_id": f"{l.context.span_id:016x}",
+                    "attributes": plain(l.attributes),
+                }
+                for l in s.links
+            ],
         }
         for s in finished
     ]
@@ -233,6 +282,11 @@ def js_expected(spans):
         span["start"], span["end"] = int(span["start"]), int(span["end"])
         span["attributes"] = {k: normalize(v) for k, v in span["attributes"].items()}
         span["resource"] = {k: normalize(v) for k, v in span["resource"].items()}
+        for event in span["events"]:
+            event["time"] = int(event["time"])
+            event["attributes"] = {k: normalize(v) for k, v in event["attributes"].items()}
+        for link in span["links"]:
+            link["attributes"] = {k: normalize(v) for k, v in link["attributes"].items()}
     return spans
 
 

@@ -505,3 +505,54 @@ async fn admin_api_answers_bad_ids_and_limits() {
         .expect("ascii")
         .contains("script-src 'self'"));
 }
+
+/// Beacon v1 spans may carry events and links (fields added within v1): stored and read
+/// back as sent, their times shifted with the span's; over `limits.max_events_per_span`
+/// is refused with a reason.
+#[tokio::test]
+async fn beacon_span_events_and_links_are_stored_and_capped() {
+    let gw = gateway();
+    let mut body = beacon(TRACE_ID);
+    body["spans"][0]["events"] = json!([
+        {"name": "retry", "time": 1732460000120.5, "attrs": {"attempt": 2}},
+        {"name": "done", "time": 1732460000149.0}
+    ]);
+    body["spans"][0]["links"] = json!([{"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "00f067aa0ba902b7", "attrs": {"why": "follows"}}]);
+    let (status, reply, _) = send(
+        &gw.ingest,
+        post_beacon("?key=dev", Some(ORIGIN), "text/plain", body.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let (_, trace) = get(&gw.admin, &format!("/api/traces/{TRACE_ID}")).await;
+    let span = &trace["spans"][0];
+    assert_eq!(
+        span["events"],
+        json!([
+            {"name": "retry", "time_unix_nano": "1732460000120500000", "attributes": {"attempt": 2}},
+            {"name": "done", "time_unix_nano": "1732460000149000000", "attributes": {}}
+        ])
+    );
+    assert_eq!(
+        span["links"],
+        json!([{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7", "attributes": {"why": "follows"}}])
+    );
+
+    let capped = Gateway::from_toml(
+        "[limits]\nmax_events_per_span = 1\n[[apps]]\nname = \"a\"\nkey = \"k\"\n",
+        8,
+    );
+    let (status, reply, _) = send(
+        &capped.ingest,
+        post_beacon("?key=k", None, "text/plain", body.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply["error"], "invalid_field");
+    assert!(
+        reply["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than 1 events")),
+        "{reply}"
+    );
+}

@@ -35,8 +35,12 @@ const server = tracer.startSpan('GET /api/products', {
   },
 }, browser);
 const inServer = trace.setSpan(browser, server);
-const query = tracer.startSpan('load products', {}, inServer);
+const query = tracer.startSpan('load products', {
+  links: [{ context: server.spanContext(), attributes: { 'link.reason': 'batch', 'link.n': 2 } }],
+}, inServer);
+query.addEvent('cache miss', { 'cache.key': 'sku-42', 'cache.size': 7, 'cache.ratio': 0.25 });
 const db = tracer.startSpan('SELECT products', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql' } }, trace.setSpan(inServer, query));
+db.recordException(new Error('timeout'));
 db.setStatus({ code: SpanStatusCode.ERROR, message: 'timeout' });
 db.end();
 query.end();
@@ -60,6 +64,8 @@ const spans = memory.getFinishedSpans().map((s) => ({
   status: statuses[s.status.code],
   attributes: s.attributes,
   resource: s.resource.attributes,
+  events: s.events.map((e) => ({ name: e.name, time: nanos(e.time), attributes: e.attributes ?? {} })),
+  links: s.links.map((l) => ({ trace_id: l.context.traceId, span_id: l.context.spanId, attributes: l.attributes ?? {} })),
 }));
 process.stdout.write(JSON.stringify(spans));
 await provider.shutdown();

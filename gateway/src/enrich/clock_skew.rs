@@ -23,6 +23,9 @@ pub fn adjust(batch: &mut Batch, offset_nanos: i64) {
     {
         span.start_unix_nano = shift(span.start_unix_nano, offset_nanos);
         span.end_unix_nano = shift(span.end_unix_nano, offset_nanos);
+        for event in &mut span.events {
+            event.time_unix_nano = shift(event.time_unix_nano, offset_nanos);
+        }
         span.attributes.insert(ADJUSTED_MS.into(), ms.clone());
     }
     for view in &mut batch.page_views {

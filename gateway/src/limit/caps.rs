@@ -25,6 +25,13 @@ pub fn truncate_strings(mut batch: Batch, max_chars: usize) -> (Batch, u64) {
         cut(&mut span.status_message);
         attributes(&mut span.attributes, &mut cut);
         attributes(&mut span.resource, &mut cut);
+        for event in &mut span.events {
+            cut(&mut event.name);
+            attributes(&mut event.attributes, &mut cut);
+        }
+        for link in &mut span.links {
+            attributes(&mut link.attributes, &mut cut);
+        }
     }
     for view in &mut batch.page_views {
         cut(&mut view.url);

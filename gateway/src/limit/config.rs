@@ -36,6 +36,10 @@ pub struct Limits {
     /// Client IPs whose buckets are remembered; idle ones are forgotten first.
     /// Defaults to 65536.
     pub max_tracked_ips: usize,
+    /// Most events on one span; more gets 400. Defaults to 128.
+    pub max_events_per_span: usize,
+    /// Most links on one span; more gets 400. Defaults to 128.
+    pub max_links_per_span: usize,
     /// Latest time a span or page view may carry, in seconds after the gateway's clock (a
     /// beacon's after clock-skew correction); later, or before 2000-01-01, gets 400
     /// `invalid_field`. Defaults to 86400 (one day).
@@ -70,6 +74,8 @@ impl Default for Limits {
             },
             max_tracked_ips: 65536,
             max_future_secs: 86_400,
+            max_events_per_span: 128,
+            max_links_per_span: 128,
             max_connections: 1024,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
@@ -109,6 +115,11 @@ impl Limits {
             ),
             ("limits.max_string_chars", self.max_string_chars as u64),
             ("limits.max_tracked_ips", self.max_tracked_ips as u64),
+            (
+                "limits.max_events_per_span",
+                self.max_events_per_span as u64,
+            ),
+            ("limits.max_links_per_span", self.max_links_per_span as u64),
             ("limits.max_connections", self.max_connections as u64),
             ("limits.header_read_timeout_ms", self.header_read_timeout_ms),
             ("limits.body_read_timeout_ms", self.body_read_timeout_ms),

@@ -132,6 +132,26 @@ pub struct Span {
     pub attributes: Attributes,
     pub resource: Attributes,
     pub source: Source,
+    /// Timed annotations (OpenTelemetry span events: an exception, a retry, a mark).
+    pub events: Vec<SpanEvent>,
+    /// Other spans this one relates to (OpenTelemetry span links).
+    pub links: Vec<SpanLink>,
+}
+
+/// A span event: something that happened at one instant of the span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanEvent {
+    pub name: String,
+    pub time_unix_nano: i64,
+    pub attributes: Attributes,
+}
+
+/// A link from a span to another span, of this trace or another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanLink {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub attributes: Attributes,
 }
 
 /// One page view of a browser session.

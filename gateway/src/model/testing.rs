@@ -18,6 +18,8 @@ pub fn span(trace: u8, span: u8) -> Span {
         attributes: Attributes::new(),
         resource: Attributes::new(),
         source: Source::Browser,
+        events: Vec::new(),
+        links: Vec::new(),
     }
 }
 

@@ -92,6 +92,13 @@ impl Scrubber {
             self.attributes(&mut span.attributes);
             self.attributes(&mut span.resource);
             self.client_address(&mut span.attributes);
+            for event in &mut span.events {
+                self.in_place(&mut event.name);
+                self.attributes(&mut event.attributes);
+            }
+            for link in &mut span.links {
+                self.attributes(&mut link.attributes);
+            }
         }
         for view in &mut batch.page_views {
             self.in_place(&mut view.url);

@@ -53,6 +53,16 @@ CREATE TABLE IF NOT EXISTS spans (
     PRIMARY KEY (trace_id, span_id)
 ) WITHOUT ROWID;
 
+-- A span's events and links, as JSON arrays, for the spans that have any (most have none,
+-- and the span row stays the size it was).
+CREATE TABLE IF NOT EXISTS span_extras (
+    trace_id        TEXT NOT NULL,
+    span_id         TEXT NOT NULL,
+    events          TEXT NOT NULL,
+    links           TEXT NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+) WITHOUT ROWID;
+
 -- Each distinct resource once (a beacon's spans all share one; with it inline every span row
 -- outgrew its page and took an overflow page), keyed by a hash of its JSON (resource_hash).
 CREATE TABLE IF NOT EXISTS resources (
@@ -110,7 +120,6 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(SCHEMA)?;
     conn.execute_batch(SCHEMA)?;
     add_column(
         &conn,
@@ -174,6 +183,10 @@ pub struct StoredSpan {
     pub resource: Value,
     /// `browser` (a beacon) or `otlp` (a backend).
     pub source: String,
+    /// `[{"name", "time_unix_nano", "attributes"}]`, in the order sent.
+    pub events: Value,
+    /// `[{"trace_id", "span_id", "attributes"}]`.
+    pub links: Value,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -225,8 +238,10 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
     let mut stmt = conn.prepare_cached(
         "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_unix_nano,
                 s.end_unix_nano, s.status_code, s.status_message, s.attributes,
-                coalesce(r.attributes, s.resource), s.source
+                coalesce(r.attributes, s.resource), s.source,
+                coalesce(x.events, '[]'), coalesce(x.links, '[]')
          FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
+              LEFT JOIN span_extras x ON x.trace_id = s.trace_id AND x.span_id = s.span_id
          WHERE s.trace_id = ?1 ORDER BY s.start_unix_nano, s.span_id",
     )?;
     let rows = stmt.query_map(params![trace_id], |r| {
@@ -246,16 +261,22 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
                 attributes: Value::Null,
                 resource: Value::Null,
                 source: r.get(11)?,
+                events: Value::Null,
+                links: Value::Null,
             },
             r.get::<_, String>(9)?,
             r.get::<_, String>(10)?,
+            r.get::<_, String>(12)?,
+            r.get::<_, String>(13)?,
         ))
     })?;
     let mut spans = Vec::new();
     for row in rows {
-        let (mut span, attributes, resource) = row?;
+        let (mut span, attributes, resource, events, links) = row?;
         span.attributes = serde_json::from_str(&attributes)?;
         span.resource = serde_json::from_str(&resource)?;
+        span.events = serde_json::from_str(&events)?;
+        span.links = serde_json::from_str(&links)?;
         spans.push(span);
     }
     Ok(spans)

@@ -433,6 +433,9 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
     if inserted == 0 {
         return Ok(());
     }
+    if !span.events.is_empty() || !span.links.is_empty() {
+        insert_extras(tx, span, &trace_id)?;
+    }
     let is_root = span.parent_span_id.is_none();
     let service = span.resource.get("service.name").and_then(|v| v.as_str());
     tx.prepare_cached(UPSERT_TRACE)?.execute(params![
@@ -441,6 +444,43 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
         span.end_unix_nano,
         is_root.then_some(span.name.as_str()),
         if is_root { service } else { None },
+    ])?;
+    Ok(())
+}
+
+/// A span's events and links, in `span_extras` (the API's JSON shape: nanoseconds as
+/// decimal strings, ids as hex).
+fn insert_extras(tx: &Connection, span: &Span, trace_id: &str) -> Result<(), StoreError> {
+    let events: Vec<serde_json::Value> = span
+        .events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "name": e.name,
+                "time_unix_nano": e.time_unix_nano.to_string(),
+                "attributes": e.attributes,
+            })
+        })
+        .collect();
+    let links: Vec<serde_json::Value> = span
+        .links
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "trace_id": l.trace_id.to_string(),
+                "span_id": l.span_id.to_string(),
+                "attributes": l.attributes,
+            })
+        })
+        .collect();
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO span_extras (trace_id, span_id, events, links) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        trace_id,
+        span.span_id.to_string(),
+        serde_json::to_string(&events)?,
+        serde_json::to_string(&links)?,
     ])?;
     Ok(())
 }

@@ -4,13 +4,17 @@
 
 use serde_json::{Map, Value};
 
-use super::{check_attributes, check_counts, check_times, BrowserContext, Checks, ValidBatch};
+use super::{
+    check_attributes, check_counts, check_events_and_links, check_times, BrowserContext, Checks,
+    ValidBatch,
+};
 use crate::limit::Limits;
 use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 use crate::model::time::clock_offset;
 use crate::model::time::unix_ms_to_nanos;
 use crate::model::{
-    Attributes, Batch, PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital,
+    Attributes, Batch, PageView, Source, Span, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode,
+    TraceId, Vital,
 };
 use crate::rejection::Rejection;
 use crate::wire::beacon_v1::{BeaconV1, SpanV1, VitalV1, MAX_ATTRIBUTION_BYTES};
@@ -116,7 +120,33 @@ fn span(
     let mut attrs = attributes(s.attrs, "spans.attrs", limits)?;
     attrs.insert(SESSION_ID.into(), Value::String(session_id.into()));
     attrs.insert(PAGE_VIEW_ID.into(), Value::String(view_id.into()));
-    Ok(Span {
+    let events = s
+        .events
+        .into_iter()
+        .map(|e| {
+            Ok(SpanEvent {
+                time_unix_nano: unix_ms(e.time, "spans.events.time")?,
+                name: e.name,
+                attributes: e.attrs,
+            })
+        })
+        .collect::<Result<Vec<_>, Rejection>>()?;
+    let links = s
+        .links
+        .into_iter()
+        .map(|l| {
+            Ok(SpanLink {
+                trace_id: TraceId::from_hex(&l.trace_id).ok_or_else(|| {
+                    Rejection::invalid("spans.links.traceId", "must be 32 hex digits, not all zero")
+                })?,
+                span_id: SpanId::from_hex(&l.span_id).ok_or_else(|| {
+                    Rejection::invalid("spans.links.spanId", "must be 16 hex digits, not all zero")
+                })?,
+                attributes: l.attrs,
+            })
+        })
+        .collect::<Result<Vec<_>, Rejection>>()?;
+    let span = Span {
         trace_id,
         span_id,
         parent_span_id,
@@ -129,7 +159,11 @@ fn span(
         attributes: attrs,
         resource: resource.clone(),
         source: Source::Browser,
-    })
+        events,
+        links,
+    };
+    check_events_and_links(&span, "spans", limits, false)?;
+    Ok(span)
 }
 
 fn vital(v: VitalV1, view_id: &str) -> Result<Vital, Rejection> {

@@ -17,7 +17,7 @@ use serde_json::Value;
 pub use context::BrowserContext;
 
 use crate::limit::Limits;
-use crate::model::{Attributes, Batch};
+use crate::model::{Attributes, Batch, Span};
 use crate::rejection::Rejection;
 
 /// Earliest time accepted on a span or page view: 2000-01-01T00:00:00Z, in unix nanoseconds.
@@ -98,6 +98,54 @@ fn check_attributes(
     Ok(())
 }
 
+/// Refuses a span with more events or links than the limits allow, or whose events' or
+/// links' attributes break the attribute rules.
+fn check_events_and_links(
+    span: &Span,
+    field: &str,
+    limits: &Limits,
+    nested: bool,
+) -> Result<(), Rejection> {
+    if span.events.len() > limits.max_events_per_span {
+        return Err(Rejection::invalid(
+            format!("{field}.events"),
+            format!(
+                "more than {} events on one span",
+                limits.max_events_per_span
+            ),
+        ));
+    }
+    if span.links.len() > limits.max_links_per_span {
+        return Err(Rejection::invalid(
+            format!("{field}.links"),
+            format!("more than {} links on one span", limits.max_links_per_span),
+        ));
+    }
+    for event in &span.events {
+        if event.name.is_empty() {
+            return Err(Rejection::invalid(
+                format!("{field}.events.name"),
+                "must not be empty",
+            ));
+        }
+        check_attributes(
+            &event.attributes,
+            &format!("{field}.events.attributes"),
+            limits,
+            nested,
+        )?;
+    }
+    for link in &span.links {
+        check_attributes(
+            &link.attributes,
+            &format!("{field}.links.attributes"),
+            limits,
+            nested,
+        )?;
+    }
+    Ok(())
+}
+
 /// Refuses a span or page view timed before [`EARLIEST_UNIX_NANO`] or more than
 /// `limits.max_future_secs` after the receive time, once shifted by `clock_offset_nanos`: a
 /// browser clock that sends `sentAt` in 1970 and its spans in 2255 cannot push them to the
@@ -133,6 +181,9 @@ fn check_times(
     for span in &batch.spans {
         check("span start time", span.start_unix_nano)?;
         check("span end time", span.end_unix_nano)?;
+        for event in &span.events {
+            check("span event time", event.time_unix_nano)?;
+        }
     }
     for view in &batch.page_views {
         check("view.start", view.start_unix_nano)?;

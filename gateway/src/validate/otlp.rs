@@ -8,10 +8,13 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{span, status};
 use serde_json::{Map, Value};
 
-use super::{check_attributes, check_counts, check_times, Checks, ValidBatch};
+use super::{
+    check_attributes, check_counts, check_events_and_links, check_times, Checks, ValidBatch,
+};
 use crate::limit::Limits;
 use crate::model::{
-    Attributes, Batch, Source, Span, SpanId, SpanKind, StatusCode as SpanStatus, TraceId,
+    Attributes, Batch, Source, Span, SpanEvent, SpanId, SpanKind, SpanLink,
+    StatusCode as SpanStatus, TraceId,
 };
 use crate::rejection::Rejection;
 
@@ -40,6 +43,7 @@ fn to_batch(request: ExportTraceServiceRequest, limits: &Limits) -> Result<Batch
             for span in scope_spans.spans {
                 let span = convert_span(span, &resource)?;
                 check_attributes(&span.attributes, "span.attributes", limits, true)?;
+                check_events_and_links(&span, "span", limits, true)?;
                 batch.spans.push(span);
             }
         }
@@ -97,6 +101,33 @@ fn convert_span(
         }
         None => (SpanStatus::Unset, String::new()),
     };
+    let events = span
+        .events
+        .into_iter()
+        .map(|e| {
+            Ok(SpanEvent {
+                time_unix_nano: i64::try_from(e.time_unix_nano)
+                    .map_err(|_| Rejection::invalid("events.timeUnixNano", "out of range"))?,
+                name: e.name,
+                attributes: attributes(e.attributes),
+            })
+        })
+        .collect::<Result<Vec<_>, Rejection>>()?;
+    let links = span
+        .links
+        .into_iter()
+        .map(|l| {
+            Ok(SpanLink {
+                trace_id: TraceId::from_bytes(&l.trace_id).ok_or_else(|| {
+                    Rejection::invalid("links.traceId", "must be 16 bytes, not all zero")
+                })?,
+                span_id: SpanId::from_bytes(&l.span_id).ok_or_else(|| {
+                    Rejection::invalid("links.spanId", "must be 8 bytes, not all zero")
+                })?,
+                attributes: attributes(l.attributes),
+            })
+        })
+        .collect::<Result<Vec<_>, Rejection>>()?;
     Ok(Span {
         trace_id,
         span_id,
@@ -110,6 +141,8 @@ fn convert_span(
         attributes: attributes(span.attributes),
         resource: resource.clone(),
         source: Source::Otlp,
+        events,
+        links,
     })
 }
 

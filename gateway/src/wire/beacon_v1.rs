@@ -71,6 +71,30 @@ pub struct SpanV1 {
     pub status: Option<String>,
     #[serde(default)]
     pub attrs: Map<String, Value>,
+    /// Span events, in time order.
+    #[serde(default)]
+    pub events: Vec<SpanEventV1>,
+    /// Links to other spans.
+    #[serde(default)]
+    pub links: Vec<SpanLinkV1>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SpanEventV1 {
+    pub name: String,
+    /// Unix milliseconds.
+    pub time: f64,
+    #[serde(default)]
+    pub attrs: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanLinkV1 {
+    pub trace_id: String,
+    pub span_id: String,
+    #[serde(default)]
+    pub attrs: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -179,6 +179,26 @@ impl From<&Span> for trace::Span {
             end_time_unix_nano: u64::try_from(span.end_unix_nano).unwrap_or(0),
             attributes: key_values(&span.attributes),
             status,
+            events: span
+                .events
+                .iter()
+                .map(|e| trace::span::Event {
+                    time_unix_nano: u64::try_from(e.time_unix_nano).unwrap_or(0),
+                    name: e.name.clone(),
+                    attributes: key_values(&e.attributes),
+                    ..trace::span::Event::default()
+                })
+                .collect(),
+            links: span
+                .links
+                .iter()
+                .map(|l| trace::span::Link {
+                    trace_id: l.trace_id.0.to_vec(),
+                    span_id: l.span_id.0.to_vec(),
+                    attributes: key_values(&l.attributes),
+                    ..trace::span::Link::default()
+                })
+                .collect(),
             ..trace::Span::default()
         }
     }
