@@ -71,14 +71,23 @@ enum Answer {
 struct Receiver(Arc<Mutex<Inbox>>);
 
 impl Receiver {
-    async fn start_on(addr: SocketAddr) -> (Receiver, oneshot::Sender<()>) {
+    /// Starts listening on the port `reserved` kept (refusing connections until now).
+    async fn start_on(reserved: Reserved) -> (Receiver, oneshot::Sender<()>) {
+        let Reserved(socket, addr) = reserved;
+        // Released and bound again at once (both with SO_REUSEADDR): no other socket can take
+        // the port in between, as one could when a test only remembered a port number.
+        drop(socket);
+        let listener = TcpListener::bind(addr).await.expect("bind receiver");
+        Receiver::serve(listener)
+    }
+
+    fn serve(listener: TcpListener) -> (Receiver, oneshot::Sender<()>) {
         let receiver = Receiver::default();
         let app = Router::new()
             .route("/v1/traces", post(traces))
             .route("/v1/logs", post(logs))
             .route("/v1/metrics", post(metrics))
             .with_state(receiver.clone());
-        let listener = TcpListener::bind(addr).await.expect("bind receiver");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -91,8 +100,11 @@ impl Receiver {
     }
 
     async fn start() -> (Receiver, SocketAddr, oneshot::Sender<()>) {
-        let addr = free_port().await;
-        let (receiver, stop) = Receiver::start_on(addr).await;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
+        let addr = listener.local_addr().expect("addr");
+        let (receiver, stop) = Receiver::serve(listener);
         (receiver, addr, stop)
     }
 
@@ -202,10 +214,18 @@ async fn metrics(State(receiver): State<Receiver>, body: Bytes) -> Response {
     StatusCode::OK.into_response()
 }
 
-/// A loopback port nobody listens on (until a test binds it again).
-async fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("addr")
+/// A loopback port held by a socket that is bound but not listening: connections to it are
+/// refused (a receiver that is down) until [`Receiver::start_on`] takes it over.
+struct Reserved(tokio::net::TcpSocket, SocketAddr);
+
+fn free_port() -> Reserved {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(true).expect("reuseaddr");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    Reserved(socket, addr)
 }
 
 mod common;
@@ -534,7 +554,8 @@ async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let addr = free_port().await;
+    let port = free_port();
+    let addr = port.1;
     let gw = start_gateway(dir.path(), addr, "logs = false").await;
     for n in 1..=5u8 {
         assert_eq!(
@@ -554,7 +575,7 @@ async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up
         "queued, not dropped"
     );
 
-    let (receiver, _stop) = Receiver::start_on(addr).await;
+    let (receiver, _stop) = Receiver::start_on(port).await;
     eventually(5, "all five traces", || async {
         let ids = receiver.trace_ids();
         (1..=5u8).all(|n| ids.contains(&id(n, 16)))
@@ -639,8 +660,8 @@ async fn a_503_with_retry_after_is_retried_and_a_400_is_dropped_and_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_instance() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let dead = free_port().await;
-    let first = start_gateway(dir.path(), dead, "").await;
+    let dead = free_port();
+    let first = start_gateway(dir.path(), dead.1, "").await;
     assert_eq!(
         first
             .post_beacon("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
@@ -673,7 +694,8 @@ async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_insta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_drops_its_oldest_and_counts_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let addr = free_port().await;
+    let port = free_port();
+    let addr = port.1;
     // Room for a few one-span requests (about 130 bytes each), not ten.
     let gw = start_gateway(dir.path(), addr, "logs = false\nmax_queue_bytes = 400").await;
     for n in 1..=10u8 {
@@ -685,7 +707,7 @@ async fn a_full_queue_drops_its_oldest_and_counts_them() {
     assert!((5..10).contains(&dropped), "dropped {dropped}");
     assert!(gw.metric("rum_gateway_export_queue_bytes").await <= 400);
 
-    let (receiver, _stop) = Receiver::start_on(addr).await;
+    let (receiver, _stop) = Receiver::start_on(port).await;
     let kept = 10 - dropped as usize;
     eventually(5, "the kept traces", || async {
         receiver.trace_ids().len() == kept
