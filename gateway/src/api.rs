@@ -25,7 +25,17 @@ pub fn router(store: StoreHandle) -> Router {
         .route("/api/traces/{trace_id}", get(get_trace))
         .route("/api/page_views", get(list_page_views))
         .route("/api/pages", get(list_pages))
+        .fallback(not_found)
         .with_state(store)
+}
+
+/// Any other path of the admin listener: the same JSON body as every refusal.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "not_found", "message": format!("no admin endpoint at {}", uri.path()) })),
+    )
+        .into_response()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -494,6 +494,11 @@ async fn admin_api_answers_bad_ids_and_limits() {
         get(&gw.admin, "/api/traces?limit=0").await.0,
         StatusCode::BAD_REQUEST
     );
+    let (status, body) = get(&gw.admin, "/api/nope").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     let response = gw
         .admin
         .clone()
