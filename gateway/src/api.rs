@@ -30,12 +30,8 @@ pub fn router(store: StoreHandle) -> Router {
 }
 
 /// Any other path of the admin listener: the same JSON body as every refusal.
-async fn not_found(uri: axum::http::Uri) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "not_found", "message": format!("no admin endpoint at {}", uri.path()) })),
-    )
-        .into_response()
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NoEndpoint(uri.path().to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +40,8 @@ enum ApiError {
     BadRequest(&'static str),
     #[error("no trace with that id")]
     NotFound,
+    #[error("no admin endpoint at {0}")]
+    NoEndpoint(String),
     #[error("store error: {0}")]
     Store(#[from] StoreError),
 }
@@ -52,7 +50,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFound | ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "Admin API read failed.");
                 (StatusCode::INTERNAL_SERVER_ERROR, "store_error")

@@ -112,16 +112,27 @@ pub async fn serve(
     Ok(())
 }
 
-const OVER_CAP_BODY: &str = r#"{"error":"too_many_connections","message":"the gateway is serving limits.max_connections connections; retry in 1 s"}"#;
+/// A whole `connection: close` response with the documented JSON refusal body, written
+/// below hyper (for a connection hyper never serves, or in place of hyper's own refusal).
+fn raw_refusal(status_line: &str, reason: RejectReason, message: &str, headers: &str) -> Vec<u8> {
+    let body = serde_json::json!({ "error": reason.as_str(), "message": message }).to_string();
+    format!(
+        "HTTP/1.1 {status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
 
 /// Answers a connection over the cap without reading its request, then closes it.
 async fn refuse_over_cap(mut stream: TcpStream) {
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{OVER_CAP_BODY}",
-        OVER_CAP_BODY.len()
+    let response = raw_refusal(
+        "503 Service Unavailable",
+        RejectReason::TooManyConnections,
+        "the gateway is serving limits.max_connections connections; retry in 1 s",
+        "retry-after: 1\r\n",
     );
     let write = async {
-        stream.write_all(response.as_bytes()).await?;
+        stream.write_all(&response).await?;
         stream.shutdown().await
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
@@ -253,12 +264,7 @@ fn parser_refusal_with_body(bytes: &[u8]) -> Option<(Vec<u8>, RejectReason)> {
         .find(|line| line.len() > 5 && line[..5].eq_ignore_ascii_case("date:"))
         .map(|line| format!("{line}\r\n"))
         .unwrap_or_default();
-    let body = serde_json::json!({ "error": reason.as_str(), "message": message }).to_string();
-    let response = format!(
-        "HTTP/1.1 {status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{date}\r\n{body}",
-        body.len()
-    );
-    Some((response.into_bytes(), reason))
+    Some((raw_refusal(status_line, reason, message, &date), reason))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use std::time::Duration;
 use axum::http::{header, HeaderMap};
 use serde_json::Value;
 
-use crate::model::attr::CLIENT_ADDRESS;
+use crate::model::attr::{CLIENT_ADDRESS, ENRICHMENT_PREFIXES};
 use crate::model::{Attributes, Batch, Source};
 use crate::validate::ValidBatch;
 
@@ -42,16 +42,6 @@ pub use client_ip::TrustedProxies;
 pub use config::EnrichConfig;
 use geo::Geo;
 use user_agent::UserAgents;
-
-/// Attribute-name prefixes the gateway sets and the browser may not.
-const OWNED_PREFIXES: [&str; 6] = [
-    "geo.",
-    "user_agent.",
-    "os.",
-    "device.",
-    "browser.",
-    "rum.clock_skew.",
-];
 
 /// What the enrich stage needs to know about one request: who sent it.
 #[derive(Debug, Clone, Default)]
@@ -212,6 +202,9 @@ fn load_user_agents(regexes: &Path, cache: NonZeroUsize) -> Option<UserAgents> {
     }
 }
 
+/// Attributes the gateway sets and the browser may not.
 fn is_owned(key: &str) -> bool {
-    key == CLIENT_ADDRESS || OWNED_PREFIXES.iter().any(|p| key.starts_with(p))
+    key == CLIENT_ADDRESS
+        || key.starts_with("rum.clock_skew.")
+        || ENRICHMENT_PREFIXES.iter().any(|p| key.starts_with(p))
 }

@@ -19,6 +19,9 @@ pub const DEPLOYMENT_ENVIRONMENT_OLD: &str = "deployment.environment";
 pub const SAMPLING_RATIO: &str = "sampling.ratio";
 /// On spans kept only because their trace holds an error.
 pub const SAMPLING_KEPT_FOR_ERROR: &str = "sampling.kept_for_error";
+/// Namespaces the enrich stage writes (from the gateway's lookups and the checked browser
+/// context): a page's own values under them are dropped, and the scrubber leaves them alone.
+pub const ENRICHMENT_PREFIXES: [&str; 5] = ["geo.", "user_agent.", "os.", "device.", "browser."];
 /// The clock-skew shift applied to a beacon's times, milliseconds (positive: the browser
 /// was behind).
 pub const CLOCK_SKEW_ADJUSTED_MS: &str = "rum.clock_skew.adjusted_ms";

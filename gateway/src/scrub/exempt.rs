@@ -4,18 +4,12 @@
 //! digits and Luhn-valid, and a 13-digit millisecond offset or timestamp passes Luhn 1 time
 //! in 10. `docs/config.md` lists these rules under `[scrub]`.
 
-/// Namespaces the gateway's enrichment, validation and sampling stamp (and the SDK's own
-/// `rum.*` and `browser.*` context): their values come from the gateway's lookups, the
-/// beacon's checked ids, or counters, never from free text a user typed.
-const STAMPED_PREFIXES: [&str; 7] = [
-    "rum.",
-    "sampling.",
-    "geo.",
-    "user_agent.",
-    "os.",
-    "device.",
-    "browser.",
-];
+use crate::model::attr::ENRICHMENT_PREFIXES;
+
+/// Namespaces validation and sampling stamp besides enrichment's
+/// ([`ENRICHMENT_PREFIXES`]): their values come from the beacon's checked ids or counters,
+/// never from free text a user typed.
+const STAMPED_PREFIXES: [&str; 2] = ["rum.", "sampling."];
 
 /// Identifiers by OpenTelemetry convention or the wire format: random or sequential ids,
 /// never personal. (`user.id` and `enduser.id` are not here: applications put e-mail
@@ -58,7 +52,10 @@ const MEASURE_SUFFIXES: [&str; 19] = [
 
 /// Whether the attribute `key` is never scrubbed, whatever its value.
 pub fn is_exempt_key(key: &str) -> bool {
-    STAMPED_PREFIXES.iter().any(|p| key.starts_with(p))
+    STAMPED_PREFIXES
+        .iter()
+        .chain(&ENRICHMENT_PREFIXES)
+        .any(|p| key.starts_with(p))
         || ID_KEYS.contains(&key)
         || key.ends_with(".trace_id")
         || key.ends_with(".span_id")
