@@ -5,19 +5,24 @@
 #   --bench) from their lockfiles, and (with --browser) Debian's chromium; and the gateway's
 #   user-agent regexes (npm uap-core) in gateway/assets/uap-core/. With --cross: the Python
 #   virtual environment of tests/ (tests/requirements.txt, every version pinned) and the npm
-#   packages of tests/otel-js/.
+#   packages of tests/otel-js/. With --testdata: when ../shared/testdata is not beside the
+#   repository, the same test data from registry packages into target/testdata (MaxMind's
+#   test databases from the PyPI maxminddb 3.2.0 sdist, uap-core's regexes from npm and its
+#   test suites from the uaparser crate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 browser=false
 bench=false
 cross=false
+testdata=false
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=true ;;
     --bench) bench=true ;;
     --cross) cross=true ;;
-    *) echo "usage: $0 [--browser] [--bench] [--cross]" >&2; exit 2 ;;
+    --testdata) testdata=true ;;
+    *) echo "usage: $0 [--browser] [--bench] [--cross] [--testdata]" >&2; exit 2 ;;
   esac
 done
 
@@ -109,4 +114,26 @@ if $cross; then
     touch "$venv/.installed"
   fi
   npm_ci tests/otel-js
+fi
+
+# The shared test data, for a clone without ../shared beside it (tests read $RUM_TESTDATA, else
+# ../shared/testdata, else target/testdata).
+if $testdata && [[ ! -d ../shared/testdata && -z "${RUM_TESTDATA:-}" ]]; then
+  dest=target/testdata
+  if [[ ! -f "$dest/.complete" ]]; then
+    say "test data from registry packages into $dest"
+    rm -rf "$dest" && mkdir -p "$dest/mmdb" "$dest/uap-core/tests"
+    tmp=$(mktemp -d)
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+      maxminddb==3.2.0 -d "$tmp"
+    tar -xzf "$tmp/maxminddb-3.2.0.tar.gz" -C "$tmp"
+    cp "$tmp"/maxminddb-3.2.0/tests/data/test-data/{GeoIP2-City-Test,GeoLite2-City-Test,GeoLite2-Country-Test}.mmdb "$dest/mmdb/"
+    rm -rf "$tmp"
+    cp gateway/assets/uap-core/regexes.yaml "$dest/uap-core/"
+    # The uaparser crate (a gateway dependency) vendors uap-core's suites.
+    cargo fetch --quiet
+    uap=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/uaparser-0.6.4 | head -n 1)
+    cp "$uap"/src/core/tests/{test_ua,test_os,test_device}.yaml "$uap/src/core/test_resources/additional_os_tests.yaml" "$dest/uap-core/tests/"
+    touch "$dest/.complete"
+  fi
 fi

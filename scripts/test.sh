@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/ensure-tools.sh --browser --cross
+scripts/ensure-tools.sh --browser --cross --testdata
 
 echo "==> cargo fmt --all --check"
 cargo fmt --all --check

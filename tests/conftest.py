@@ -9,6 +9,7 @@ Fixtures:
 """
 
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -26,7 +27,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = ROOT / "target" / "debug" / "rum-gateway"
-SHARED = ROOT.parent / "shared" / "testdata"
+# Shared test data: $RUM_TESTDATA, else ../shared/testdata beside the repository, else
+# target/testdata (filled from registry packages by scripts/ensure-tools.sh --testdata).
+SHARED = Path(
+    os.environ.get("RUM_TESTDATA")
+    or (
+        ROOT.parent / "shared" / "testdata"
+        if (ROOT.parent / "shared" / "testdata").is_dir()
+        else ROOT / "target" / "testdata"
+    )
+)
 KEY = "py-key"
 
 

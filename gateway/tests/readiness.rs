@@ -11,8 +11,7 @@ use common::{exchange, Loopback};
 const READYZ: &[u8] = b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
 
 fn city_db() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata/mmdb/GeoIP2-City-Test.mmdb")
+    common::testdata("mmdb/GeoIP2-City-Test.mmdb")
 }
 
 #[tokio::test]

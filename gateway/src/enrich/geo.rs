@@ -164,11 +164,7 @@ mod tests {
     use super::*;
 
     fn db(name: &str) -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/testdata/mmdb"
-        ))
-        .join(name)
+        crate::model::testing::testdata("mmdb").join(name)
     }
 
     fn lookup(geo: &Geo, ip: &str) -> Attributes {

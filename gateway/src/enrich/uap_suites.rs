@@ -3,16 +3,10 @@
 //! pass rate per suite and holds each to a floor just under what was measured.
 
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use super::user_agent::{Parsed, UserAgents};
 use serde::Deserialize;
-
-const TESTDATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/testdata/uap-core"
-);
 
 #[derive(Deserialize)]
 struct Suite {
@@ -33,7 +27,7 @@ struct Case {
 }
 
 fn load(name: &str) -> Vec<Case> {
-    let path = PathBuf::from(TESTDATA).join("tests").join(name);
+    let path = crate::model::testing::testdata("uap-core/tests").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_yaml::from_str::<Suite>(&text)
         .expect("suite")
@@ -43,7 +37,11 @@ fn load(name: &str) -> Vec<Case> {
 fn parser() -> UserAgents {
     // A cache smaller than the suites, so both hits and evictions are exercised.
     let cache = NonZeroUsize::new(1024).expect("non-zero");
-    UserAgents::load(&PathBuf::from(TESTDATA).join("regexes.yaml"), cache).expect("regexes")
+    UserAgents::load(
+        &crate::model::testing::testdata("uap-core/regexes.yaml"),
+        cache,
+    )
+    .expect("regexes")
 }
 
 fn none_if_empty(v: &Option<String>) -> Option<&str> {

@@ -209,15 +209,8 @@ mod cache_tests {
     use super::*;
 
     fn parser(cache: usize) -> UserAgents {
-        let regexes = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/testdata/uap-core/regexes.yaml"
-        );
-        UserAgents::load(
-            Path::new(regexes),
-            NonZeroUsize::new(cache).expect("non-zero"),
-        )
-        .expect("regexes")
+        let regexes = crate::model::testing::testdata("uap-core/regexes.yaml");
+        UserAgents::load(&regexes, NonZeroUsize::new(cache).expect("non-zero")).expect("regexes")
     }
 
     #[test]

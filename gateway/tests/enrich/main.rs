@@ -12,7 +12,6 @@ mod clock_skew;
 mod running;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -22,19 +21,14 @@ use axum::Router;
 use gateway::config::{Config, Overrides};
 use serde_json::{json, Value};
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata");
 const ORIGIN: &str = "http://localhost:8080";
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36";
 const PROXY: &str = "10.0.0.7:41000";
 
-fn testdata(path: &str) -> PathBuf {
-    PathBuf::from(TESTDATA).join(path)
-}
-
 #[path = "../common/mod.rs"]
 mod common;
-use common::{now_ms, InProcess as Gateway};
+use common::{now_ms, testdata, InProcess as Gateway};
 
 /// A gateway whose `[enrich]` section is `enrich` plus the shared uap-core regexes.
 fn gateway(enrich: &str) -> Gateway {
