@@ -3,7 +3,17 @@
 //!
 //! `main.rs` only parses flags and calls [`run`]; everything else lives here so tests can build
 //! the same router and tracer provider in-process.
+//!
+//! Routes: `GET /` (the page), `/api/products` and `/api/cart` (JSON), `/static/shop.css`,
+//! `/static/shop.js` and `/static/logo.svg` (the page's own files), `/sdk/*` (the built SDK).
+//! `GET /` and `/api/*` run in a SERVER span that continues an incoming `traceparent`, and their
+//! responses name that span in
+//! `Server-Timing: traceparent;desc="00-{32 hex trace id}-{16 hex span id}-{01 sampled|00}"`,
+//! which is how the SDK's `documentLoad` span finds its parent: the `GET /` span that rendered
+//! the page. Every response carries `Timing-Allow-Origin: *`, so a page on another origin that
+//! loads the SDK or these files still gets their full timings (and `serverTiming`).
 
+pub mod assets;
 pub mod shop;
 pub mod telemetry;
 pub mod trace_layer;
@@ -12,7 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use axum::Router;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
+use axum::{middleware, Router};
 use opentelemetry_sdk::trace::SdkTracer;
 use tower_http::services::ServeDir;
 
@@ -43,16 +55,31 @@ pub struct Config {
     pub sdk_dir: PathBuf,
 }
 
-/// Builds the whole app: the shop page, the traced `/api` routes and the SDK files.
+/// `Timing-Allow-Origin` (<https://www.w3.org/TR/resource-timing/#sec-timing-allow-origin>).
+const TIMING_ALLOW_ORIGIN: HeaderName = HeaderName::from_static("timing-allow-origin");
+
+/// Builds the whole app: the traced page and `/api` routes, the page's files and the SDK files.
 ///
 /// `tracer` is passed in rather than taken from the global provider so tests can run their own
 /// provider without touching process-wide state.
 pub fn app(config: &Config, tracer: SdkTracer) -> Router {
     let page = shop::render_page(&config.gateway, &config.api_key);
     Router::new()
-        .merge(shop::page_router(page))
+        .merge(shop::page_router(page, tracer.clone()))
         .merge(shop::api_router(tracer))
+        .merge(assets::router())
         .nest_service("/sdk", ServeDir::new(&config.sdk_dir))
+        .layer(middleware::map_response(allow_timing))
+}
+
+/// Adds `Timing-Allow-Origin: *`: without it, a page on another origin that loads these files
+/// (the SDK, say) gets their timing details (DNS, connect, sizes, `serverTiming`) as zeros.
+/// The demo's timings are no secret.
+async fn allow_timing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(TIMING_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM, then drains requests and flushes spans.

@@ -72,18 +72,24 @@ pub fn render_page(gateway: &str, api_key: &str) -> String {
         .replace("__RUM_API_KEY__", &js_string_content(api_key))
 }
 
-/// `GET /`: the rendered page.
-pub fn page_router(page: String) -> Router {
+/// `GET /`: the rendered page, in a server span (`GET /`) that its response names in
+/// `Server-Timing`, so the browser's page load joins the backend's trace.
+pub fn page_router(page: String, tracer: SdkTracer) -> Router {
     // Bytes: each response clones a reference count, not the page.
     let page = Bytes::from(page);
-    Router::new().route(
-        "/",
-        get(move || {
-            let page = page.clone();
-            // no-cache: a restart with another gateway or key must show up on reload.
-            async move { ([(header::CACHE_CONTROL, "no-cache")], Html(page)) }
-        }),
-    )
+    Router::new()
+        .route(
+            "/",
+            get(move || {
+                let page = page.clone();
+                // no-cache: a restart with another gateway or key must show up on reload.
+                async move { ([(header::CACHE_CONTROL, "no-cache")], Html(page)) }
+            }),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            tracer,
+            trace_layer::server_span,
+        ))
 }
 
 /// `/api/*`, each request wrapped in a server span by [`trace_layer::server_span`].
@@ -178,6 +184,13 @@ mod tests {
         let first_script = page.find("<script").expect("a script");
         assert!(sdk > first_script && sdk < page.find("</head>").expect("head end"));
         assert!(page.contains("id=\"add-to-cart\"") && page.contains("id=\"cart-status\""));
+        for asset in [
+            "href=\"/static/shop.css\"",
+            "src=\"/static/shop.js\"",
+            "src=\"/static/logo.svg\"",
+        ] {
+            assert!(page.contains(asset), "{asset}");
+        }
     }
 
     #[test]

@@ -1,20 +1,31 @@
-//! Server spans for the API: an axum middleware that continues the browser's trace.
+//! Server spans for the page and the API: an axum middleware that joins the browser's trace.
 //!
-//! The browser SDK adds a W3C `traceparent` (and maybe `tracestate`) to the shop's `fetch`
-//! calls; this layer extracts it and starts a SERVER span as its child, so the RUM product can
-//! draw the click, the fetch and the backend work as one waterfall.
+//! Both directions of W3C trace context:
+//! * in: the browser SDK adds a `traceparent` (and maybe `tracestate`) to the shop's `fetch`
+//!   calls; this layer extracts it and starts a SERVER span as its child, so the RUM product can
+//!   draw the click, the fetch and the backend work as one waterfall;
+//! * out: a navigation cannot carry a `traceparent`, so every traced response names its server
+//!   span in `Server-Timing: traceparent;desc="00-{trace id}-{span id}-{flags}"`, and the SDK
+//!   puts the page load's `documentLoad` span beneath it (it reads the header from
+//!   `PerformanceNavigationTiming.serverTiming`). The format is the one OpenTelemetry Python's
+//!   `ServerTimingResponsePropagator` sends (opentelemetry-python-contrib,
+//!   `opentelemetry/instrumentation/propagators.py`).
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::trace::SdkTracer;
 
-/// Wraps one API request in a SERVER span named `{method} {route}`.
+/// `Server-Timing` (<https://www.w3.org/TR/server-timing/>); not among `http::header`'s names.
+pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+/// Wraps one request in a SERVER span named `{method} {route}`, and names that span in the
+/// response's [`SERVER_TIMING`] header.
 ///
 /// Meant for `Router::route_layer` with `axum::middleware::from_fn_with_state`, which runs it
 /// after routing so [`MatchedPath`] (the low-cardinality route template) is known.
@@ -73,10 +84,13 @@ pub async fn server_span(
 
     // `with_context` makes the server span current on every poll of the handler, so handlers
     // can start child spans from `Context::current()`.
-    let response = next.run(request).with_context(cx.clone()).await;
+    let mut response = next.run(request).with_context(cx.clone()).await;
 
-    let status = response.status();
     let span = cx.span();
+    if let Some(value) = server_timing_traceparent(span.span_context()) {
+        response.headers_mut().append(SERVER_TIMING, value);
+    }
+    let status = response.status();
     span.set_attribute(KeyValue::new(
         "http.response.status_code",
         i64::from(status.as_u16()),
@@ -90,6 +104,25 @@ pub async fn server_span(
     }
     span.end();
     response
+}
+
+/// `traceparent;desc="00-{trace id}-{span id}-{flags}"`: a Server-Timing metric whose
+/// description is the W3C `traceparent` of `span` (version 00, flags `01` when sampled, else
+/// `00`), or `None` for an invalid span context (no span to name).
+///
+/// The quotes make `desc` a quoted-string, as the Server-Timing grammar allows; the hex digits
+/// and dashes need no escaping inside it.
+pub fn server_timing_traceparent(span: &SpanContext) -> Option<HeaderValue> {
+    if !span.is_valid() {
+        return None;
+    }
+    let flags = if span.is_sampled() { "01" } else { "00" };
+    let value = format!(
+        "traceparent;desc=\"00-{}-{}-{flags}\"",
+        span.trace_id(),
+        span.span_id()
+    );
+    HeaderValue::from_str(&value).ok()
 }
 
 /// The remote parent from `traceparent`/`tracestate`, via the global propagator.
@@ -121,7 +154,32 @@ fn split_host_port(value: &str) -> Option<(&str, Option<u16>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_host_port;
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    use super::*;
+
+    #[test]
+    fn server_timing_names_the_span_as_a_traceparent() {
+        let trace_id = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id");
+        let span_id = SpanId::from_hex("b7ad6b7169203331").expect("span id");
+        let context = |flags| SpanContext::new(trace_id, span_id, flags, false, TraceState::NONE);
+        assert_eq!(
+            server_timing_traceparent(&context(TraceFlags::SAMPLED)).as_ref(),
+            Some(&HeaderValue::from_static(
+                r#"traceparent;desc="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01""#
+            ))
+        );
+        assert_eq!(
+            server_timing_traceparent(&context(TraceFlags::default())).as_ref(),
+            Some(&HeaderValue::from_static(
+                r#"traceparent;desc="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00""#
+            ))
+        );
+        assert_eq!(
+            server_timing_traceparent(&SpanContext::empty_context()),
+            None
+        );
+    }
 
     #[test]
     fn splits_host_headers() {

@@ -87,47 +87,125 @@ async function renderHome() {
   );
 }
 
+// A URL without its origin when it parses (the row has the full one as its title).
+function shortUrl(url) {
+  try {
+    const u = new URL(url);
+    return u.pathname + u.search;
+  } catch {
+    return url;
+  }
+}
+
+// Service → colour class (`svc-0` … `svc-7`), from a hash of the name so a service keeps its
+// colour from trace to trace; a collision within one trace moves on to the next free colour.
+const PALETTE_SIZE = 8;
+function serviceColours(names) {
+  const colours = new Map();
+  const taken = new Set();
+  for (const name of [...new Set(names)].sort()) {
+    let hash = 0;
+    for (const c of name) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+    let i = hash % PALETTE_SIZE;
+    for (let n = 0; n < PALETTE_SIZE && taken.has(i); n++) i = (i + 1) % PALETTE_SIZE;
+    taken.add(i);
+    colours.set(name, 'svc-' + i);
+  }
+  return colours;
+}
+
+// A 1, 2 or 5 × 10^n step giving at most about `count` intervals over `total` ms.
+function tickStep(total, count = 8) {
+  const raw = total / count;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * pow).find((step) => step >= raw);
+}
+
+// The time axis above the rows: a tick and a label (ms from trace start) every `step`.
+function timeAxis(total, step) {
+  const digits = Math.max(0, -Math.floor(Math.log10(step)));
+  const track = el('div', { class: 'axis-track' });
+  for (let i = 0; i * step <= total * (1 + 1e-9); i++) {
+    const at = 100 * i * step / total;
+    track.append(el('div', { class: 'tick' + (at > 90 ? ' end' : ''), style: { left: at + '%' } },
+      el('span', null, (i * step).toFixed(digits) + ' ms')));
+  }
+  return el('div', { class: 'axis', id: 'axis' }, el('div', { class: 'muted' }, 'ms from trace start'), track, el('div'));
+}
+
 async function renderTrace(id) {
   const trace = await api('/api/traces/' + encodeURIComponent(id));
   const spans = trace.spans;
   const byId = new Map(spans.map((s) => [s.span_id, s]));
   const children = new Map();
   const roots = [];
+  // Spans come ordered by start time, so children are too.
   for (const s of spans) {
     if (s.parent_span_id && byId.has(s.parent_span_id)) {
       if (!children.has(s.parent_span_id)) children.set(s.parent_span_id, []);
       children.get(s.parent_span_id).push(s);
     } else roots.push(s);
   }
+  // The axis starts at the earliest span: a browser's documentLoad starts (fetchStart) before
+  // the server span it is the child of.
   let base = spans[0].start_time_unix_nano, endMax = 0;
   for (const s of spans) if (BigInt(s.start_time_unix_nano) < BigInt(base)) base = s.start_time_unix_nano;
   for (const s of spans) endMax = Math.max(endMax, msSince(s.end_time_unix_nano, base));
   const total = endMax || 1;
-  const rows = el('div', { class: 'waterfall', id: 'waterfall' });
+  const step = tickStep(total);
+  const pct = (ms) => (100 * ms / total) + '%';
+  const service = (s) => s.resource['service.name'] || s.source;
+  const colours = serviceColours(spans.map(service));
+
+  const rows = el('div', { class: 'waterfall', id: 'waterfall' }, timeAxis(total, step));
+  const seen = new Set();
   const walk = (s, depth) => {
+    if (seen.has(s.span_id)) return;
+    seen.add(s.span_id);
+    const url = typeof s.attributes['url.full'] === 'string' ? s.attributes['url.full'] : null;
     const start = msSince(s.start_time_unix_nano, base);
     const dur = msSince(s.end_time_unix_nano, s.start_time_unix_nano);
     const details = el('div', { class: 'details', hidden: '' },
       el('pre', null, JSON.stringify({ span_id: s.span_id, parent_span_id: s.parent_span_id, kind: s.kind,
-        status: s.status, attributes: s.attributes, resource: s.resource }, null, 2)));
-    const row = el('div', { class: 'row', 'data-span-id': s.span_id, 'data-depth': depth,
+        status: s.status, attributes: s.attributes, events: s.events, links: s.links, resource: s.resource }, null, 2)));
+    // Grid lines at the axis ticks: one background tile per tick step.
+    const track = el('div', { class: 'track', style: { backgroundSize: pct(step) + ' 100%' } },
+      el('div', { class: 'bar ' + s.source + ' ' + colours.get(service(s)) + (s.status.code === 'error' ? ' error' : ''),
+        title: `${s.name}: ${fmtMs(dur)} from ${fmtMs(start)}`,
+        style: { left: pct(start), width: pct(dur) } }));
+    // Span events (documentLoad's navigation timing marks) as ticks at their time on the bar.
+    for (const e of s.events || []) {
+      const at = msSince(e.time_unix_nano, base);
+      track.append(el('div', { class: 'mark', 'data-mark': e.name, 'data-ms': at.toFixed(3),
+        title: `${e.name}: ${fmtMs(at)} (span start + ${fmtMs(at - start)})`, style: { left: pct(at) } }));
+    }
+    const row = el('div', { class: 'row', 'data-span-id': s.span_id, 'data-depth': depth, 'data-service': service(s),
       onclick: () => details.toggleAttribute('hidden') },
-      el('div', { class: 'name', style: { paddingLeft: depth * 16 + 'px' } },
-        el('span', { class: 'tag' }, s.resource['service.name'] || s.source), el('span', { class: 'tag' }, s.kind), s.name),
-      el('div', { class: 'track' }, el('div', { class: 'bar ' + (s.status.code === 'error' ? 'error' : s.source),
-        style: { left: (100 * start / total) + '%', width: (100 * dur / total) + '%' } })),
+      el('div', { class: 'name', title: [s.name, url].filter(Boolean).join(' '), style: { paddingLeft: depth * 16 + 'px' } },
+        el('span', { class: 'tag ' + colours.get(service(s)) }, service(s)), el('span', { class: 'tag' }, s.kind), s.name,
+        url ? el('span', { class: 'muted' }, ' ' + shortUrl(url)) : null),
+      track,
       el('div', { class: 'num' }, fmtMs(dur)));
     rows.append(row, details);
     for (const c of children.get(s.span_id) || []) walk(c, depth + 1);
   };
   roots.forEach((r) => walk(r, 0));
+  // Spans caught in a parent cycle (malformed input) are still shown, as roots.
+  for (const s of spans) walk(s, 0);
+
+  const legend = el('div', { class: 'legend', id: 'legend' },
+    ...[...colours].map(([name, colour]) => el('span', { class: 'legend-item', 'data-service': name },
+      el('span', { class: 'swatch ' + colour }), name)));
   const view = trace.page_view;
-  app.replaceChildren(
+  // replaceChildren would show a null as the text "null": leave the page view out instead.
+  app.replaceChildren(...[
     el('p', null, el('a', { href: '#/' }, '← all traces')),
     el('h2', null, 'Trace ', el('code', null, trace.trace_id)),
+    el('p', { class: 'muted' }, `${spans.length} span${spans.length === 1 ? '' : 's'} over ${fmtMs(endMax)}`),
     view ? el('div', null, el('h2', null, 'Page view: ', view.url), vitalsBlock(view)) : null,
+    legend,
     rows,
-  );
+  ].filter(Boolean));
 }
 
 async function route() {
