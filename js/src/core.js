@@ -1,16 +1,18 @@
 // init(): the SDK's entry point for both builds. Everything that must happen before the
-// wasm arrives (session, fetch and XHR wrappers) happens here, synchronously; measuring and
-// sending start when the wasm has loaded (and a prerendered page was activated). Any failure
-// leaves the page as it was: init never throws.
+// wasm arrives (session, fetch and XHR wrappers) happens here, synchronously; recording and
+// sending start when the wasm has loaded (and a prerendered page was activated). The wasm
+// owns the records, the batching and the beacon's bytes; this file hands it facts and sends
+// what it writes. Any failure leaves the page as it was: init never throws.
 
 import loadWasm, * as wasm from '../pkg/rum_sdk.js';
 import { currentSession } from './session.js';
 import { createTracer, instrumentFetch, instrumentXhr, propagationMatcher } from './fetch.js';
 import { randomHex } from './ids.js';
 import { startVitals } from './vitals.js';
-import { createQueue, fetchSpan } from './queue.js';
+import { channel } from './channel.js';
+import { createSender } from './send.js';
+import { watchPageLoad } from './document-load.js';
 
-const SDK_VERSION = '0.1.0';
 // Fetch and XHR records kept while the wasm loads; beyond this they are dropped.
 const MAX_PENDING = 100;
 
@@ -19,12 +21,12 @@ let handle;
 export function createInit(defaultWasmUrl) {
   return function init(options) {
     if (handle) return handle;
-    let queue;
+    let drain;
     const listeners = [];
     handle = {
       /** Sends whatever is queued now. */
       flush() {
-        if (queue) queue.flush();
+        if (drain) drain();
       },
       /** Calls `callback` with each web vital report, shaped like web-vitals' Metric. */
       onMetric(callback) {
@@ -40,79 +42,80 @@ export function createInit(defaultWasmUrl) {
       const url = o.endpoint.replace(/\/+$/, '') + '/v1/rum?key=' + encodeURIComponent(o.apiKey);
       const beaconBase = url.slice(0, url.indexOf('?'));
       const wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
-      const timeOrigin = performance.timeOrigin;
-      const pending = [];
+      let pending = [];
+      let record = (r) => pending.length < MAX_PENDING && pending.push(r);
       const tracer = createTracer({
         propagate: propagationMatcher(o.propagateTraceTo),
         sampled: session.sampled,
         // The SDK's own traffic is not the page's: no spans for beacons or the wasm download.
         ignore: (u) => u.startsWith(beaconBase) || u === wasmUrl,
-        done: (record) => (queue ? queue.span(fetchSpan(record, timeOrigin)) : pending.length < MAX_PENDING && pending.push(record)),
+        done: (r) => record(r),
       });
       const originalFetch = instrumentFetch(tracer);
       instrumentXhr(tracer);
       // An unsampled session still propagates its decision, but sends nothing and never
       // downloads the wasm.
       if (!session.sampled) return handle;
-      const resource = {
-        'service.name': service.name || 'unknown_service',
-        'telemetry.sdk.name': 'rum-sdk',
-        'telemetry.sdk.language': 'webjs',
-        'telemetry.sdk.version': SDK_VERSION,
-      };
-      if (service.version) resource['service.version'] = service.version;
-      if (service.environment) resource['deployment.environment.name'] = service.environment;
-      const view = { id: randomHex(8), url: location.href, referrer: document.referrer, type: navigationType(), start: timeOrigin };
+      const recordPageLoad = watchPageLoad();
+      const viewId = randomHex(8);
+      const navType = navigationType();
       const loaded = loadWasm({ module_or_path: wasmUrl });
       // A prerendered page is measured from its activation, as web-vitals does.
       whenActivated(() =>
         loaded
-          .then(() => {
-            const q = createQueue({ url, envelope: { resource, session: { id: session.id }, view, context: browserContext() }, fetch: originalFetch || fetch });
+          .then((exports) => {
+            const io = channel(wasm, exports);
+            const send = createSender(url, originalFetch || fetch);
+            const connection = navigator.connection || {};
+            const mobile = navigator.userAgentData ? +!!navigator.userAgentData.mobile : 2;
+            const [seed1, seed2] = crypto.getRandomValues(new Uint32Array(2));
+            const interval = io.call(
+              wasm.init,
+              [performance.timeOrigin, seed1, seed2, screen.width, screen.height, innerWidth, innerHeight, mobile],
+              [service.name, service.version, service.environment, session.id, viewId, location.href, document.referrer, navType, connection.effectiveType, navigator.language],
+            );
+            if (!interval) return;
+            // Every beacon the wasm has ready leaves now; `unloading` sends them plain.
+            drain = (unloading) => {
+              try {
+                for (let n; (n = wasm.flush(Date.now())); ) send(io.read(wasm.out(), n), unloading);
+                if (unloading) send(undefined, true);
+              } catch {}
+            };
+            const due = (result) => result && drain();
+            record = (r) => due(io.call(wasm.http, [r.start, r.end, r.status || 0], [r.traceId, r.spanId, r.method, r.url, r.error]));
+            pending.forEach(record);
+            pending = [];
             const vitals = startVitals(wasm, {
               reportAllChanges: o.reportAllChanges,
               attribution: o.attribution,
-              viewId: view.id,
-              navigationType: view.type,
-              report(v) {
-                const metric = { name: v.name, value: v.value, rating: v.rating, delta: v.delta, id: v.id, navigationType: v.nav, attribution: v.attr || {} };
+              viewId,
+              navigationType: navType,
+              report(metric, numbers, attribution) {
                 for (const listener of listeners) {
                   try {
                     listener(metric);
                   } catch {}
                 }
-                q.vital(v);
+                due(io.call(wasm.vital, numbers, [attribution]));
               },
             });
             // Hidden or unloading: final values, then send. A hidden page still runs, so its
-            // beacon is compressed first; at `pagehide` (the page unloads, or enters the
+            // beacons are compressed first; at `pagehide` (the page unloads, or enters the
             // back/forward cache) everything leaves at once, uncompressed.
             const onHidden = (e) => {
               vitals.hidden(e.timeStamp);
-              q.flush(e.type == 'pagehide');
+              drain(e.type == 'pagehide');
             };
             document.addEventListener('visibilitychange', (e) => document.visibilityState === 'hidden' && onHidden(e), true);
             addEventListener('pagehide', onHidden, true);
-            queue = q;
-            pending.splice(0).forEach((r) => q.span(fetchSpan(r, timeOrigin)));
+            setInterval(drain, interval);
+            recordPageLoad(wasm, io, drain);
           })
           .catch(() => {}),
       );
     } catch {}
     return handle;
-  };
-}
-
-// What the browser tells about itself; the gateway turns it into `browser.*` attributes.
-function browserContext() {
-  const tag = (t) => (/^[A-Za-z0-9-]{1,35}$/.test(t || '') ? t : undefined);
-  const connection = navigator.connection;
-  return {
-    screen: { width: screen.width, height: screen.height },
-    viewport: { width: innerWidth, height: innerHeight },
-    connection: connection && tag(connection.effectiveType) ? { effectiveType: connection.effectiveType } : undefined,
-    language: tag(navigator.language),
-    mobile: navigator.userAgentData ? !!navigator.userAgentData.mobile : undefined,
   };
 }
 

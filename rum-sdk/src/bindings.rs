@@ -1,12 +1,29 @@
-//! The wasm module's exports, called by `js/src/vitals.js` with plain numbers taken from
-//! performance entries and events (times in ms since the navigation's start). Each report
-//! goes to the [`Sink`] synchronously, inside the call that caused it.
+//! The wasm module's exports. Only numbers cross: facts come in as arguments or through the
+//! byte channel ([`crate::io`]: f64 slots, then strings), beacons go out as a length whose
+//! bytes JS reads at [`out`]. Times are milliseconds since the navigation's start.
+//!
+//! Vital reports go to the [`Sink`] synchronously, inside the call that caused them; the
+//! sink hands each back to [`vital`] with its attribution. The vitals and the recorder are
+//! separate globals so that this re-entry finds the recorder free.
 
 use wasm_bindgen::prelude::*;
 
+use crate::batch;
+use crate::beacon::{Context, Envelope, Service, View};
 use crate::ffi::Sink;
 use crate::global::Global;
+use crate::io::{self, truncate};
+use crate::recorder::Recorder;
+use crate::trace::document_load::{Navigation, Resource, Timing, FIELDS};
+use crate::trace::http::HttpCall;
+use crate::trace::ids::{SpanId, TraceId};
 use crate::vitals::page::{PageVitals, Tagged};
+use crate::vitals::{MetricName, Rating, Report};
+
+/// The SDK's version, sent as `telemetry.sdk.version`.
+const SDK_VERSION: &str = "0.1.0";
+/// Longest string the SDK records (URLs, names); the gateway cuts at 4096 characters too.
+const MAX_STRING_BYTES: usize = 4096;
 
 struct Running {
     vitals: PageVitals,
@@ -14,6 +31,7 @@ struct Running {
 }
 
 static RUNNING: Global<Running> = Global::new();
+static RECORDER: Global<Recorder> = Global::new();
 
 fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
     RUNNING.with(|r| {
@@ -32,8 +50,174 @@ fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
     });
 }
 
-/// Starts measuring: `activation_start` of a prerendered page (0 otherwise), when the page
-/// was first hidden (infinity if never), and web-vitals' `reportAllChanges`.
+/// The byte channel's address: `io.rs` describes its layout.
+#[wasm_bindgen]
+pub fn io() -> usize {
+    io::address()
+}
+
+/// Where the beacon [`flush`] wrote starts.
+#[wasm_bindgen]
+pub fn out() -> usize {
+    RECORDER.with(|r| r.out.as_ptr() as usize).unwrap_or(0)
+}
+
+fn string(input: &mut io::Input) -> alloc::string::String {
+    truncate(input.string(), MAX_STRING_BYTES)
+}
+
+/// Starts recording the page view. Numbers: `performance.timeOrigin`, two 32-bit random
+/// seeds, screen width and height, viewport width and height, `userAgentData.mobile` (0, 1,
+/// or 2 when unknown). Strings: service name, version, environment, session id, view id,
+/// URL, referrer, navigation type, connection's effective type, language. Returns the
+/// batch interval in ms, for JS's timer; 0 if the session id is not one.
+#[wasm_bindgen]
+pub fn init(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let service = Service {
+        name: string(&mut i),
+        version: string(&mut i),
+        environment: string(&mut i),
+    };
+    let session_id = i.string();
+    // A session id has a trace id's shape: 32 lowercase hex digits, not all zero.
+    if TraceId::from_hex(&session_id).is_none() {
+        return 0;
+    }
+    let view = View {
+        id: string(&mut i),
+        url: string(&mut i),
+        referrer: string(&mut i),
+        navigation_type: string(&mut i),
+        start: n[0],
+    };
+    let context = Context {
+        screen: (n[3] as u32, n[4] as u32),
+        viewport: (n[5] as u32, n[6] as u32),
+        mobile: (n[7] < 2.0).then_some(n[7] == 1.0),
+        effective_type: string(&mut i),
+        language: string(&mut i),
+    };
+    let envelope = Envelope {
+        service,
+        sdk_version: SDK_VERSION,
+        session_id,
+        view,
+        context,
+    };
+    let seed = (n[1] as u64) << 32 | n[2] as u64;
+    RECORDER.set(Recorder::new(envelope, seed));
+    batch::INTERVAL_MS
+}
+
+/// A fetch or XHR call ended. Numbers: start, end, response status (0 if none). Strings:
+/// trace id, span id, method, URL, error. Returns 1 when a beacon is due.
+#[wasm_bindgen]
+pub fn http(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let (Some(trace_id), Some(span_id)) = (
+        TraceId::from_hex(&i.string()),
+        SpanId::from_hex(&i.string()),
+    ) else {
+        return 0;
+    };
+    let call = HttpCall {
+        trace_id,
+        span_id,
+        method: truncate(i.string(), 64),
+        url: string(&mut i),
+        error: truncate(i.string(), 64),
+        start: n[0],
+        end: n[1],
+        status: n[2] as u16,
+    };
+    RECORDER.with(|r| r.http(call)).unwrap_or(false) as u32
+}
+
+/// A vital report as [`Sink`] gave it (name and rating indexes, value, delta, generation),
+/// back with its attribution JSON (a string; may be empty). Returns 1 when a beacon is due.
+#[wasm_bindgen]
+pub fn vital(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let names = [
+        MetricName::Cls,
+        MetricName::Fcp,
+        MetricName::Inp,
+        MetricName::Lcp,
+        MetricName::Ttfb,
+    ];
+    let ratings = [Rating::Good, Rating::NeedsImprovement, Rating::Poor];
+    let (Some(&name), Some(&rating)) = (names.get(n[0] as usize), ratings.get(n[3] as usize))
+    else {
+        return 0;
+    };
+    let report = Report {
+        name,
+        value: n[1],
+        delta: n[2],
+        rating,
+        detail: 0.0,
+    };
+    let attribution = i.string();
+    RECORDER
+        .with(|r| r.vital(&report, n[4] as u32, attribution.as_bytes()))
+        .unwrap_or(false) as u32
+}
+
+fn timing(numbers: &[f64]) -> Timing {
+    let mut t = Timing([0.0; FIELDS.len()]);
+    for (slot, n) in t.0.iter_mut().zip(numbers) {
+        *slot = *n;
+    }
+    t
+}
+
+/// A resource timing entry. Numbers: the entry's [`FIELDS`]. Strings: URL, initiator type,
+/// next-hop protocol, render-blocking status, the `traceparent` of its `serverTiming`.
+#[wasm_bindgen]
+pub fn resource(len: usize) {
+    let mut i = io::input(len);
+    let resource = Resource {
+        timing: timing(&i.numbers),
+        url: string(&mut i),
+        initiator: truncate(i.string(), 64),
+        protocol: truncate(i.string(), 64),
+        render_blocking: truncate(i.string(), 64),
+        server_timing: truncate(i.string(), 128),
+    };
+    RECORDER.with(|r| r.resource(resource));
+}
+
+/// The navigation entry once `loadEventEnd` is set: records the page load's spans. Numbers:
+/// the entry's [`FIELDS`]. Strings: URL, next-hop protocol, the `traceparent` of its
+/// `serverTiming`, `<meta name="traceparent">`'s content. Returns 1 when a beacon is due.
+#[wasm_bindgen]
+pub fn navigation(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let nav = Navigation {
+        timing: timing(&i.numbers),
+        url: string(&mut i),
+        protocol: truncate(i.string(), 64),
+        server_timing: truncate(i.string(), 128),
+        meta: truncate(i.string(), 128),
+    };
+    RECORDER.with(|r| r.navigation(&nav)).unwrap_or(false) as u32
+}
+
+/// Writes the next beacon of what is queued, sent at `now` (unix ms), and returns its
+/// length (its bytes are at [`out`]); 0 when nothing is queued. JS calls it until 0.
+#[wasm_bindgen]
+pub fn flush(now: f64) -> usize {
+    RECORDER
+        .with(|r| if r.next_beacon(now) { r.out.len() } else { 0 })
+        .unwrap_or(0)
+}
+
+/// Starts measuring vitals: `activation_start` of a prerendered page (0 otherwise), when the
+/// page was first hidden (infinity if never), and web-vitals' `reportAllChanges`.
 #[wasm_bindgen]
 pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool, sink: Sink) {
     RUNNING.set(Running {

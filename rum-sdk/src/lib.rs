@@ -4,11 +4,17 @@
 //!   applies web-vitals' page-level rules (first hidden time, prerender activation, CLS after
 //!   FCP, final reports on hide, back/forward-cache restores). Pure logic over plain numbers,
 //!   tested on the host with `cargo test`.
-//! * [`bindings`]: the module's exports; [`ffi`]: its one import (where reports go).
+//! * [`trace`]: spans: fetch and XHR calls ([`trace::http`]) and the page load
+//!   ([`trace::document_load`]), with their W3C ids.
+//! * [`session`]: the session's head-sampling rule (mirrored in `js/src/session.js`).
+//! * [`recorder`]: what one page view records; [`batch`]: when beacons leave and how large
+//!   they are; [`beacon`]: the wire format v1, written with [`json`] (no float formatting).
+//! * [`bindings`]: the module's exports; [`ffi`]: its one import (where vital reports go);
+//!   [`io`]: the byte channel strings cross by.
 //!
-//! The browser edges (observers, listeners, the beacon queue, sending, the fetch wrapper)
-//! live in `js/src/`: each object or string crossing between JS and wasm costs glue code in
-//! both files, so only numbers cross.
+//! The browser edges (observers, listeners, the fetch and XHR wrappers, sending) live in
+//! `js/src/` and hand the wasm facts: numbers, and strings through [`io`]'s buffer, since
+//! each kind of object crossing between JS and wasm costs glue code in both files.
 //!
 //! On wasm the crate is `no_std`: std's panic machinery would pull number formatting into a
 //! download every user pays for. A panic aborts (`unreachable`), and the code avoids any.
@@ -17,9 +23,16 @@
 
 extern crate alloc;
 
+pub mod batch;
+pub mod beacon;
 pub mod bindings;
 pub mod ffi;
 pub mod global;
+pub mod io;
+pub mod json;
+pub mod recorder;
+pub mod session;
+pub mod trace;
 pub mod vitals;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]

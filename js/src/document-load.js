@@ -1,0 +1,52 @@
+// Feeds the page load (rum-sdk/src/trace/document_load.rs) from the browser: every resource
+// timing entry, observed from init (the timeline's own buffer holds only 250), then the
+// navigation entry once `loadEventEnd` is set, after `load`, in a task of its own so the
+// page's load handlers are not delayed.
+
+// The entry fields the wasm reads, in the order of document_load.rs's FIELDS.
+const FIELDS = [
+  'startTime', 'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart',
+  'connectEnd', 'requestStart', 'responseStart', 'responseEnd', 'transferSize', 'encodedBodySize',
+  'decodedBodySize', 'responseStatus', 'unloadEventStart', 'unloadEventEnd', 'domInteractive',
+  'domContentLoadedEventStart', 'domContentLoadedEventEnd', 'domComplete', 'loadEventStart', 'loadEventEnd',
+];
+
+const numbers = (entry, fcp = 0) => [...FIELDS.map((f) => +entry[f] || 0), fcp];
+const serverTraceparent = (entry) => ((entry.serverTiming || []).find((s) => s.name === 'traceparent') || {}).description;
+
+/** Starts collecting; `record(forward)` runs once the page has loaded and the wasm is live. */
+export function watchPageLoad() {
+  const resources = [];
+  let observer;
+  try {
+    observer = new PerformanceObserver((list) => resources.push(...list.getEntries()));
+    observer.observe({ type: 'resource', buffered: true });
+  } catch {}
+  let tries = 0;
+  return (wasm, io, onDue) => {
+    const record = () => {
+      try {
+        recordNow();
+      } catch {}
+    };
+    const recordNow = () => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      if (!nav) return;
+      // loadEventEnd is set once the load handlers have run; wait for it (at most ~5 s).
+      if (!nav.loadEventEnd) return ++tries < 50 && setTimeout(record, 100);
+      if (observer) {
+        resources.push(...observer.takeRecords());
+        observer.disconnect();
+      }
+      for (const r of resources.splice(0)) {
+        io.call(wasm.resource, numbers(r), [r.name, r.initiatorType, r.nextHopProtocol, r.renderBlockingStatus, serverTraceparent(r)]);
+      }
+      const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+      const meta = document.querySelector('meta[name=traceparent]');
+      if (io.call(wasm.navigation, numbers(nav, fcp ? fcp.startTime : 0), [nav.name, nav.nextHopProtocol, serverTraceparent(nav), meta && meta.content])) onDue();
+    };
+    const later = () => setTimeout(record);
+    if (document.readyState === 'complete') later();
+    else addEventListener('load', later, { capture: true, once: true });
+  };
+}

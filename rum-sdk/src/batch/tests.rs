@@ -1,0 +1,200 @@
+use super::*;
+use crate::beacon::{vital, Context, Service, View};
+use crate::json::Json;
+use crate::trace::http::HttpCall;
+use crate::trace::ids::{SpanId, TraceId};
+use crate::vitals::{MetricName, Rating, Report};
+use serde_json::Value;
+
+fn envelope() -> Envelope {
+    Envelope {
+        service: Service {
+            name: "shop".into(),
+            version: "1.2".into(),
+            environment: String::new(),
+        },
+        sdk_version: "0.1.0",
+        session_id: "0123456789abcdef0123456789abcdef".into(),
+        view: View {
+            id: "a1b2c3d4e5f60718".into(),
+            url: "https://shop.example/".into(),
+            referrer: String::new(),
+            navigation_type: "navigate".into(),
+            start: 1_732_460_000_000.5,
+        },
+        context: Context {
+            screen: (1920, 1080),
+            viewport: (1280, 720),
+            effective_type: "4g".into(),
+            language: "en-US".into(),
+            mobile: Some(false),
+        },
+    }
+}
+
+use alloc::string::String;
+
+fn span_item(url: &str) -> Vec<u8> {
+    let span = HttpCall {
+        trace_id: TraceId([7; 16]),
+        span_id: SpanId([9; 8]),
+        method: "GET".into(),
+        url: url.into(),
+        start: 10.0,
+        end: 20.0,
+        status: 200,
+        error: String::new(),
+    }
+    .into_span(1_732_460_000_000.5);
+    let mut j = Json::new();
+    span.encode(&mut j);
+    j.bytes
+}
+
+fn drain(batch: &mut Batch) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut beacons = Vec::new();
+    while batch.next_beacon(&envelope(), 1_732_460_001_000.0, &mut out) {
+        assert!(out.len() <= MAX_BYTES, "beacon of {} bytes", out.len());
+        beacons.push(serde_json::from_slice(&out).expect("a beacon is JSON"));
+    }
+    beacons
+}
+
+#[test]
+fn a_beacon_is_due_at_thirty_items_and_holds_them_in_order() {
+    let mut batch = Batch::default();
+    for i in 0..MAX_ITEMS - 1 {
+        assert!(!batch.push(ItemKind::Span, span_item(&alloc::format!("https://a/{i}"))));
+    }
+    let report = Report {
+        name: MetricName::Lcp,
+        value: 812.5,
+        delta: 812.5,
+        rating: Rating::Good,
+        detail: 0.0,
+    };
+    assert!(batch.push(ItemKind::Vital, vital(&report, 0, &envelope().view, b"")));
+    let beacons = drain(&mut batch);
+    assert_eq!(beacons.len(), 1);
+    let b = &beacons[0];
+    assert_eq!(b["spans"].as_array().map(Vec::len), Some(29));
+    assert_eq!(b["spans"][3]["attrs"]["url.full"], "https://a/3");
+    assert_eq!(b["vitals"][0]["id"], "v1-a1b2c3d4e5f60718-LCP0");
+    assert_eq!(b["vitals"][0]["value"], 812.5);
+    assert!(batch.is_empty());
+    assert!(drain(&mut batch).is_empty(), "nothing queued, no beacon");
+}
+
+#[test]
+fn a_large_batch_leaves_as_several_beacons_under_the_byte_limit() {
+    let mut batch = Batch::default();
+    let long = "x".repeat(4000);
+    for i in 0..25 {
+        batch.push(
+            ItemKind::Span,
+            span_item(&alloc::format!("https://a/{i}/{long}")),
+        );
+    }
+    let beacons = drain(&mut batch);
+    assert!(beacons.len() >= 4, "{} beacons", beacons.len());
+    let urls: Vec<String> = beacons
+        .iter()
+        .flat_map(|b| b["spans"].as_array().cloned().unwrap_or_default())
+        .map(|s| {
+            s["attrs"]["url.full"]
+                .as_str()
+                .unwrap_or("")
+                .split('/')
+                .nth(3)
+                .unwrap_or("")
+                .into()
+        })
+        .collect();
+    let expected: Vec<String> = (0..25).map(|i| alloc::format!("{i}")).collect();
+    assert_eq!(urls, expected, "every span once, in order");
+    for b in &beacons {
+        assert_eq!(
+            b["session"]["id"], "0123456789abcdef0123456789abcdef",
+            "each beacon has the envelope"
+        );
+    }
+}
+
+#[test]
+fn an_item_no_beacon_can_hold_is_dropped_and_counted() {
+    let mut batch = Batch::default();
+    batch.push(ItemKind::Span, span_item(&"y".repeat(MAX_BYTES)));
+    batch.push(ItemKind::Span, span_item("https://a/ok"));
+    let beacons = drain(&mut batch);
+    assert_eq!(beacons.len(), 1);
+    assert_eq!(beacons[0]["spans"][0]["attrs"]["url.full"], "https://a/ok");
+    assert_eq!(batch.dropped, 1);
+}
+
+#[test]
+fn spans_over_the_per_view_cap_are_counted_not_queued() {
+    let mut batch = Batch::default();
+    for _ in 0..MAX_SPANS_PER_VIEW + 5 {
+        batch.push(ItemKind::Span, span_item("https://a/"));
+        if batch.len() >= MAX_ITEMS {
+            drain(&mut batch);
+        }
+    }
+    drain(&mut batch);
+    assert_eq!(batch.dropped, 5);
+    // Vitals are not spans: still queued.
+    let report = Report {
+        name: MetricName::Cls,
+        value: 0.123456789,
+        delta: 0.1,
+        rating: Rating::NeedsImprovement,
+        detail: 0.0,
+    };
+    batch.push(
+        ItemKind::Vital,
+        vital(&report, 2, &envelope().view, b"{\"largestShiftValue\":0.1}"),
+    );
+    let b = &drain(&mut batch)[0];
+    assert_eq!(b["vitals"][0]["value"], 0.123456789);
+    assert_eq!(b["vitals"][0]["nav"], "back-forward-cache");
+    assert_eq!(b["vitals"][0]["id"], "v1-a1b2c3d4e5f60718-CLS2");
+    assert_eq!(b["vitals"][0]["attr"]["largestShiftValue"], 0.1);
+}
+
+#[test]
+fn the_envelope_carries_resource_session_view_and_context() {
+    let mut batch = Batch::default();
+    batch.push(ItemKind::Span, span_item("https://a/"));
+    let b = &drain(&mut batch)[0];
+    assert_eq!(b["v"], 1);
+    assert_eq!(b["sentAt"], 1_732_460_001_000u64);
+    assert_eq!(b["resource"]["service.name"], "shop");
+    assert_eq!(b["resource"]["service.version"], "1.2");
+    assert!(b["resource"].get("deployment.environment.name").is_none());
+    assert_eq!(b["resource"]["telemetry.sdk.name"], "rum-sdk");
+    assert_eq!(b["view"]["start"], 1_732_460_000_000.5);
+    assert_eq!(b["context"]["screen"]["width"], 1920);
+    assert_eq!(b["context"]["connection"]["effectiveType"], "4g");
+    assert_eq!(b["context"]["mobile"], false);
+    assert_eq!(b["spans"][0]["start"], 1_732_460_000_010.5);
+    assert_eq!(b["spans"][0]["traceId"], "07070707070707070707070707070707");
+}
+
+#[test]
+fn attribution_over_its_limit_is_marked_truncated() {
+    let report = Report {
+        name: MetricName::Inp,
+        value: 250.0,
+        delta: 250.0,
+        rating: Rating::NeedsImprovement,
+        detail: 0.0,
+    };
+    let big = alloc::format!(
+        "{{\"x\":\"{}\"}}",
+        "z".repeat(crate::beacon::MAX_ATTRIBUTION_BYTES)
+    );
+    let item = vital(&report, 0, &envelope().view, big.as_bytes());
+    let v: Value = serde_json::from_slice(&item).expect("JSON");
+    assert_eq!(v["attr"], serde_json::json!({"truncated": true}));
+}

@@ -1,0 +1,312 @@
+//! A JSON text writer small enough for the download: no `core::fmt` (formatting one float
+//! costs about 10 KB of wasm), numbers written by hand, strings escaped so that the output is
+//! valid UTF-8 JSON whatever the input held.
+//!
+//! Commas are placed by looking at the last byte written: after `{`, `[` or `:` a value needs
+//! none, after anything else (a closed value) it does.
+
+use alloc::vec::Vec;
+
+/// JSON being written into a growable buffer.
+#[derive(Default)]
+pub struct Json {
+    pub bytes: Vec<u8>,
+}
+
+impl Json {
+    pub fn new() -> Self {
+        Json { bytes: Vec::new() }
+    }
+
+    fn sep(&mut self) {
+        if !matches!(self.bytes.last(), None | Some(b'{' | b'[' | b':')) {
+            self.bytes.push(b',');
+        }
+    }
+
+    /// Starts an object or array as the next value.
+    pub fn open(&mut self, bracket: u8) -> &mut Self {
+        self.sep();
+        self.bytes.push(bracket);
+        self
+    }
+
+    pub fn close(&mut self, bracket: u8) -> &mut Self {
+        self.bytes.push(bracket);
+        self
+    }
+
+    /// An object key; the value follows.
+    pub fn key(&mut self, key: &str) -> &mut Self {
+        self.str(key);
+        self.bytes.push(b':');
+        self
+    }
+
+    /// Already-encoded JSON as the next value.
+    pub fn raw(&mut self, json: &[u8]) -> &mut Self {
+        self.sep();
+        self.bytes.extend_from_slice(json);
+        self
+    }
+
+    /// A string value. `&str` is valid UTF-8 by type (the byte channel replaces invalid
+    /// input, see [`crate::io::utf8`]), so escaping `"`, `\` and the control characters is
+    /// all JSON needs.
+    pub fn str(&mut self, s: &str) -> &mut Self {
+        self.sep();
+        let out = &mut self.bytes;
+        out.push(b'"');
+        for &b in s.as_bytes() {
+            match b {
+                b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0..=0x1f => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]),
+                _ => out.push(b),
+            }
+        }
+        out.push(b'"');
+        self
+    }
+
+    /// Lowercase hex of `bytes`, as a string value (trace and span ids).
+    pub fn hex(&mut self, bytes: &[u8]) -> &mut Self {
+        self.sep();
+        self.bytes.push(b'"');
+        for &b in bytes {
+            self.bytes
+                .extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+        }
+        self.bytes.push(b'"');
+        self
+    }
+
+    pub fn bool(&mut self, value: bool) -> &mut Self {
+        self.raw(if value { b"true" } else { b"false" })
+    }
+
+    pub fn uint(&mut self, value: u64) -> &mut Self {
+        self.sep();
+        write_uint(&mut self.bytes, value, 1);
+        self
+    }
+
+    /// `value` rounded to `decimals` places, trailing zeros dropped: times in milliseconds
+    /// get 3 (browsers give them to 5 µs at best), layout-shift scores 9. Not a number or
+    /// beyond ±1.8e19 / 10^decimals is written as 0, which no caller produces.
+    pub fn fixed(&mut self, value: f64, decimals: u32) -> &mut Self {
+        self.sep();
+        let negative = value < 0.0;
+        let scale = 10u64.pow(decimals) as f64;
+        // `as` saturates and maps NaN to 0; +0.5 then truncation rounds half up.
+        let scaled = ((if negative { -value } else { value }) * scale + 0.5) as u64;
+        let scaled = if scaled == u64::MAX { 0 } else { scaled };
+        if negative && scaled != 0 {
+            self.bytes.push(b'-');
+        }
+        let unit = 10u64.pow(decimals);
+        write_uint(&mut self.bytes, scaled / unit, 1);
+        let mut frac = scaled % unit;
+        if frac != 0 {
+            let mut width = decimals as usize;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            self.bytes.push(b'.');
+            write_uint(&mut self.bytes, frac, width);
+        }
+        self
+    }
+
+    /// Milliseconds to the microsecond.
+    pub fn ms(&mut self, value: f64) -> &mut Self {
+        self.fixed(value, 3)
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Decimal digits of `value`, zero-padded to at least `width`. (Array indexing and
+/// `to_string` would bring in panic and formatting code.)
+fn write_uint(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut digits = 1;
+    let mut rest = value;
+    while rest >= 10 {
+        rest /= 10;
+        digits += 1;
+    }
+    for _ in digits..width {
+        out.push(b'0');
+    }
+    let mut unit = 10u64.pow(digits as u32 - 1);
+    while unit > 0 {
+        out.push(b'0' + (value / unit % 10) as u8);
+        unit /= 10;
+    }
+}
+
+/// `value` in decimal, as a string.
+pub fn decimal(value: u64) -> alloc::string::String {
+    let mut out = Vec::new();
+    write_uint(&mut out, value, 1);
+    // Digits are ASCII.
+    alloc::string::String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: impl FnOnce(&mut Json)) -> alloc::string::String {
+        let mut j = Json::new();
+        f(&mut j);
+        alloc::string::String::from_utf8(j.bytes).expect("valid UTF-8")
+    }
+
+    #[test]
+    fn numbers_are_written_without_float_formatting() {
+        assert_eq!(
+            text(|j| {
+                j.ms(0.0);
+            }),
+            "0"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(29.800000000745058);
+            }),
+            "29.8"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(1732460000100.25);
+            }),
+            "1732460000100.25"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(1732460000100.0002);
+            }),
+            "1732460000100"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(0.0005);
+            }),
+            "0.001"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(-12.5);
+            }),
+            "-12.5"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(-0.0001);
+            }),
+            "0"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(f64::NAN);
+            }),
+            "0"
+        );
+        assert_eq!(
+            text(|j| {
+                j.ms(f64::INFINITY);
+            }),
+            "0"
+        );
+        assert_eq!(
+            text(|j| {
+                j.fixed(0.123456789012, 9);
+            }),
+            "0.123456789"
+        );
+        assert_eq!(
+            text(|j| {
+                j.fixed(0.05, 9);
+            }),
+            "0.05"
+        );
+        assert_eq!(
+            text(|j| {
+                j.fixed(1.000000001, 9);
+            }),
+            "1.000000001"
+        );
+        assert_eq!(
+            text(|j| {
+                j.uint(0);
+            }),
+            "0"
+        );
+        assert_eq!(
+            text(|j| {
+                j.uint(u64::MAX);
+            }),
+            "18446744073709551615"
+        );
+        // Every written number reads back as the value to within half a unit of the last place.
+        for i in 0..2000u32 {
+            let v = f64::from(i) * 1_234.567_891 / 7.0;
+            let s = text(|j| {
+                j.ms(v);
+            });
+            let back: f64 = s.parse().expect("a JSON number");
+            assert!((back - v).abs() <= 0.0005 + 1e-9, "{v} written as {s}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_quotes_backslashes_and_every_control_character() {
+        assert_eq!(
+            text(|j| {
+                j.str("a\"b\\c");
+            }),
+            r#""a\"b\\c""#
+        );
+        assert_eq!(
+            text(|j| {
+                j.str("\n\r\t\u{0}\u{1f}\u{7f}");
+            }),
+            "\"\\n\\r\\t\\u0000\\u001f\u{7f}\""
+        );
+        assert_eq!(
+            text(|j| {
+                j.str("é \u{2028} 😀");
+            }),
+            "\"é \u{2028} 😀\""
+        );
+        for c in 0u8..0x20 {
+            let s = alloc::string::String::from(c as char);
+            let json = text(|j| {
+                j.str(&s);
+            });
+            let back: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+            assert_eq!(back.as_str(), Some(s.as_str()));
+        }
+    }
+
+    #[test]
+    fn commas_follow_the_structure() {
+        let s = text(|j| {
+            j.open(b'{').key("a").uint(1).key("b").open(b'[');
+            j.str("x").bool(true).open(b'{').close(b'}').close(b']');
+            j.key("c").hex(&[0, 0xab]).close(b'}');
+        });
+        assert_eq!(s, r#"{"a":1,"b":["x",true,{}],"c":"00ab"}"#);
+    }
+}
