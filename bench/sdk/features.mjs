@@ -24,15 +24,15 @@ export const SDKS = {
     name: '@rum/sdk (this repo)',
     packages: [],
     fullFeatured: false,
-    features: all(['vitals', 'attribution', 'fetch', 'propagation', 'sessions'], {
+    features: all(['vitals', 'attribution', 'pageLoad', 'resources', 'fetch', 'propagation', 'sessions'], {
       vitals: 'CLS, FCP, INP, LCP, TTFB',
       attribution: "web-vitals/attribution's fields, plain values",
-      propagation: 'W3C traceparent on fetch only',
+      pageLoad: 'documentLoad/documentFetch spans (OpenTelemetry document-load shape), joined to the server span named by Server-Timing or meta traceparent',
+      resources: 'resourceFetch spans for resources loaded before load, at most 250 per page',
+      propagation: 'W3C traceparent on fetch and XHR',
     }),
     // XHR tracing is switched on by size.mjs when the built js/dist wraps XMLHttpRequest.
-    notes: [
-      'a page-view record (URL, referrer, navigation type) and TTFB phases, but no page-load span; no resource spans, error or click tracking yet',
-    ],
+    notes: ['no error or click tracking, no SPA views yet (the journeys and errors issues)'],
   },
   faro: {
     name: 'Grafana Faro',
