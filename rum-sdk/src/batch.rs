@@ -14,7 +14,7 @@
 
 use alloc::vec::Vec;
 
-use crate::beacon::{self, Envelope, ItemKind};
+use crate::beacon::{self, ItemKind};
 
 pub const MAX_ITEMS: usize = 30;
 pub const MAX_BYTES: usize = 30_000;
@@ -52,10 +52,10 @@ impl Batch {
     }
 
     /// The next beacon of what is queued, written into `out`; false when nothing is left.
-    /// Call until false to send everything.
-    pub fn next_beacon(&mut self, env: &Envelope, sent_at: f64, out: &mut Vec<u8>) -> bool {
+    /// Call until false to send everything. `envelope` is [`beacon::Envelope::encode`]'s.
+    pub fn next_beacon(&mut self, envelope: &[u8], sent_at: f64, out: &mut Vec<u8>) -> bool {
         while !self.items.is_empty() {
-            let n = beacon::write(env, sent_at, &self.items, MAX_BYTES, out);
+            let n = beacon::write(envelope, sent_at, &self.items, MAX_BYTES, out);
             // One item larger than a beacon can be (n = 0) can never leave: dropped.
             let mut taken = 0;
             self.items.retain(|_| {

@@ -4,10 +4,9 @@
 //! this writes (`tests/` at the workspace root), so a change that breaks either side fails
 //! `cargo test`.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::json::Json;
+use crate::json::{decimal, Json};
 use crate::vitals::{MetricName, Report};
 
 /// The wire format's version.
@@ -16,68 +15,50 @@ pub const VERSION: u64 = 1;
 /// gateway would store it.
 pub const MAX_ATTRIBUTION_BYTES: usize = 16 * 1024;
 
-/// OpenTelemetry resource attributes of the app.
-#[derive(Debug, Clone, Default)]
-pub struct Service {
-    pub name: String,
-    pub version: String,
-    pub environment: String,
-}
-
-/// The page view a beacon belongs to.
-#[derive(Debug, Clone, Default)]
-pub struct View {
-    /// 16 hex digits.
-    pub id: String,
-    pub url: String,
-    pub referrer: String,
+/// Everything but the items: the same for every beacon of a page view. Strings are the
+/// bytes JS wrote (or Rust literals); empty and 0 mean absent.
+#[derive(Default)]
+pub struct Envelope<'a> {
+    /// `service.name`, `service.version`, `deployment.environment.name`.
+    pub service: [&'a [u8]; 3],
+    pub sdk_version: &'a str,
+    /// 32 hex digits.
+    pub session_id: &'a [u8],
+    /// The page view: 16 hex digits.
+    pub view_id: &'a [u8],
+    pub url: &'a [u8],
+    pub referrer: &'a [u8],
     /// web-vitals' `navigationType`.
-    pub navigation_type: String,
+    pub navigation_type: &'a [u8],
     /// `performance.timeOrigin`, unix ms.
-    pub start: f64,
-}
-
-/// What the browser tells about itself (`docs/beacon-v1.md#context`); 0 and empty are absent.
-#[derive(Debug, Clone, Default)]
-pub struct Context {
-    pub screen: (u32, u32),
-    pub viewport: (u32, u32),
-    pub effective_type: String,
-    pub language: String,
+    pub view_start: f64,
+    /// What the browser tells about itself (`docs/beacon-v1.md#context`): screen width and
+    /// height, viewport width and height.
+    pub screen: [u32; 4],
+    pub effective_type: &'a [u8],
+    pub language: &'a [u8],
     pub mobile: Option<bool>,
 }
 
-/// Everything but the items: the same for every beacon of a page view.
-#[derive(Debug, Clone, Default)]
-pub struct Envelope {
-    pub service: Service,
-    pub sdk_version: &'static str,
-    /// 32 hex digits.
-    pub session_id: String,
-    pub view: View,
-    pub context: Context,
-}
-
-impl Envelope {
-    /// The beacon's opening, up to where the items start.
-    fn open(&self, j: &mut Json, sent_at: f64) {
-        j.open(b'{')
-            .key("v")
-            .uint(VERSION)
-            .key("sentAt")
-            .ms(sent_at);
-        j.key("resource").open(b'{');
-        let s = &self.service;
-        j.key("service.name").str(if s.name.is_empty() {
-            "unknown_service"
+impl Envelope<'_> {
+    /// The envelope's fields after `sentAt`, written once per page view: each beacon is
+    /// `{"v":1,"sentAt":…` + these + its items.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut j = Json::new();
+        j.open(b'{').key("resource").open(b'{');
+        let [name, version, environment] = self.service;
+        j.key("service.name").text(if name.is_empty() {
+            b"unknown_service"
         } else {
-            &s.name
+            name
         });
-        if !s.version.is_empty() {
-            j.key("service.version").str(&s.version);
-        }
-        if !s.environment.is_empty() {
-            j.key("deployment.environment.name").str(&s.environment);
+        for (key, value) in [
+            ("service.version", version),
+            ("deployment.environment.name", environment),
+        ] {
+            if !value.is_empty() {
+                j.key(key).text(value);
+            }
         }
         j.key("telemetry.sdk.name").str("rum-sdk");
         j.key("telemetry.sdk.language").str("webjs");
@@ -86,23 +67,22 @@ impl Envelope {
         j.key("session")
             .open(b'{')
             .key("id")
-            .str(&self.session_id)
+            .text(self.session_id)
             .close(b'}');
-        let v = &self.view;
         j.key("view")
             .open(b'{')
             .key("id")
-            .str(&v.id)
+            .text(self.view_id)
             .key("url")
-            .str(&v.url);
+            .text(self.url);
         j.key("referrer")
-            .str(&v.referrer)
+            .text(self.referrer)
             .key("type")
-            .str(&v.navigation_type);
-        j.key("start").ms(v.start).close(b'}');
-        let c = &self.context;
+            .text(self.navigation_type);
+        j.key("start").ms(self.view_start).close(b'}');
         j.key("context").open(b'{');
-        for (key, (w, h)) in [("screen", c.screen), ("viewport", c.viewport)] {
+        let [sw, sh, vw, vh] = self.screen;
+        for (key, w, h) in [("screen", sw, sh), ("viewport", vw, vh)] {
             if w > 0 || h > 0 {
                 j.key(key)
                     .open(b'{')
@@ -113,32 +93,43 @@ impl Envelope {
                     .close(b'}');
             }
         }
-        if is_tag(&c.effective_type) {
+        if is_tag(self.effective_type) {
             j.key("connection")
                 .open(b'{')
                 .key("effectiveType")
-                .str(&c.effective_type)
+                .text(self.effective_type)
                 .close(b'}');
         }
-        if is_tag(&c.language) {
-            j.key("language").str(&c.language);
+        if is_tag(self.language) {
+            j.key("language").text(self.language);
         }
-        if let Some(mobile) = c.mobile {
+        if let Some(mobile) = self.mobile {
             j.key("mobile").bool(mobile);
         }
         j.close(b'}');
+        // A comma for the opening brace: it follows `"sentAt":…`.
+        if let Some(first) = j.bytes.first_mut() {
+            *first = b',';
+        }
+        j.bytes
     }
 }
 
 /// The context's strings are 1–35 of `[A-Za-z0-9-]` (a BCP 47 tag, an effective type).
-fn is_tag(s: &str) -> bool {
-    (1..=35).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+fn is_tag(s: &[u8]) -> bool {
+    (1..=35).contains(&s.len()) && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
 }
 
 /// A vital report as a beacon item: web-vitals' `Metric` fields. `generation` counts
 /// back/forward-cache restores (0 for the page load); `attribution` is the JSON object
 /// `js/src/attribution.js` made, or empty.
-pub fn vital(report: &Report, generation: u32, view: &View, attribution: &[u8]) -> Vec<u8> {
+pub fn vital(
+    report: &Report,
+    generation: u32,
+    view_id: &[u8],
+    navigation_type: &[u8],
+    attribution: &[u8],
+) -> Json {
     let mut j = Json::new();
     let name = report.name.as_str();
     // CLS is a unitless score (to 1e-9), the rest milliseconds.
@@ -149,19 +140,19 @@ pub fn vital(report: &Report, generation: u32, view: &View, attribution: &[u8]) 
         .key("delta")
         .fixed(report.delta, places);
     // `v1-{view}-{name}{generation}`: unique per metric instance, as web-vitals' ids are.
-    let mut id = String::from("v1-");
-    id.push_str(&view.id);
-    id.push('-');
-    id.push_str(name);
-    id.push_str(&crate::json::decimal(generation.into()));
+    let mut id = Vec::from(&b"v1-"[..]);
+    id.extend_from_slice(view_id);
+    id.push(b'-');
+    id.extend_from_slice(name.as_bytes());
+    id.extend_from_slice(decimal(generation.into()).as_bytes());
     j.key("id")
-        .str(&id)
+        .text(&id)
         .key("rating")
         .str(report.rating.as_str());
-    j.key("nav").str(if generation > 0 {
-        "back-forward-cache"
+    j.key("nav").text(if generation > 0 {
+        b"back-forward-cache"
     } else {
-        &view.navigation_type
+        navigation_type
     });
     if attribution.len() > MAX_ATTRIBUTION_BYTES {
         j.key("attr").raw(b"{\"truncated\":true}");
@@ -169,7 +160,7 @@ pub fn vital(report: &Report, generation: u32, view: &View, attribution: &[u8]) 
         j.key("attr").raw(attribution);
     }
     j.close(b'}');
-    j.bytes
+    j
 }
 
 /// Which array of the beacon an item goes into.
@@ -184,16 +175,21 @@ const CLOSING: usize = 24;
 
 /// Writes one beacon of `items` (taken from the front, in order) no larger than `max_bytes`,
 /// and returns how many it holds; 0 when even the first item does not fit (the caller
-/// drops it).
+/// drops it). `envelope` is [`Envelope::encode`]'s.
 pub fn write(
-    env: &Envelope,
+    envelope: &[u8],
     sent_at: f64,
     items: &[(ItemKind, Vec<u8>)],
     max_bytes: usize,
     out: &mut Vec<u8>,
 ) -> usize {
     let mut j = Json::new();
-    env.open(&mut j, sent_at);
+    j.open(b'{')
+        .key("v")
+        .uint(VERSION)
+        .key("sentAt")
+        .ms(sent_at);
+    j.bytes.extend_from_slice(envelope);
     let mut size = j.bytes.len() + CLOSING;
     let mut n = 0;
     for (_, item) in items {

@@ -9,12 +9,12 @@
 use wasm_bindgen::prelude::*;
 
 use crate::batch;
-use crate::beacon::{Context, Envelope, Service, View};
+use crate::beacon::{Envelope, MAX_ATTRIBUTION_BYTES};
 use crate::ffi::Sink;
 use crate::global::Global;
-use crate::io::{self, truncate};
+use crate::io;
 use crate::recorder::Recorder;
-use crate::trace::document_load::{Navigation, Resource, Timing, FIELDS};
+use crate::trace::document_load::{Navigation, Resource, FIELDS};
 use crate::trace::http::HttpCall;
 use crate::trace::ids::{SpanId, TraceId};
 use crate::vitals::page::{PageVitals, Tagged};
@@ -62,10 +62,6 @@ pub fn out() -> usize {
     RECORDER.with(|r| r.out.as_ptr() as usize).unwrap_or(0)
 }
 
-fn string(input: &mut io::Input) -> alloc::string::String {
-    truncate(input.string(), MAX_STRING_BYTES)
-}
-
 /// Starts recording the page view. Numbers: `performance.timeOrigin`, two 32-bit random
 /// seeds, screen width and height, viewport width and height, `userAgentData.mobile` (0, 1,
 /// or 2 when unknown). Strings: service name, version, environment, session id, view id,
@@ -75,39 +71,32 @@ fn string(input: &mut io::Input) -> alloc::string::String {
 pub fn init(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
-    let service = Service {
-        name: string(&mut i),
-        version: string(&mut i),
-        environment: string(&mut i),
-    };
-    let session_id = i.string();
+    let service = [
+        i.string(MAX_STRING_BYTES),
+        i.string(MAX_STRING_BYTES),
+        i.string(MAX_STRING_BYTES),
+    ];
+    let session_id = i.string(32);
     // A session id has a trace id's shape: 32 lowercase hex digits, not all zero.
-    if TraceId::from_hex(&session_id).is_none() {
+    if TraceId::from_hex(session_id).is_none() {
         return 0;
     }
-    let view = View {
-        id: string(&mut i),
-        url: string(&mut i),
-        referrer: string(&mut i),
-        navigation_type: string(&mut i),
-        start: n[0],
-    };
-    let context = Context {
-        screen: (n[3] as u32, n[4] as u32),
-        viewport: (n[5] as u32, n[6] as u32),
-        mobile: (n[7] < 2.0).then_some(n[7] == 1.0),
-        effective_type: string(&mut i),
-        language: string(&mut i),
-    };
     let envelope = Envelope {
         service,
         sdk_version: SDK_VERSION,
         session_id,
-        view,
-        context,
+        view_id: i.string(16),
+        url: i.string(MAX_STRING_BYTES),
+        referrer: i.string(MAX_STRING_BYTES),
+        navigation_type: i.string(32),
+        view_start: n[0],
+        screen: [n[3] as u32, n[4] as u32, n[5] as u32, n[6] as u32],
+        effective_type: i.string(64),
+        language: i.string(64),
+        mobile: (n[7] < 2.0).then_some(n[7] == 1.0),
     };
     let seed = (n[1] as u64) << 32 | n[2] as u64;
-    RECORDER.set(Recorder::new(envelope, seed));
+    RECORDER.set(Recorder::new(&envelope, seed));
     batch::INTERVAL_MS
 }
 
@@ -118,22 +107,22 @@ pub fn http(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
     let (Some(trace_id), Some(span_id)) = (
-        TraceId::from_hex(&i.string()),
-        SpanId::from_hex(&i.string()),
+        TraceId::from_hex(i.string(32)),
+        SpanId::from_hex(i.string(16)),
     ) else {
         return 0;
     };
     let call = HttpCall {
         trace_id,
         span_id,
-        method: truncate(i.string(), 64),
-        url: string(&mut i),
-        error: truncate(i.string(), 64),
+        method: i.string(64),
+        url: i.string(MAX_STRING_BYTES),
+        error: i.string(64),
         start: n[0],
         end: n[1],
         status: n[2] as u16,
     };
-    RECORDER.with(|r| r.http(call)).unwrap_or(false) as u32
+    RECORDER.with(|r| r.http(&call)).unwrap_or(false) as u32
 }
 
 /// A vital report as [`Sink`] gave it (name and rating indexes, value, delta, generation),
@@ -161,15 +150,17 @@ pub fn vital(len: usize) -> u32 {
         rating,
         detail: 0.0,
     };
-    let attribution = i.string();
+    // One byte more than the limit: an attribution that long is marked truncated.
+    let attribution = i.string(MAX_ATTRIBUTION_BYTES + 1);
     RECORDER
-        .with(|r| r.vital(&report, n[4] as u32, attribution.as_bytes()))
+        .with(|r| r.vital(&report, n[4] as u32, attribution))
         .unwrap_or(false) as u32
 }
 
-fn timing(numbers: &[f64]) -> Timing {
-    let mut t = Timing([0.0; FIELDS.len()]);
-    for (slot, n) in t.0.iter_mut().zip(numbers) {
+/// The timing fields of a resource or navigation entry: the first numbers.
+fn timing(numbers: &[f64; io::NUMBERS]) -> [f64; FIELDS.len()] {
+    let mut t = [0.0; FIELDS.len()];
+    for (slot, n) in t.iter_mut().zip(numbers) {
         *slot = *n;
     }
     t
@@ -181,14 +172,14 @@ fn timing(numbers: &[f64]) -> Timing {
 pub fn resource(len: usize) {
     let mut i = io::input(len);
     let resource = Resource {
-        timing: timing(&i.numbers),
-        url: string(&mut i),
-        initiator: truncate(i.string(), 64),
-        protocol: truncate(i.string(), 64),
-        render_blocking: truncate(i.string(), 64),
-        server_timing: truncate(i.string(), 128),
+        timing: &timing(&i.numbers),
+        url: i.string(MAX_STRING_BYTES),
+        initiator: i.string(64),
+        protocol: i.string(64),
+        render_blocking: i.string(64),
+        server_timing: i.string(128),
     };
-    RECORDER.with(|r| r.resource(resource));
+    RECORDER.with(|r| r.resource(&resource));
 }
 
 /// The navigation entry once `loadEventEnd` is set: records the page load's spans. Numbers:
@@ -198,11 +189,11 @@ pub fn resource(len: usize) {
 pub fn navigation(len: usize) -> u32 {
     let mut i = io::input(len);
     let nav = Navigation {
-        timing: timing(&i.numbers),
-        url: string(&mut i),
-        protocol: truncate(i.string(), 64),
-        server_timing: truncate(i.string(), 128),
-        meta: truncate(i.string(), 128),
+        timing: &timing(&i.numbers),
+        url: i.string(MAX_STRING_BYTES),
+        protocol: i.string(64),
+        server_timing: i.string(128),
+        meta: i.string(128),
     };
     RECORDER.with(|r| r.navigation(&nav)).unwrap_or(false) as u32
 }

@@ -18,6 +18,11 @@ impl Json {
         Json { bytes: Vec::new() }
     }
 
+    /// The JSON written, leaving this writer empty.
+    pub fn take(&mut self) -> Json {
+        core::mem::take(self)
+    }
+
     fn sep(&mut self) {
         if !matches!(self.bytes.last(), None | Some(b'{' | b'[' | b':')) {
             self.bytes.push(b',');
@@ -50,32 +55,54 @@ impl Json {
         self
     }
 
-    /// A string value. `&str` is valid UTF-8 by type (the byte channel replaces invalid
-    /// input, see [`crate::io::utf8`]), so escaping `"`, `\` and the control characters is
-    /// all JSON needs.
+    /// A string value.
     pub fn str(&mut self, s: &str) -> &mut Self {
+        self.text(s.as_bytes())
+    }
+
+    /// A string value from bytes that should be UTF-8 (what JS wrote into the byte channel):
+    /// `"`, `\` and the control characters are escaped, and each invalid sequence (a lone
+    /// surrogate's WTF-8, a character cut by a length cap) becomes U+FFFD, so the output is
+    /// valid UTF-8 JSON whatever the input held.
+    pub fn text(&mut self, mut s: &[u8]) -> &mut Self {
         self.sep();
-        let out = &mut self.bytes;
-        out.push(b'"');
-        for &b in s.as_bytes() {
-            match b {
-                b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                0..=0x1f => out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 15) as usize],
-                ]),
-                _ => out.push(b),
+        self.bytes.push(b'"');
+        loop {
+            let (valid, invalid) = match core::str::from_utf8(s) {
+                Ok(_) => (s.len(), None),
+                Err(e) => (
+                    e.valid_up_to(),
+                    Some(e.error_len().unwrap_or(s.len() - e.valid_up_to())),
+                ),
+            };
+            for &b in s.get(..valid).unwrap_or_default() {
+                self.escaped(b);
             }
+            let Some(skip) = invalid else { break };
+            self.bytes.extend_from_slice("\u{FFFD}".as_bytes());
+            s = s.get(valid + skip..).unwrap_or_default();
         }
-        out.push(b'"');
+        self.bytes.push(b'"');
         self
+    }
+
+    fn escaped(&mut self, b: u8) {
+        let out = &mut self.bytes;
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]),
+            _ => out.push(b),
+        }
     }
 
     /// Lowercase hex of `bytes`, as a string value (trace and span ids).
@@ -297,6 +324,47 @@ mod tests {
             });
             let back: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
             assert_eq!(back.as_str(), Some(s.as_str()));
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters() {
+        // A lone surrogate (U+D800) as WTF-8, a stray continuation byte, a cut 3-byte
+        // character, and a control character beside them.
+        assert_eq!(
+            text(|j| {
+                j.text(b"a\xed\xa0\x80b");
+            }),
+            "\"a\u{FFFD}\u{FFFD}\u{FFFD}b\""
+        );
+        assert_eq!(
+            text(|j| {
+                j.text(b"\x80x\x01");
+            }),
+            "\"\u{FFFD}x\\u0001\""
+        );
+        assert_eq!(
+            text(|j| {
+                j.text(b"x\xe2\x82");
+            }),
+            "\"x\u{FFFD}\""
+        );
+        assert_eq!(
+            text(|j| {
+                j.text("ok é \"".as_bytes());
+            }),
+            "\"ok é \\\"\""
+        );
+        // Whatever the bytes, the output is JSON that reads back as a string.
+        for seed in 0u32..500 {
+            let bytes: Vec<u8> = (0..24)
+                .map(|i| (seed.wrapping_mul(2_654_435_761).rotate_left(i) >> 3) as u8)
+                .collect();
+            let json = text(|j| {
+                j.text(&bytes);
+            });
+            let back: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+            assert!(back.is_string());
         }
     }
 

@@ -1,53 +1,49 @@
 use super::*;
-use crate::beacon::{vital, Context, Service, View};
+use crate::beacon::{vital, Envelope};
 use crate::json::Json;
 use crate::trace::http::HttpCall;
 use crate::trace::ids::{SpanId, TraceId};
 use crate::vitals::{MetricName, Rating, Report};
+use alloc::string::String;
 use serde_json::Value;
 
-fn envelope() -> Envelope {
+const VIEW: &[u8] = b"a1b2c3d4e5f60718";
+
+fn envelope() -> Vec<u8> {
     Envelope {
-        service: Service {
-            name: "shop".into(),
-            version: "1.2".into(),
-            environment: String::new(),
-        },
+        service: [b"shop", b"1.2", b""],
         sdk_version: "0.1.0",
-        session_id: "0123456789abcdef0123456789abcdef".into(),
-        view: View {
-            id: "a1b2c3d4e5f60718".into(),
-            url: "https://shop.example/".into(),
-            referrer: String::new(),
-            navigation_type: "navigate".into(),
-            start: 1_732_460_000_000.5,
-        },
-        context: Context {
-            screen: (1920, 1080),
-            viewport: (1280, 720),
-            effective_type: "4g".into(),
-            language: "en-US".into(),
-            mobile: Some(false),
-        },
+        session_id: b"0123456789abcdef0123456789abcdef",
+        view_id: VIEW,
+        url: b"https://shop.example/",
+        referrer: b"",
+        navigation_type: b"navigate",
+        view_start: 1_732_460_000_000.5,
+        screen: [1920, 1080, 1280, 720],
+        effective_type: b"4g",
+        language: b"en-US",
+        mobile: Some(false),
     }
+    .encode()
 }
 
-use alloc::string::String;
+fn vital_item(report: &Report, generation: u32, attribution: &[u8]) -> Vec<u8> {
+    vital(report, generation, VIEW, b"navigate", attribution).bytes
+}
 
 fn span_item(url: &str) -> Vec<u8> {
-    let span = HttpCall {
-        trace_id: TraceId([7; 16]),
-        span_id: SpanId([9; 8]),
-        method: "GET".into(),
-        url: url.into(),
+    let call = HttpCall {
+        trace_id: TraceId(*b"07070707070707070707070707070707"),
+        span_id: SpanId(*b"0909090909090909"),
+        method: b"GET",
+        url: url.as_bytes(),
         start: 10.0,
         end: 20.0,
         status: 200,
-        error: String::new(),
-    }
-    .into_span(1_732_460_000_000.5);
+        error: b"",
+    };
     let mut j = Json::new();
-    span.encode(&mut j);
+    call.write(1_732_460_000_000.5, &mut j);
     j.bytes
 }
 
@@ -74,7 +70,7 @@ fn a_beacon_is_due_at_thirty_items_and_holds_them_in_order() {
         rating: Rating::Good,
         detail: 0.0,
     };
-    assert!(batch.push(ItemKind::Vital, vital(&report, 0, &envelope().view, b"")));
+    assert!(batch.push(ItemKind::Vital, vital_item(&report, 0, b"")));
     let beacons = drain(&mut batch);
     assert_eq!(beacons.len(), 1);
     let b = &beacons[0];
@@ -153,7 +149,7 @@ fn spans_over_the_per_view_cap_are_counted_not_queued() {
     };
     batch.push(
         ItemKind::Vital,
-        vital(&report, 2, &envelope().view, b"{\"largestShiftValue\":0.1}"),
+        vital_item(&report, 2, b"{\"largestShiftValue\":0.1}"),
     );
     let b = &drain(&mut batch)[0];
     assert_eq!(b["vitals"][0]["value"], 0.123456789);
@@ -194,7 +190,7 @@ fn attribution_over_its_limit_is_marked_truncated() {
         "{{\"x\":\"{}\"}}",
         "z".repeat(crate::beacon::MAX_ATTRIBUTION_BYTES)
     );
-    let item = vital(&report, 0, &envelope().view, big.as_bytes());
+    let item = vital_item(&report, 0, big.as_bytes());
     let v: Value = serde_json::from_slice(&item).expect("JSON");
     assert_eq!(v["attr"], serde_json::json!({"truncated": true}));
 }

@@ -20,11 +20,12 @@
 //! leaves at 0 (no unload, no TLS, a cross-origin resource without `Timing-Allow-Origin`) is
 //! left out rather than sent as a time, and so are sizes of 0.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::ids::{parse_traceparent, IdGenerator, SpanId, TraceId};
-use super::span::{Event, Span, SpanKind, Value};
+use super::span::{events, link, SpanHead, SpanKind};
+use crate::io::Input;
+use crate::json::Json;
 
 /// Resource spans per page load; more are counted, not sent.
 pub const MAX_RESOURCE_SPANS: usize = 250;
@@ -74,196 +75,255 @@ const RESPONSE_STATUS: usize = 13;
 const PAGE_MARKS: core::ops::Range<usize> = 14..23;
 const LOAD_EVENT_END: usize = 21;
 
-/// One timing entry's numbers, indexed as [`FIELDS`]; a resource's navigation-only slots are 0.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Timing(pub [f64; FIELDS.len()]);
-
-/// The navigation entry and what the page said about its server span.
-#[derive(Debug, Clone)]
-pub struct Navigation {
-    pub timing: Timing,
-    pub url: String,
+/// The navigation entry and what the page said about its server span. Strings are the
+/// bytes JS wrote.
+pub struct Navigation<'a> {
+    /// The entry's numbers, indexed as [`FIELDS`].
+    pub timing: &'a [f64; FIELDS.len()],
+    pub url: &'a [u8],
     /// `nextHopProtocol`: `http/1.1`, `h2`, `h3`.
-    pub protocol: String,
-    /// The `desc` of the entry's `serverTiming` named `traceparent`.
-    pub server_timing: String,
+    pub protocol: &'a [u8],
+    /// The `description` of the entry's `serverTiming` named `traceparent`.
+    pub server_timing: &'a [u8],
     /// `<meta name="traceparent">`'s content.
-    pub meta: String,
+    pub meta: &'a [u8],
 }
 
 /// A resource timing entry.
-#[derive(Debug, Clone)]
-pub struct Resource {
-    pub timing: Timing,
-    pub url: String,
+pub struct Resource<'a> {
+    /// Indexed as [`FIELDS`]; the navigation-only slots are 0.
+    pub timing: &'a [f64; FIELDS.len()],
+    pub url: &'a [u8],
     /// `initiatorType`: `script`, `link`, `img`, `css`, `fetch`, …
-    pub initiator: String,
-    pub protocol: String,
+    pub initiator: &'a [u8],
+    pub protocol: &'a [u8],
     /// `renderBlockingStatus`: `blocking` or `non-blocking`, where the browser gives it.
-    pub render_blocking: String,
-    pub server_timing: String,
+    pub render_blocking: &'a [u8],
+    pub server_timing: &'a [u8],
+}
+
+/// A resource entry kept until the navigation entry is complete: its numbers, and its
+/// strings as the byte channel holds them (each followed by 0xFF).
+struct Kept {
+    timing: [f64; FIELDS.len()],
+    strings: Vec<u8>,
 }
 
 /// What the page load is made of, collected until the navigation entry is complete.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct PageLoad {
-    resources: Vec<Resource>,
+    resources: Vec<Kept>,
     /// Entries beyond [`MAX_RESOURCE_ENTRIES`].
-    overflow: u32,
+    overflow: u64,
 }
 
 impl PageLoad {
-    pub fn add_resource(&mut self, resource: Resource) {
-        if self.resources.len() < MAX_RESOURCE_ENTRIES {
-            self.resources.push(resource);
-        } else {
+    pub fn add_resource(&mut self, r: &Resource) {
+        if self.resources.len() >= MAX_RESOURCE_ENTRIES {
             self.overflow += 1;
+            return;
         }
+        let mut strings = Vec::new();
+        for s in [
+            r.url,
+            r.initiator,
+            r.protocol,
+            r.render_blocking,
+            r.server_timing,
+        ] {
+            strings.extend_from_slice(s);
+            strings.push(0xFF);
+        }
+        self.resources.push(Kept {
+            timing: *r.timing,
+            strings,
+        });
     }
 
-    /// The spans of the page load, parents before children; `time_origin` is
-    /// `performance.timeOrigin` (unix ms).
-    pub fn spans(&self, nav: &Navigation, time_origin: f64, ids: &mut IdGenerator) -> Vec<Span> {
-        let t = &nav.timing.0;
+    /// Writes the page load's spans, parents first, each as a beacon item given to `item`;
+    /// `time_origin` is `performance.timeOrigin` (unix ms).
+    pub fn write(
+        &self,
+        nav: &Navigation,
+        time_origin: f64,
+        ids: &mut IdGenerator,
+        mut item: impl FnMut(Json),
+    ) {
+        let t = nav.timing;
         let at = |ms: f64| time_origin + ms;
-        let server = parse_traceparent(&nav.server_timing).or_else(|| parse_traceparent(&nav.meta));
+        let server = parse_traceparent(nav.server_timing).or_else(|| parse_traceparent(nav.meta));
         let trace_id = server.map_or_else(|| ids.trace_id(), |(trace, _)| trace);
         let load_id = ids.span_id();
 
         // Resources that finished before `load` and are not fetch or XHR calls, earliest first.
-        let mut loaded: Vec<&Resource> = self
-            .resources
-            .iter()
-            .filter(|r| {
-                let rt = &r.timing.0;
-                !matches!(r.initiator.as_str(), "fetch" | "xmlhttprequest" | "beacon")
-                    && rt[START_TIME] >= t[FETCH_START]
-                    && rt[RESPONSE_END] > 0.0
-                    && rt[RESPONSE_END] <= t[LOAD_EVENT_END]
-            })
-            .collect();
-        sort_by_key(&mut loaded, |r| r.timing.0[START_TIME]);
-        let dropped =
-            loaded.len().saturating_sub(MAX_RESOURCE_SPANS) as u64 + u64::from(self.overflow);
+        let mut loaded: Vec<(&[f64; FIELDS.len()], Input)> = Vec::new();
+        for kept in &self.resources {
+            let rt = &kept.timing;
+            let mut strings = Input::new([0.0; crate::io::NUMBERS], &kept.strings);
+            let _url = strings.string(usize::MAX);
+            let initiator = strings.string(usize::MAX);
+            if !matches!(initiator, b"fetch" | b"xmlhttprequest" | b"beacon")
+                && rt[START_TIME] >= t[FETCH_START]
+                && rt[RESPONSE_END] > 0.0
+                && rt[RESPONSE_END] <= t[LOAD_EVENT_END]
+            {
+                loaded.push((rt, Input::new([0.0; crate::io::NUMBERS], &kept.strings)));
+            }
+        }
+        sort_by_key(&mut loaded, |(rt, _)| rt[START_TIME]);
+        let dropped = loaded.len().saturating_sub(MAX_RESOURCE_SPANS) as u64 + self.overflow;
         loaded.truncate(MAX_RESOURCE_SPANS);
 
-        let mut load = Span {
-            trace_id,
-            span_id: load_id,
-            parent: server.map(|(_, span)| span),
-            name: "documentLoad".into(),
+        let mut j = Json::new();
+        SpanHead {
+            trace_id: &trace_id,
+            span_id: &load_id,
+            parent: server.as_ref().map(|(_, span)| span),
+            name: b"documentLoad",
             kind: SpanKind::Internal,
             start: at(t[FETCH_START]),
             end: at(t[LOAD_EVENT_END]),
             error: false,
-            attrs: alloc::vec![("url.full", Value::Str(nav.url.clone()))],
-            events: alloc::vec![Event {
-                name: FIELDS[FETCH_START],
-                time: at(t[FETCH_START])
-            }],
-            links: Vec::new(),
-        };
+        }
+        .open(&mut j);
+        j.key("url.full").text(nav.url);
         if dropped > 0 {
-            load.attrs
-                .push(("rum.document_load.resources_dropped", Value::Int(dropped)));
+            j.key("rum.document_load.resources_dropped").uint(dropped);
         }
-        marks(&mut load.events, t, PAGE_MARKS, time_origin);
+        j.close(b'}');
+        let mut marks = Vec::new();
+        marks.push((FIELDS[FETCH_START], at(t[FETCH_START])));
+        collect_marks(&mut marks, t, PAGE_MARKS, time_origin);
+        events(&mut j, &marks);
+        item(j.close(b'}').take());
 
-        let mut fetch = fetch_span(
-            "documentFetch",
-            trace_id,
-            ids.span_id(),
-            load_id,
-            &nav.timing,
+        let mut fields = FetchFields {
+            url: nav.url,
+            protocol: nav.protocol,
+            ..FetchFields::default()
+        };
+        item(fetch_span(
+            b"documentFetch",
+            &trace_id,
+            &ids.span_id(),
+            &load_id,
+            t,
+            t[FETCH_START],
+            &fields,
             time_origin,
-        );
-        fetch.attrs.push(("url.full", Value::Str(nav.url.clone())));
-        protocol(&mut fetch, &nav.protocol);
-
-        let mut spans = Vec::with_capacity(2 + loaded.len());
-        spans.push(load);
-        spans.push(fetch);
-        for r in loaded {
-            let mut span = fetch_span(
-                "resourceFetch",
-                trace_id,
-                ids.span_id(),
-                load_id,
-                &r.timing,
+        ));
+        for (rt, mut strings) in loaded {
+            fields.url = strings.string(usize::MAX);
+            fields.initiator = strings.string(usize::MAX);
+            fields.protocol = strings.string(usize::MAX);
+            fields.render_blocking = strings.string(usize::MAX);
+            fields.server = parse_traceparent(strings.string(usize::MAX));
+            item(fetch_span(
+                b"resourceFetch",
+                &trace_id,
+                &ids.span_id(),
+                &load_id,
+                rt,
+                rt[START_TIME],
+                &fields,
                 time_origin,
-            );
-            span.start = at(r.timing.0[START_TIME]);
-            span.attrs.push(("url.full", Value::Str(r.url.clone())));
-            span.attrs.push((
-                "rum.resource.initiator_type",
-                Value::Str(r.initiator.clone()),
             ));
-            if !r.render_blocking.is_empty() {
-                span.attrs.push((
-                    "rum.resource.render_blocking_status",
-                    Value::Str(r.render_blocking.clone()),
-                ));
-            }
-            protocol(&mut span, &r.protocol);
-            if let Some(server) = parse_traceparent(&r.server_timing) {
-                span.links.push(server);
-            }
-            spans.push(span);
         }
-        spans
     }
 }
 
-/// `documentFetch` or `resourceFetch`: `fetchStart` to `responseEnd`, the network marks as
-/// events, status and sizes as attributes.
+/// The strings of a fetch span.
+#[derive(Default)]
+struct FetchFields<'a> {
+    url: &'a [u8],
+    protocol: &'a [u8],
+    /// Resources only.
+    initiator: &'a [u8],
+    render_blocking: &'a [u8],
+    server: Option<(TraceId, SpanId)>,
+}
+
+/// `documentFetch` or `resourceFetch`: `start` to `responseEnd`, the network marks as
+/// events, status, protocol and sizes as attributes.
+#[allow(clippy::too_many_arguments)]
 fn fetch_span(
-    name: &str,
-    trace_id: TraceId,
-    span_id: SpanId,
-    parent: SpanId,
-    timing: &Timing,
+    name: &[u8],
+    trace_id: &TraceId,
+    span_id: &SpanId,
+    parent: &SpanId,
+    t: &[f64; FIELDS.len()],
+    start: f64,
+    f: &FetchFields,
     time_origin: f64,
-) -> Span {
-    let t = &timing.0;
-    let mut span = Span {
+) -> Json {
+    let mut j = Json::new();
+    SpanHead {
         trace_id,
         span_id,
         parent: Some(parent),
-        name: name.into(),
+        name,
         kind: SpanKind::Internal,
-        start: time_origin + t[FETCH_START],
-        end: time_origin + t[RESPONSE_END].max(t[FETCH_START]),
+        start: time_origin + start,
+        end: time_origin + t[RESPONSE_END],
         error: t[RESPONSE_STATUS] >= 400.0,
-        attrs: Vec::new(),
-        events: Vec::new(),
-        links: Vec::new(),
-    };
-    marks(&mut span.events, t, NETWORK_MARKS, time_origin);
-    for (key, i) in [
-        ("http.response.status_code", RESPONSE_STATUS),
-        ("http.response.size", TRANSFER_SIZE),
-        ("http.response.body.size", ENCODED_BODY_SIZE),
-        ("rum.response.decoded_body_size", DECODED_BODY_SIZE),
+    }
+    .open(&mut j);
+    j.key("url.full").text(f.url);
+    if !f.initiator.is_empty() {
+        j.key("rum.resource.initiator_type").text(f.initiator);
+    }
+    if !f.render_blocking.is_empty() {
+        j.key("rum.resource.render_blocking_status")
+            .text(f.render_blocking);
+    }
+    for (key, value) in [
+        ("http.response.status_code", t[RESPONSE_STATUS]),
+        ("http.response.size", t[TRANSFER_SIZE]),
+        ("http.response.body.size", t[ENCODED_BODY_SIZE]),
+        ("rum.response.decoded_body_size", t[DECODED_BODY_SIZE]),
     ] {
-        let value = t.get(i).copied().unwrap_or(0.0);
         if value >= 1.0 {
-            span.attrs.push((key, Value::Int(value as u64)));
+            j.key(key).uint(value as u64);
         }
     }
-    span
+    // `network.protocol.*` from ALPN's `nextHopProtocol`; unknown values are left out.
+    let version = match f.protocol {
+        b"http/1.0" => "1.0",
+        b"http/1.1" => "1.1",
+        b"h2" | b"h2c" => "2",
+        b"h3" => "3",
+        _ => "",
+    };
+    if !version.is_empty() {
+        j.key("network.protocol.name")
+            .str("http")
+            .key("network.protocol.version")
+            .str(version);
+    }
+    j.close(b'}');
+    let mut marks = Vec::new();
+    collect_marks(&mut marks, t, NETWORK_MARKS, time_origin);
+    events(&mut j, &marks);
+    if let Some((trace, span)) = &f.server {
+        link(&mut j, trace, span);
+    }
+    j.close(b'}');
+    j
 }
 
 /// The marks of `range` that the browser set, as events in time order.
-fn marks(events: &mut Vec<Event>, t: &[f64], range: core::ops::Range<usize>, time_origin: f64) {
-    for i in range {
-        if t[i] > 0.0 {
-            events.push(Event {
-                name: FIELDS[i],
-                time: time_origin + t[i],
-            });
+fn collect_marks(
+    marks: &mut Vec<(&'static str, f64)>,
+    t: &[f64],
+    range: core::ops::Range<usize>,
+    time_origin: f64,
+) {
+    for (name, &value) in FIELDS.iter().zip(t).skip(range.start).take(range.len()) {
+        if value > 0.0 {
+            marks.push((name, time_origin + value));
         }
     }
-    sort_by_key(events, |e| e.time);
+    sort_by_key(marks, |(_, time)| *time);
 }
 
 /// A stable insertion sort: core's sort adds about 4 KB to the wasm, and these lists are
@@ -271,26 +331,11 @@ fn marks(events: &mut Vec<Event>, t: &[f64], range: core::ops::Range<usize>, tim
 fn sort_by_key<T>(list: &mut [T], key: impl Fn(&T) -> f64) {
     for i in 1..list.len() {
         let mut j = i;
-        while j > 0 && key(&list[j - 1]) > key(&list[j]) {
+        while j > 0 && list.get(j - 1).map(&key) > list.get(j).map(&key) {
             list.swap(j - 1, j);
             j -= 1;
         }
     }
-}
-
-/// `network.protocol.name`/`version` from ALPN's `nextHopProtocol`; unknown values are left out.
-fn protocol(span: &mut Span, next_hop: &str) {
-    let version = match next_hop {
-        "http/1.0" => "1.0",
-        "http/1.1" => "1.1",
-        "h2" | "h2c" => "2",
-        "h3" => "3",
-        _ => return,
-    };
-    span.attrs
-        .push(("network.protocol.name", Value::Str("http".into())));
-    span.attrs
-        .push(("network.protocol.version", Value::Str(version.into())));
 }
 
 #[cfg(test)]

@@ -4,115 +4,108 @@
 //! failures and for 4xx and 5xx responses.
 //!
 //! The wrapper in `js/src/fetch.js` mints the ids (it needs them synchronously for the
-//! `traceparent` header) and measures; this module makes the record.
-
-use alloc::string::String;
-use alloc::vec;
+//! `traceparent` header) and measures; this module writes the record.
 
 use super::ids::{SpanId, TraceId};
-use super::span::{Span, SpanKind, Value};
+use super::span::{SpanHead, SpanKind};
+use crate::json::{decimal, Json};
 
 /// What the wrapper observed. Times are milliseconds since the navigation's start.
-pub struct HttpCall {
+pub struct HttpCall<'a> {
     pub trace_id: TraceId,
     pub span_id: SpanId,
-    pub method: String,
-    pub url: String,
+    pub method: &'a [u8],
+    pub url: &'a [u8],
     pub start: f64,
     pub end: f64,
     /// The response's status; 0 when there was none.
     pub status: u16,
     /// Why the call failed without a response: fetch's error name, or XHR's `error`,
     /// `abort` or `timeout`; empty otherwise.
-    pub error: String,
+    pub error: &'a [u8],
 }
 
-impl HttpCall {
-    /// The span, with times made absolute by the page's `performance.timeOrigin`.
-    pub fn into_span(self, time_origin: f64) -> Span {
-        let mut attrs = vec![
-            ("http.request.method", Value::Str(self.method.clone())),
-            ("url.full", Value::Str(self.url)),
-        ];
-        if self.status != 0 {
-            attrs.push(("http.response.status_code", Value::Int(self.status.into())));
-        }
-        let error_type = if !self.error.is_empty() {
-            Some(self.error)
-        } else if self.status >= 400 {
-            Some(crate::json::decimal(self.status.into()))
-        } else {
-            None
-        };
-        let error = error_type.is_some();
-        if let Some(t) = error_type {
-            attrs.push(("error.type", Value::Str(t)));
-        }
-        Span {
-            trace_id: self.trace_id,
-            span_id: self.span_id,
+impl HttpCall<'_> {
+    /// The span as a beacon item, times made absolute by `performance.timeOrigin`.
+    pub fn write(&self, time_origin: f64, j: &mut Json) {
+        let failed = !self.error.is_empty() || self.status >= 400;
+        SpanHead {
+            trace_id: &self.trace_id,
+            span_id: &self.span_id,
             parent: None,
             name: self.method,
             kind: SpanKind::Client,
             start: time_origin + self.start,
-            end: time_origin + self.end.max(self.start),
-            error,
-            attrs,
-            events: vec![],
-            links: vec![],
+            end: time_origin + self.end,
+            error: failed,
         }
+        .open(j);
+        j.key("http.request.method").text(self.method);
+        j.key("url.full").text(self.url);
+        if self.status != 0 {
+            j.key("http.response.status_code").uint(self.status.into());
+        }
+        if !self.error.is_empty() {
+            j.key("error.type").text(self.error);
+        } else if failed {
+            j.key("error.type").str(&decimal(self.status.into()));
+        }
+        j.close(b'}').close(b'}');
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
-    fn call(status: u16, error: &str) -> HttpCall {
-        HttpCall {
-            trace_id: TraceId([1; 16]),
-            span_id: SpanId([2; 8]),
-            method: "POST".into(),
-            url: "https://shop.example/api/cart".into(),
+    fn span(status: u16, error: &str, end: f64) -> Value {
+        let call = HttpCall {
+            trace_id: TraceId(*b"0af7651916cd43dd8448eb211c80319c"),
+            span_id: SpanId(*b"b7ad6b7169203331"),
+            method: b"POST",
+            url: b"https://shop.example/api/cart",
             start: 100.25,
-            end: 150.5,
+            end,
             status,
-            error: error.into(),
-        }
+            error: error.as_bytes(),
+        };
+        let mut j = Json::new();
+        call.write(1_700_000_000_000.0, &mut j);
+        serde_json::from_slice(&j.bytes).expect("a span is JSON")
     }
 
     #[test]
     fn a_successful_call_is_a_client_span_with_http_attributes() {
-        let s = call(200, "").into_span(1_700_000_000_000.0);
-        assert_eq!(s.name, "POST");
-        assert_eq!(s.kind, SpanKind::Client);
-        assert_eq!(s.start, 1_700_000_000_100.25);
-        assert_eq!(s.end, 1_700_000_000_150.5);
-        assert!(!s.error);
-        assert_eq!(s.attr("http.response.status_code"), Some(&Value::Int(200)));
-        assert_eq!(
-            s.attr("url.full"),
-            Some(&Value::Str("https://shop.example/api/cart".into()))
-        );
-        assert_eq!(s.attr("error.type"), None);
+        let s = span(200, "", 150.5);
+        assert_eq!(s["name"], "POST");
+        assert_eq!(s["kind"], "client");
+        assert_eq!(s["traceId"], "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(s["spanId"], "b7ad6b7169203331");
+        assert!(s.get("parentSpanId").is_none());
+        assert_eq!(s["start"], 1_700_000_000_100.25);
+        assert_eq!(s["end"], 1_700_000_000_150.5);
+        assert!(s.get("status").is_none());
+        assert_eq!(s["attrs"]["http.response.status_code"], 200);
+        assert_eq!(s["attrs"]["http.request.method"], "POST");
+        assert_eq!(s["attrs"]["url.full"], "https://shop.example/api/cart");
+        assert!(s["attrs"].get("error.type").is_none());
     }
 
     #[test]
     fn failures_are_errors_with_their_type() {
-        let s = call(503, "").into_span(0.0);
-        assert!(s.error);
-        assert_eq!(s.attr("error.type"), Some(&Value::Str("503".into())));
-        let s = call(0, "TypeError").into_span(0.0);
-        assert!(s.error);
-        assert_eq!(s.attr("http.response.status_code"), None);
-        assert_eq!(s.attr("error.type"), Some(&Value::Str("TypeError".into())));
+        let s = span(503, "", 150.5);
+        assert_eq!(s["status"], "error");
+        assert_eq!(s["attrs"]["error.type"], "503");
+        let s = span(0, "TypeError", 150.5);
+        assert_eq!(s["status"], "error");
+        assert!(s["attrs"].get("http.response.status_code").is_none());
+        assert_eq!(s["attrs"]["error.type"], "TypeError");
     }
 
     #[test]
     fn an_end_before_the_start_is_clamped() {
-        let mut c = call(200, "");
-        c.end = 50.0;
-        let s = c.into_span(0.0);
-        assert_eq!(s.end, s.start);
+        let s = span(200, "", 50.0);
+        assert_eq!(s["end"], s["start"]);
     }
 }

@@ -1,7 +1,6 @@
-//! A span as the SDK records it, and its beacon v1 encoding (`docs/beacon-v1.md#span`).
-
-use alloc::string::String;
-use alloc::vec::Vec;
+//! A span written straight into its beacon v1 form (`docs/beacon-v1.md#span`): the records
+//! are never built as Rust structures first, which keeps allocation and drop code out of the
+//! download. The host tests read the JSON back.
 
 use super::ids::{SpanId, TraceId};
 use crate::json::Json;
@@ -13,51 +12,29 @@ pub enum SpanKind {
     Client,
 }
 
-/// An attribute value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Str(String),
-    Int(u64),
-}
-
-/// A point in a span's life: times are unix milliseconds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub name: &'static str,
-    pub time: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Span {
-    pub trace_id: TraceId,
-    pub span_id: SpanId,
-    pub parent: Option<SpanId>,
-    pub name: String,
+/// What every span has. Times are unix milliseconds.
+pub struct SpanHead<'a> {
+    pub trace_id: &'a TraceId,
+    pub span_id: &'a SpanId,
+    pub parent: Option<&'a SpanId>,
+    pub name: &'a [u8],
     pub kind: SpanKind,
-    /// Unix milliseconds.
     pub start: f64,
     pub end: f64,
     pub error: bool,
-    pub attrs: Vec<(&'static str, Value)>,
-    /// In time order.
-    pub events: Vec<Event>,
-    /// Spans this one is linked to (a resource's server span).
-    pub links: Vec<(TraceId, SpanId)>,
 }
 
-impl Span {
-    pub fn attr(&self, key: &str) -> Option<&Value> {
-        self.attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
-
-    pub fn encode(&self, j: &mut Json) {
+impl SpanHead<'_> {
+    /// Opens the span and its attributes: write them with `key(..)` and values, then
+    /// [`close_attrs`], optional [`events`], and close the span's object.
+    pub fn open(&self, j: &mut Json) {
         j.open(b'{');
-        j.key("traceId").hex(&self.trace_id.0);
-        j.key("spanId").hex(&self.span_id.0);
-        if let Some(parent) = &self.parent {
-            j.key("parentSpanId").hex(&parent.0);
+        j.key("traceId").text(&self.trace_id.0);
+        j.key("spanId").text(&self.span_id.0);
+        if let Some(parent) = self.parent {
+            j.key("parentSpanId").text(&parent.0);
         }
-        j.key("name").str(&self.name);
+        j.key("name").text(self.name);
         j.key("kind").str(match self.kind {
             SpanKind::Internal => "internal",
             SpanKind::Client => "client",
@@ -68,38 +45,32 @@ impl Span {
             j.key("status").str("error");
         }
         j.key("attrs").open(b'{');
-        for (key, value) in &self.attrs {
-            j.key(key);
-            match value {
-                Value::Str(s) => j.str(s),
-                Value::Int(n) => j.uint(*n),
-            };
-        }
-        j.close(b'}');
-        if !self.events.is_empty() {
-            j.key("events").open(b'[');
-            for e in &self.events {
-                j.open(b'{')
-                    .key("name")
-                    .str(e.name)
-                    .key("time")
-                    .ms(e.time)
-                    .close(b'}');
-            }
-            j.close(b']');
-        }
-        if !self.links.is_empty() {
-            j.key("links").open(b'[');
-            for (trace, span) in &self.links {
-                j.open(b'{')
-                    .key("traceId")
-                    .hex(&trace.0)
-                    .key("spanId")
-                    .hex(&span.0)
-                    .close(b'}');
-            }
-            j.close(b']');
-        }
-        j.close(b'}');
     }
+}
+
+/// Span events: `(name, unix ms)` in time order.
+pub fn events(j: &mut Json, events: &[(&str, f64)]) {
+    if events.is_empty() {
+        return;
+    }
+    j.key("events").open(b'[');
+    for (name, time) in events {
+        j.open(b'{')
+            .key("name")
+            .str(name)
+            .key("time")
+            .ms(*time)
+            .close(b'}');
+    }
+    j.close(b']');
+}
+
+/// One span link.
+pub fn link(j: &mut Json, trace_id: &TraceId, span_id: &SpanId) {
+    j.key("links").open(b'[').open(b'{');
+    j.key("traceId")
+        .text(&trace_id.0)
+        .key("spanId")
+        .text(&span_id.0);
+    j.close(b'}').close(b']');
 }

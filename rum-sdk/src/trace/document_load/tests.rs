@@ -4,24 +4,21 @@
 //! `Timing-Allow-Origin`, a fetch call and the favicon (requested after `load`).
 
 use super::*;
-use serde_json::Value as Json;
+use alloc::string::String;
+use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/chromium-page-load.json");
 
-fn fixture() -> Json {
-    serde_json::from_str(FIXTURE).expect("fixture is JSON")
-}
-
-fn timing(entry: &Json, fcp: f64) -> Timing {
-    let mut t = Timing([0.0; FIELDS.len()]);
-    for (i, name) in FIELDS.iter().enumerate() {
-        t.0[i] = entry[name].as_f64().unwrap_or(0.0);
+fn timing(entry: &Value, fcp: f64) -> [f64; FIELDS.len()] {
+    let mut t = [0.0; FIELDS.len()];
+    for (slot, name) in t.iter_mut().zip(FIELDS) {
+        *slot = entry[name].as_f64().unwrap_or(0.0);
     }
-    t.0[FIELDS.len() - 1] = fcp;
+    t[FIELDS.len() - 1] = fcp;
     t
 }
 
-fn traceparent(entry: &Json) -> String {
+fn traceparent(entry: &Value) -> String {
     entry["serverTiming"]
         .as_array()
         .and_then(|all| all.iter().find(|s| s["name"] == "traceparent"))
@@ -30,111 +27,122 @@ fn traceparent(entry: &Json) -> String {
         .into()
 }
 
-fn text(entry: &Json, key: &str) -> String {
-    entry[key].as_str().unwrap_or("").into()
+fn text<'a>(entry: &'a Value, key: &str) -> &'a [u8] {
+    entry[key].as_str().unwrap_or("").as_bytes()
 }
 
-fn recorded() -> (Navigation, PageLoad, f64, Json) {
-    let f = fixture();
+/// The fixture's page load as the wasm would write it, with `server_timing` and `meta` for
+/// the navigation (None: as recorded), and `extra` resources added after the recorded ones.
+fn spans(
+    server_timing: Option<&str>,
+    meta: &str,
+    extra: &[(String, [f64; FIELDS.len()])],
+) -> (Vec<Value>, Value) {
+    let f: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
     let fcp = f["paint"]
         .as_array()
         .and_then(|p| p.iter().find(|e| e["name"] == "first-contentful-paint"))
         .and_then(|e| e["startTime"].as_f64())
         .unwrap_or(0.0);
-    let n = &f["navigation"];
-    let nav = Navigation {
-        timing: timing(n, fcp),
-        url: text(n, "name"),
-        protocol: text(n, "nextHopProtocol"),
-        server_timing: traceparent(n),
-        meta: String::new(),
-    };
     let mut load = PageLoad::default();
     for r in f["resources"].as_array().expect("resources") {
-        load.add_resource(Resource {
-            timing: timing(r, 0.0),
+        let st = traceparent(r);
+        load.add_resource(&Resource {
+            timing: &timing(r, 0.0),
             url: text(r, "name"),
             initiator: text(r, "initiatorType"),
             protocol: text(r, "nextHopProtocol"),
             render_blocking: text(r, "renderBlockingStatus"),
-            server_timing: traceparent(r),
+            server_timing: st.as_bytes(),
         });
     }
+    for (url, t) in extra {
+        load.add_resource(&Resource {
+            timing: t,
+            url: url.as_bytes(),
+            initiator: b"link",
+            protocol: b"",
+            render_blocking: b"",
+            server_timing: b"",
+        });
+    }
+    let n = &f["navigation"];
+    let recorded = traceparent(n);
+    let nav = Navigation {
+        timing: &timing(n, fcp),
+        url: text(n, "name"),
+        protocol: text(n, "nextHopProtocol"),
+        server_timing: server_timing.unwrap_or(&recorded).as_bytes(),
+        meta: meta.as_bytes(),
+    };
     let origin = f["timeOrigin"].as_f64().expect("timeOrigin");
-    (nav, load, origin, f)
+    let mut out = Vec::new();
+    load.write(&nav, origin, &mut IdGenerator::new(7), |j| {
+        out.push(serde_json::from_slice(&j.bytes).expect("a span is JSON"))
+    });
+    (out, f)
 }
 
-fn int(span: &Span, key: &str) -> Option<u64> {
-    match span.attr(key) {
-        Some(Value::Int(n)) => Some(*n),
-        _ => None,
-    }
+fn ms(v: &Value) -> f64 {
+    v.as_f64().expect("a number")
 }
 
-fn string<'a>(span: &'a Span, key: &str) -> &'a str {
-    match span.attr(key) {
-        Some(Value::Str(s)) => s,
-        _ => "",
-    }
+fn event_names(span: &Value) -> Vec<&str> {
+    span["events"].as_array().map_or(vec![], |e| {
+        e.iter().filter_map(|e| e["name"].as_str()).collect()
+    })
 }
 
 #[test]
 fn the_page_load_joins_the_server_span_named_by_server_timing() {
-    let (nav, load, origin, _) = recorded();
-    let spans = load.spans(&nav, origin, &mut IdGenerator::new(7));
+    let (spans, _) = spans(None, "", &[]);
     let (doc, fetch) = (&spans[0], &spans[1]);
-    assert_eq!(doc.name, "documentLoad");
-    assert_eq!(
-        doc.trace_id,
-        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("hex")
-    );
-    assert_eq!(doc.parent, SpanId::from_hex("00f067aa0ba902b7"));
-    assert_eq!(fetch.name, "documentFetch");
-    assert_eq!(fetch.parent, Some(doc.span_id));
+    assert_eq!(doc["name"], "documentLoad");
+    assert_eq!(doc["kind"], "internal");
+    assert_eq!(doc["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(doc["parentSpanId"], "00f067aa0ba902b7");
+    assert_eq!(fetch["name"], "documentFetch");
+    assert_eq!(fetch["parentSpanId"], doc["spanId"]);
     for s in &spans {
         assert_eq!(
-            s.trace_id, doc.trace_id,
+            s["traceId"], doc["traceId"],
             "{} is in the page load's trace",
-            s.name
+            s["name"]
         );
     }
 }
 
 #[test]
 fn without_server_timing_or_meta_the_page_load_is_its_own_trace() {
-    let (mut nav, load, origin, _) = recorded();
-    nav.server_timing.clear();
-    let spans = load.spans(&nav, origin, &mut IdGenerator::new(7));
-    assert_eq!(spans[0].parent, None);
-    assert_ne!(
-        spans[0].trace_id,
-        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("hex")
-    );
+    let (own, _) = spans(Some(""), "", &[]);
+    assert!(own[0].get("parentSpanId").is_none());
+    assert_ne!(own[0]["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(TraceId::from_hex(own[0]["traceId"].as_str().expect("hex").as_bytes()).is_some());
     // The meta tag is the fallback.
-    nav.meta = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into();
-    let spans = load.spans(&nav, origin, &mut IdGenerator::new(7));
-    assert_eq!(spans[0].parent, SpanId::from_hex("b7ad6b7169203331"));
-    assert_eq!(
-        spans[0].trace_id,
-        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("hex")
+    let (meta, _) = spans(
+        Some("not a traceparent"),
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        &[],
     );
+    assert_eq!(meta[0]["parentSpanId"], "b7ad6b7169203331");
+    assert_eq!(meta[0]["traceId"], "0af7651916cd43dd8448eb211c80319c");
 }
 
 #[test]
 fn document_spans_carry_the_navigation_marks_inside_their_time_range() {
-    let (nav, load, origin, f) = recorded();
+    let (spans, f) = spans(None, "", &[]);
     let n = &f["navigation"];
-    let spans = load.spans(&nav, origin, &mut IdGenerator::new(7));
+    let origin = ms(&f["timeOrigin"]);
     let (doc, fetch) = (&spans[0], &spans[1]);
     assert_eq!(
-        doc.start,
-        origin + n["fetchStart"].as_f64().expect("fetchStart")
+        ms(&doc["start"]),
+        ((origin + ms(&n["fetchStart"])) * 1000.0).round() / 1000.0
     );
     assert_eq!(
-        doc.end,
-        origin + n["loadEventEnd"].as_f64().expect("loadEventEnd")
+        ms(&doc["end"]),
+        ((origin + ms(&n["loadEventEnd"])) * 1000.0).round() / 1000.0
     );
-    let names: Vec<&str> = doc.events.iter().map(|e| e.name).collect();
+    let names = event_names(doc);
     for mark in [
         "fetchStart",
         "domInteractive",
@@ -149,47 +157,55 @@ fn document_spans_carry_the_navigation_marks_inside_their_time_range() {
     }
     // No unload (a first navigation) and no TLS (http): left out, not sent as 0.
     assert!(!names.contains(&"unloadEventStart"));
-    let fetch_names: Vec<&str> = fetch.events.iter().map(|e| e.name).collect();
+    let fetch_names = event_names(fetch);
     assert!(!fetch_names.contains(&"secureConnectionStart"));
     assert_eq!(fetch_names.first(), Some(&"domainLookupStart"));
     assert_eq!(fetch_names.last(), Some(&"responseEnd"));
     for s in [doc, fetch] {
-        for e in &s.events {
+        let times: Vec<f64> = s["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| ms(&e["time"]))
+            .collect();
+        for t in &times {
             assert!(
-                e.time >= s.start && e.time <= s.end,
-                "{} of {} in its span",
-                e.name,
-                s.name
+                *t >= ms(&s["start"]) && *t <= ms(&s["end"]),
+                "events of {} in its span",
+                s["name"]
             );
         }
         assert!(
-            s.events.windows(2).all(|w| w[0].time <= w[1].time),
+            times.windows(2).all(|w| w[0] <= w[1]),
             "events in time order"
         );
     }
-    assert_eq!(int(fetch, "http.response.status_code"), Some(200));
-    assert_eq!(int(fetch, "http.response.size"), n["transferSize"].as_u64());
-    assert_eq!(
-        int(fetch, "http.response.body.size"),
-        n["encodedBodySize"].as_u64()
-    );
-    assert_eq!(string(fetch, "network.protocol.version"), "1.1");
-    assert_eq!(string(doc, "url.full"), n["name"].as_str().expect("name"));
-    assert_eq!(doc.attr("rum.document_load.resources_dropped"), None);
+    let attrs = &fetch["attrs"];
+    assert_eq!(attrs["http.response.status_code"], 200);
+    assert_eq!(attrs["http.response.size"], n["transferSize"]);
+    assert_eq!(attrs["http.response.body.size"], n["encodedBodySize"]);
+    assert_eq!(attrs["network.protocol.name"], "http");
+    assert_eq!(attrs["network.protocol.version"], "1.1");
+    assert_eq!(doc["attrs"]["url.full"], n["name"]);
+    assert!(doc["attrs"]
+        .get("rum.document_load.resources_dropped")
+        .is_none());
 }
 
 #[test]
 fn resources_loaded_before_load_are_children_without_fetch_calls_or_later_requests() {
-    let (nav, load, origin, _) = recorded();
-    let spans = load.spans(&nav, origin, &mut IdGenerator::new(7));
+    let (spans, _) = spans(None, "", &[]);
     let doc = &spans[0];
-    let resources: Vec<&Span> = spans.iter().filter(|s| s.name == "resourceFetch").collect();
-    let urls: Vec<&str> = resources.iter().map(|s| string(s, "url.full")).collect();
+    let resources: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "resourceFetch")
+        .collect();
+    let url = |s: &Value| s["attrs"]["url.full"].as_str().unwrap_or("").to_owned();
+    let urls: Vec<String> = resources.iter().map(|s| url(s)).collect();
     assert_eq!(resources.len(), 4, "{urls:?}");
-    assert!(urls.iter().any(|u| u.ends_with("/style.css")));
-    assert!(urls.iter().any(|u| u.ends_with("/app.js")));
-    assert!(urls.iter().any(|u| u.ends_with("/logo.png")));
-    assert!(urls.iter().any(|u| u.ends_with("/x.png")));
+    for file in ["/style.css", "/app.js", "/logo.png", "/x.png"] {
+        assert!(urls.iter().any(|u| u.ends_with(file)), "{file} in {urls:?}");
+    }
     assert!(
         !urls.iter().any(|u| u.ends_with("/api")),
         "fetch calls are client spans already"
@@ -199,78 +215,65 @@ fn resources_loaded_before_load_are_children_without_fetch_calls_or_later_reques
         "requested after load"
     );
     for r in &resources {
-        assert_eq!(r.parent, Some(doc.span_id));
+        assert_eq!(r["parentSpanId"], doc["spanId"]);
         assert!(
-            r.start >= doc.start && r.end <= doc.end,
+            ms(&r["start"]) >= ms(&doc["start"]) && ms(&r["end"]) <= ms(&doc["end"]),
             "{} within documentLoad",
-            string(r, "url.full")
+            url(r)
         );
-        for e in &r.events {
-            assert!(e.time >= r.start && e.time <= r.end);
-        }
     }
+    let find = |file: &str| {
+        *resources
+            .iter()
+            .find(|s| url(s).ends_with(file))
+            .expect("resource")
+    };
     // The cross-origin image without Timing-Allow-Origin: zeros left out.
-    let foreign = resources
-        .iter()
-        .find(|s| string(s, "url.full").ends_with("/x.png"))
-        .expect("x.png");
-    let marks: Vec<&str> = foreign.events.iter().map(|e| e.name).collect();
+    let foreign = find("/x.png");
     assert_eq!(
-        marks,
+        event_names(foreign),
         ["responseEnd"],
         "only the end, which the browser always gives"
     );
-    assert_eq!(int(foreign, "http.response.size"), None);
-    assert_eq!(int(foreign, "http.response.body.size"), None);
-    let css = resources
-        .iter()
-        .find(|s| string(s, "url.full").ends_with("/style.css"))
-        .expect("css");
-    assert_eq!(string(css, "rum.resource.initiator_type"), "link");
-    assert!(int(css, "http.response.size").is_some());
+    assert!(foreign["attrs"].get("http.response.size").is_none());
+    assert!(foreign["attrs"].get("http.response.body.size").is_none());
+    let css = find("/style.css");
+    assert_eq!(css["attrs"]["rum.resource.initiator_type"], "link");
+    assert!(css["attrs"]["http.response.size"].as_u64().is_some());
     // The script's response named its server span: a link to it.
-    let script = resources
-        .iter()
-        .find(|s| string(s, "url.full").ends_with("/app.js"))
-        .expect("js");
+    let script = find("/app.js");
     assert_eq!(
-        script.links,
-        vec![(
-            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("hex"),
-            SpanId::from_hex("a0f067aa0ba902b7").expect("hex")
-        )]
+        script["links"],
+        serde_json::json!([{"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "a0f067aa0ba902b7"}])
     );
     // Span ids are distinct.
-    let mut ids: Vec<[u8; 8]> = spans.iter().map(|s| s.span_id.0).collect();
-    ids.sort();
+    let mut ids: Vec<&str> = spans.iter().filter_map(|s| s["spanId"].as_str()).collect();
+    ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), spans.len());
 }
 
 #[test]
 fn at_most_the_cap_of_resources_the_rest_counted_on_document_load() {
-    let (nav, _, origin, f) = recorded();
-    let css = f["resources"].as_array().expect("resources")[0].clone();
-    let mut load = PageLoad::default();
-    for i in 0..MAX_RESOURCE_ENTRIES + 30 {
-        let mut t = timing(&css, 0.0);
-        t.0[START_TIME] += (i % 50) as f64 * 0.001;
-        load.add_resource(Resource {
-            timing: t,
-            url: alloc::format!("https://cdn.example/{i}.css"),
-            initiator: "link".into(),
-            protocol: String::new(),
-            render_blocking: String::new(),
-            server_timing: String::new(),
-        });
-    }
-    let spans = load.spans(&nav, origin, &mut IdGenerator::new(1));
+    let f: Value = serde_json::from_str(FIXTURE).expect("fixture");
+    let css = timing(&f["resources"][0], 0.0);
+    let extra: Vec<(String, [f64; FIELDS.len()])> = (0..MAX_RESOURCE_ENTRIES + 30)
+        .map(|i| {
+            let mut t = css;
+            t[START_TIME] += (i % 50) as f64 * 0.001;
+            (alloc::format!("https://cdn.example/{i}.css"), t)
+        })
+        .collect();
+    let (spans, _) = spans(None, "", &extra);
+    let resources = spans
+        .iter()
+        .filter(|s| s["name"] == "resourceFetch")
+        .count();
+    assert_eq!(resources, MAX_RESOURCE_SPANS);
+    // The fixture's own entries come first; its 4 qualifying ones and the extras compete.
+    let kept_entries = MAX_RESOURCE_ENTRIES - 6;
     assert_eq!(
-        spans.iter().filter(|s| s.name == "resourceFetch").count(),
-        MAX_RESOURCE_SPANS
-    );
-    assert_eq!(
-        int(&spans[0], "rum.document_load.resources_dropped"),
-        Some((MAX_RESOURCE_ENTRIES + 30 - MAX_RESOURCE_SPANS) as u64)
+        spans[0]["attrs"]["rum.document_load.resources_dropped"],
+        (4 + kept_entries - MAX_RESOURCE_SPANS + 36) as u64
     );
 }
