@@ -59,7 +59,8 @@ fn sdk_beacon(time_origin: f64) -> (Vec<u8>, Value) {
         language: b"en-US",
         mobile: Some(false),
     };
-    let mut recorder = Recorder::new(&envelope, 42);
+    let mut arena = vec![0u8; rum_sdk::batch::QUEUE_BYTES];
+    let mut recorder = Recorder::new(&envelope, 42, &mut arena);
     recorder.http(&HttpCall {
         trace_id: TraceId::from_hex(b"0af7651916cd43dd8448eb211c80319c").expect("hex"),
         span_id: SpanId::from_hex(b"b7ad6b7169203331").expect("hex"),
@@ -87,7 +88,20 @@ fn sdk_beacon(time_origin: f64) -> (Vec<u8>, Value) {
     };
     recorder.vital(&cls, 1, b"");
 
+    // The page load, as JS hands it over: the navigation entry, its resources, the entry
+    // again.
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture");
+    let fcp = f["paint"][0]["startTime"].as_f64().unwrap_or(0.0);
+    let n = &f["navigation"];
+    let nav_timing = timing(n, fcp);
+    let nav = Navigation {
+        timing: &nav_timing,
+        url: text(n, "name"),
+        protocol: text(n, "nextHopProtocol"),
+        server_timing: server_timing(n),
+        meta: b"",
+    };
+    recorder.navigation(&nav, false);
     for r in f["resources"].as_array().expect("resources") {
         recorder.resource(&Resource {
             timing: &timing(r, 0.0),
@@ -98,19 +112,18 @@ fn sdk_beacon(time_origin: f64) -> (Vec<u8>, Value) {
             server_timing: server_timing(r),
         });
     }
-    let fcp = f["paint"][0]["startTime"].as_f64().unwrap_or(0.0);
-    let n = &f["navigation"];
-    recorder.navigation(&Navigation {
-        timing: &timing(n, fcp),
-        url: text(n, "name"),
-        protocol: text(n, "nextHopProtocol"),
-        server_timing: server_timing(n),
-        meta: b"",
-    });
+    recorder.navigation(&nav, true);
+    assert_eq!(recorder.dropped(), 0);
     // Sent now: a browser clock that agrees with the gateway's, so no skew correction.
-    assert!(recorder.next_beacon(common::now_ms()), "a beacon");
-    let bytes = recorder.out.clone();
-    assert!(!recorder.next_beacon(common::now_ms()), "all in one beacon");
+    let mut out = vec![0u8; rum_sdk::batch::MAX_BYTES];
+    let len = recorder.next_beacon(common::now_ms(), &mut out);
+    assert!(len > 0, "a beacon");
+    let bytes = out[..len].to_vec();
+    assert_eq!(
+        recorder.next_beacon(common::now_ms(), &mut out),
+        0,
+        "all in one beacon"
+    );
     let json = serde_json::from_slice(&bytes).expect("the SDK writes JSON");
     (bytes, json)
 }

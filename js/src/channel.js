@@ -26,6 +26,8 @@ export function channel(wasm, exports) {
       }
       return fn(at);
     },
+    /** The f64 slots, where calls write results (vital reports). */
+    numbers: () => new Float64Array(memory.buffer, base, NUMBERS),
     /** `length` bytes the wasm wrote at `address`, copied out. */
     read: (address, length) => new Uint8Array(memory.buffer, address, length).slice(),
   };

@@ -86,7 +86,7 @@ export function createInit(defaultWasmUrl) {
             record = (r) => due(io.call(wasm.http, [r.start, r.end, r.status || 0], [r.traceId, r.spanId, r.method, r.url, r.error]));
             pending.forEach(record);
             pending = [];
-            const vitals = startVitals(wasm, {
+            const vitals = startVitals(wasm, io, {
               reportAllChanges: o.reportAllChanges,
               attribution: o.attribution,
               viewId,

@@ -1,7 +1,7 @@
-// Feeds the page load (rum-sdk/src/trace/document_load.rs) from the browser: every resource
-// timing entry, observed from init (the timeline's own buffer holds only 250), then the
-// navigation entry once `loadEventEnd` is set, after `load`, in a task of its own so the
-// page's load handlers are not delayed.
+// Feeds the page load (rum-sdk/src/trace/document_load.rs) from the browser: once
+// `loadEventEnd` is set, after `load`, in a task of its own so the page's load handlers are
+// not delayed, the navigation entry, then every resource timing entry (observed from init:
+// the timeline's own buffer holds only 250), then the navigation entry again.
 
 // The entry fields the wasm reads, in the order of document_load.rs's FIELDS.
 const FIELDS = [
@@ -38,12 +38,16 @@ export function watchPageLoad() {
         resources.push(...observer.takeRecords());
         observer.disconnect();
       }
-      for (const r of resources.splice(0)) {
-        io.call(wasm.resource, numbers(r), [r.name, r.initiatorType, r.nextHopProtocol, r.renderBlockingStatus, serverTraceparent(r)]);
-      }
+      // The navigation entry, its resources, and the entry again, which closes the page load.
       const fcp = performance.getEntriesByName('first-contentful-paint')[0];
       const meta = document.querySelector('meta[name=traceparent]');
-      if (io.call(wasm.navigation, numbers(nav, fcp ? fcp.startTime : 0), [nav.name, nav.nextHopProtocol, serverTraceparent(nav), meta && meta.content])) onDue();
+      const navStrings = [nav.name, nav.nextHopProtocol, serverTraceparent(nav), meta && meta.content];
+      const navNumbers = numbers(nav, fcp ? fcp.startTime : 0);
+      io.call(wasm.navigation, [...navNumbers, 0], navStrings);
+      for (const r of resources.splice(0)) {
+        if (io.call(wasm.resource, numbers(r), [r.name, r.initiatorType, r.nextHopProtocol, r.renderBlockingStatus, serverTraceparent(r)])) onDue();
+      }
+      if (io.call(wasm.navigation, [...navNumbers, 1], navStrings)) onDue();
     };
     const later = () => setTimeout(record);
     if (document.readyState === 'complete') later();

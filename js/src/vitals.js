@@ -1,8 +1,8 @@
 // Feeds the wasm metric core (rum-sdk/src/vitals) from the browser: buffered
 // PerformanceObservers, trusted input, load and back/forward-cache restores. Only numbers
-// go in; reports come back synchronously through the sink given to `start`, get their
-// attribution (js/src/attribution.js) unless it is turned off, and go to `report` as the
-// public Metric and as the numbers the wasm records them from.
+// go in; the reports a call makes come back as its result (rum-sdk/src/bindings.rs), get
+// their attribution (js/src/attribution.js) unless it is turned off, and go to `report` as
+// the public Metric and as the numbers the wasm records them from.
 
 import { createAttribution } from './attribution.js';
 
@@ -14,37 +14,38 @@ const round = (key, value) => (typeof value == 'number' && value % 1 && key != '
 const NAMES = ['CLS', 'FCP', 'INP', 'LCP', 'TTFB'];
 const RATINGS = ['good', 'needs-improvement', 'poor'];
 
-// Calls into the wasm never throw into the page: a trap (which the code avoids) is dropped.
-const guarded = (wasm) =>
-  Object.fromEntries(
-    ['start', 'fcp', 'lcp', 'shift', 'event', 'input', 'hidden', 'loaded', 'restore', 'restorePaint'].map((k) => [
-      k,
-      (...args) => {
-        try {
-          return wasm[k](...args);
-        } catch {}
-      },
-    ]),
-  );
-
-export function startVitals(module, { reportAllChanges, attribution, viewId, navigationType, report }) {
-  const wasm = guarded(module);
+export function startVitals(module, io, { reportAllChanges, attribution, viewId, navigationType, report }) {
   const nav = performance.getEntriesByType('navigation')[0];
   const count = () => performance.interactionCount || 0;
   const attr = attribution !== false && createAttribution();
   const note = attr ? attr.bookkeeping : {};
-  wasm.start((nav && nav.activationStart) || 0, firstHiddenTime(nav), !!reportAllChanges, {
-    report(n, value, delta, rating, generation, detail) {
-      const name = NAMES[n];
-      const metric = { name, value, rating: RATINGS[rating], delta, id: 'v1-' + viewId + '-' + name + generation, navigationType: generation ? 'back-forward-cache' : navigationType, attribution: {} };
-      // A failing attribution must not cost the metric.
+  // Each call returns how many reports it made, six numbers each in the channel (copied
+  // out before anything else uses it); calls never throw into the page.
+  const wasm = {};
+  for (const k of ['fcp', 'lcp', 'shift', 'event', 'input', 'hidden', 'loaded', 'restore', 'restorePaint']) {
+    wasm[k] = (...args) => {
       try {
-        if (attr) metric.attribution = attr.attribute[name](value, detail, generation > 0) || {};
+        const n = module[k](...args);
+        const out = io.numbers();
+        const flags = out[31];
+        for (const r of Array.from({ length: n }, (_, i) => out.slice(i * 6, i * 6 + 6))) onReport(...r);
+        return flags;
       } catch {}
-      // The wasm records the report; attribution crosses as JSON, its times to the µs.
-      report(metric, [n, value, delta, rating, generation], attr ? JSON.stringify(metric.attribution, round) : '');
-    },
-  });
+    };
+  }
+  const onReport = (n, value, delta, rating, generation, detail) => {
+    const name = NAMES[n];
+    const metric = { name, value, rating: RATINGS[rating], delta, id: 'v1-' + viewId + '-' + name + generation, navigationType: generation ? 'back-forward-cache' : navigationType, attribution: {} };
+    // A failing attribution must not cost the metric.
+    try {
+      if (attr) metric.attribution = attr.attribute[name](value, detail, generation > 0) || {};
+    } catch {}
+    // The wasm records the report; attribution crosses as JSON, its times to the µs.
+    report(metric, [n, value, delta, rating, generation], attr ? JSON.stringify(metric.attribution, round) : '');
+  };
+  try {
+    module.start((nav && nav.activationStart) || 0, firstHiddenTime(nav), !!reportAllChanges);
+  } catch {}
 
   const observers = [];
   const observe = (type, handle, options) => {

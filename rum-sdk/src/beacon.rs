@@ -4,9 +4,8 @@
 //! this writes (`tests/` at the workspace root), so a change that breaks either side fails
 //! `cargo test`.
 
-use alloc::vec::Vec;
-
-use crate::json::{decimal, Json};
+use crate::batch::ItemKind;
+use crate::json::Json;
 use crate::vitals::{MetricName, Report};
 
 /// The wire format's version.
@@ -41,11 +40,12 @@ pub struct Envelope<'a> {
 }
 
 impl Envelope<'_> {
-    /// The envelope's fields after `sentAt`, written once per page view: each beacon is
-    /// `{"v":1,"sentAt":…` + these + its items.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut j = Json::new();
-        j.open(b'{').key("resource").open(b'{');
+    /// The envelope's fields after `sentAt` (`"resource":{…},…,"context":{…}`), written once
+    /// per page view into `buf`: each beacon is `{"v":1,"sentAt":…,` + these + its items.
+    /// Their length; 0 if `buf` is too small.
+    pub fn encode(&self, buf: &mut [u8]) -> usize {
+        let mut j = Json::new(buf);
+        j.key("resource").open(b'{');
         let [name, version, environment] = self.service;
         j.key("service.name").text(if name.is_empty() {
             b"unknown_service"
@@ -107,11 +107,11 @@ impl Envelope<'_> {
             j.key("mobile").bool(mobile);
         }
         j.close(b'}');
-        // A comma for the opening brace: it follows `"sentAt":…`.
-        if let Some(first) = j.bytes.first_mut() {
-            *first = b',';
+        if j.full {
+            0
+        } else {
+            j.len()
         }
-        j.bytes
     }
 }
 
@@ -124,13 +124,13 @@ fn is_tag(s: &[u8]) -> bool {
 /// back/forward-cache restores (0 for the page load); `attribution` is the JSON object
 /// `js/src/attribution.js` made, or empty.
 pub fn vital(
+    j: &mut Json,
     report: &Report,
     generation: u32,
     view_id: &[u8],
     navigation_type: &[u8],
     attribution: &[u8],
-) -> Json {
-    let mut j = Json::new();
+) {
     let name = report.name.as_str();
     // CLS is a unitless score (to 1e-9), the rest milliseconds.
     let places = if report.name == MetricName::Cls { 9 } else { 3 };
@@ -140,15 +140,9 @@ pub fn vital(
         .key("delta")
         .fixed(report.delta, places);
     // `v1-{view}-{name}{generation}`: unique per metric instance, as web-vitals' ids are.
-    let mut id = Vec::from(&b"v1-"[..]);
-    id.extend_from_slice(view_id);
-    id.push(b'-');
-    id.extend_from_slice(name.as_bytes());
-    id.extend_from_slice(decimal(generation.into()).as_bytes());
     j.key("id")
-        .text(&id)
-        .key("rating")
-        .str(report.rating.as_str());
+        .text_number(&[b"v1-", view_id, b"-", name.as_bytes()], generation.into());
+    j.key("rating").str(report.rating.as_str());
     j.key("nav").text(if generation > 0 {
         b"back-forward-cache"
     } else {
@@ -160,47 +154,40 @@ pub fn vital(
         j.key("attr").raw(attribution);
     }
     j.close(b'}');
-    j
-}
-
-/// Which array of the beacon an item goes into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemKind {
-    Span,
-    Vital,
 }
 
 /// Room the closing of a beacon takes: `,"spans":[` … `],"vitals":[` … `]}`.
 const CLOSING: usize = 24;
 
-/// Writes one beacon of `items` (taken from the front, in order) no larger than `max_bytes`,
-/// and returns how many it holds; 0 when even the first item does not fit (the caller
-/// drops it). `envelope` is [`Envelope::encode`]'s.
+/// Writes into `out` one beacon of the items (from the front, in order) that fit in it,
+/// and returns how many it holds and its length; 0 items when even the first does not fit
+/// (the caller drops it). `envelope` is [`Envelope::encode`]'s; `items` the kind and length
+/// of each item, which lie back to back in `arena`.
 pub fn write(
     envelope: &[u8],
     sent_at: f64,
-    items: &[(ItemKind, Vec<u8>)],
-    max_bytes: usize,
-    out: &mut Vec<u8>,
-) -> usize {
-    let mut j = Json::new();
+    items: &[(ItemKind, usize)],
+    arena: &[u8],
+    out: &mut [u8],
+) -> (usize, usize) {
+    let mut j = Json::new(out);
     j.open(b'{')
         .key("v")
         .uint(VERSION)
         .key("sentAt")
         .ms(sent_at);
-    j.bytes.extend_from_slice(envelope);
-    let mut size = j.bytes.len() + CLOSING;
+    j.raw(envelope);
+    let mut size = j.len() + CLOSING;
     let mut n = 0;
-    for (_, item) in items {
-        if size + item.len() + 1 > max_bytes {
+    for (_, len) in items {
+        if size + len + 1 > crate::batch::MAX_BYTES {
             break;
         }
-        size += item.len() + 1;
+        size += len + 1;
         n += 1;
     }
     if n == 0 {
-        return 0;
+        return (0, 0);
     }
     for kind in [ItemKind::Span, ItemKind::Vital] {
         j.key(if kind == ItemKind::Span {
@@ -209,12 +196,18 @@ pub fn write(
             "vitals"
         })
         .open(b'[');
-        for (_, item) in items.iter().take(n).filter(|(k, _)| *k == kind) {
-            j.raw(item);
+        let mut at = 0;
+        for &(k, len) in items.iter().take(n) {
+            if k == kind {
+                j.raw(arena.get(at..at + len).unwrap_or_default());
+            }
+            at += len;
         }
         j.close(b']');
     }
     j.close(b'}');
-    *out = j.bytes;
-    n
+    if j.full {
+        return (0, 0);
+    }
+    (n, j.len())
 }

@@ -2,15 +2,16 @@
 //! byte channel ([`crate::io`]: f64 slots, then strings), beacons go out as a length whose
 //! bytes JS reads at [`out`]. Times are milliseconds since the navigation's start.
 //!
-//! Vital reports go to the [`Sink`] synchronously, inside the call that caused them; the
-//! sink hands each back to [`vital`] with its attribution. The vitals and the recorder are
-//! separate globals so that this re-entry finds the recorder free.
+//! Each vitals export returns how many metric reports the fact caused, written into the
+//! channel's f64 slots (six each: name and rating indexes, value, delta, generation,
+//! detail), which JS reads as soon as the call returns and hands back to [`vital`] with
+//! their attribution. No import and no `JsValue` crossing: a JS object handed to the wasm
+//! brings wasm-bindgen's externref table and allocator.
 
 use wasm_bindgen::prelude::*;
 
 use crate::batch;
 use crate::beacon::{Envelope, MAX_ATTRIBUTION_BYTES};
-use crate::ffi::Sink;
 use crate::global::Global;
 use crate::io;
 use crate::recorder::Recorder;
@@ -25,29 +26,34 @@ const SDK_VERSION: &str = "0.1.0";
 /// Longest string the SDK records (URLs, names); the gateway cuts at 4096 characters too.
 const MAX_STRING_BYTES: usize = 4096;
 
-struct Running {
-    vitals: PageVitals,
-    sink: Sink,
-}
+static VITALS: Global<PageVitals> = Global::new();
+static RECORDER: Global<Recorder<'static>> = Global::new();
 
-static RUNNING: Global<Running> = Global::new();
-static RECORDER: Global<Recorder> = Global::new();
+/// Numbers per report in the channel's output.
+const REPORT_NUMBERS: usize = 6;
 
-fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) {
-    RUNNING.with(|r| {
-        let sink = &r.sink;
-        f(&mut r.vitals, &mut |t: Tagged| {
+/// Runs `f` on the page's vitals; the reports it makes are written to the channel and
+/// counted, at most five (one per metric, which is all one fact can cause).
+fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) -> u32 {
+    let mut n = 0;
+    VITALS.with(|v| {
+        f(v, &mut |t: Tagged| {
             let r = t.report;
-            let _ = sink.report(
-                r.name as u8,
-                r.value,
-                r.delta,
-                r.rating as u8,
-                t.generation,
-                r.detail,
-            );
+            if n < 5 {
+                let numbers = [
+                    r.name as u8 as f64,
+                    r.value,
+                    r.delta,
+                    r.rating as u8 as f64,
+                    t.generation.into(),
+                    r.detail,
+                ];
+                io::output(n * REPORT_NUMBERS, &numbers);
+                n += 1;
+            }
         })
     });
+    n as u32
 }
 
 /// The byte channel's address: `io.rs` describes its layout.
@@ -59,7 +65,7 @@ pub fn io() -> usize {
 /// Where the beacon [`flush`] wrote starts.
 #[wasm_bindgen]
 pub fn out() -> usize {
-    RECORDER.with(|r| r.out.as_ptr() as usize).unwrap_or(0)
+    io::out_address()
 }
 
 /// Starts recording the page view. Numbers: `performance.timeOrigin`, two 32-bit random
@@ -96,7 +102,10 @@ pub fn init(len: usize) -> u32 {
         mobile: (n[7] < 2.0).then_some(n[7] == 1.0),
     };
     let seed = (n[1] as u64) << 32 | n[2] as u64;
-    RECORDER.set(Recorder::new(&envelope, seed));
+    // SAFETY: JS calls init once per page; a second call replaces (drops) the recorder
+    // holding the arena before anything uses the new one.
+    let arena = unsafe { io::queue() };
+    RECORDER.set(Recorder::new(&envelope, seed, arena));
     batch::INTERVAL_MS
 }
 
@@ -125,7 +134,7 @@ pub fn http(len: usize) -> u32 {
     RECORDER.with(|r| r.http(&call)).unwrap_or(false) as u32
 }
 
-/// A vital report as [`Sink`] gave it (name and rating indexes, value, delta, generation),
+/// A vital report as a vitals export gave it (name and rating indexes, value, delta, generation),
 /// back with its attribution JSON (a string; may be empty). Returns 1 when a beacon is due.
 #[wasm_bindgen]
 pub fn vital(len: usize) -> u32 {
@@ -166,10 +175,11 @@ fn timing(numbers: &[f64; io::NUMBERS]) -> [f64; FIELDS.len()] {
     t
 }
 
-/// A resource timing entry. Numbers: the entry's [`FIELDS`]. Strings: URL, initiator type,
-/// next-hop protocol, render-blocking status, the `traceparent` of its `serverTiming`.
+/// A resource timing entry, between the two [`navigation`] calls. Numbers: the entry's
+/// [`FIELDS`]. Strings: URL, initiator type, next-hop protocol, render-blocking status, the
+/// `traceparent` of its `serverTiming`. Returns 1 when a beacon is due.
 #[wasm_bindgen]
-pub fn resource(len: usize) {
+pub fn resource(len: usize) -> u32 {
     let mut i = io::input(len);
     let resource = Resource {
         timing: &timing(&i.numbers),
@@ -179,15 +189,17 @@ pub fn resource(len: usize) {
         render_blocking: i.string(64),
         server_timing: i.string(128),
     };
-    RECORDER.with(|r| r.resource(&resource));
+    RECORDER.with(|r| r.resource(&resource)).unwrap_or(false) as u32
 }
 
-/// The navigation entry once `loadEventEnd` is set: records the page load's spans. Numbers:
+/// The navigation entry once `loadEventEnd` is set, before the page's resource entries and
+/// again after them (number 23: 0, then 1), which records the page load's spans. Numbers:
 /// the entry's [`FIELDS`]. Strings: URL, next-hop protocol, the `traceparent` of its
 /// `serverTiming`, `<meta name="traceparent">`'s content. Returns 1 when a beacon is due.
 #[wasm_bindgen]
 pub fn navigation(len: usize) -> u32 {
     let mut i = io::input(len);
+    let last = i.numbers[FIELDS.len()] == 1.0;
     let nav = Navigation {
         timing: &timing(&i.numbers),
         url: i.string(MAX_STRING_BYTES),
@@ -195,81 +207,84 @@ pub fn navigation(len: usize) -> u32 {
         server_timing: i.string(128),
         meta: i.string(128),
     };
-    RECORDER.with(|r| r.navigation(&nav)).unwrap_or(false) as u32
+    RECORDER.with(|r| r.navigation(&nav, last)).unwrap_or(false) as u32
 }
 
 /// Writes the next beacon of what is queued, sent at `now` (unix ms), and returns its
 /// length (its bytes are at [`out`]); 0 when nothing is queued. JS calls it until 0.
 #[wasm_bindgen]
 pub fn flush(now: f64) -> usize {
-    RECORDER
-        .with(|r| if r.next_beacon(now) { r.out.len() } else { 0 })
-        .unwrap_or(0)
+    // SAFETY: the only reference to the beacon buffer, for this call.
+    let out = unsafe { io::out() };
+    RECORDER.with(|r| r.next_beacon(now, out)).unwrap_or(0)
 }
 
 /// Starts measuring vitals: `activation_start` of a prerendered page (0 otherwise), when the
 /// page was first hidden (infinity if never), and web-vitals' `reportAllChanges`.
 #[wasm_bindgen]
-pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool, sink: Sink) {
-    RUNNING.set(Running {
-        vitals: PageVitals::new(activation_start, first_hidden, report_all_changes),
-        sink,
-    });
+pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool) {
+    VITALS.set(PageVitals::new(
+        activation_start,
+        first_hidden,
+        report_all_changes,
+    ));
 }
 
-/// A `first-contentful-paint` entry.
+/// A `first-contentful-paint` entry. This and the exports below return the number of
+/// reports written to the channel (see the module's docs).
 #[wasm_bindgen]
-pub fn fcp(start_time: f64) {
-    with(|v, emit| v.on_fcp(start_time, emit));
+pub fn fcp(start_time: f64) -> u32 {
+    with(|v, emit| v.on_fcp(start_time, emit))
 }
 
 /// A `largest-contentful-paint` entry.
 #[wasm_bindgen]
-pub fn lcp(start_time: f64) {
-    with(|v, emit| v.on_lcp(start_time, emit));
+pub fn lcp(start_time: f64) -> u32 {
+    with(|v, emit| v.on_lcp(start_time, emit))
 }
 
-/// A `layout-shift` entry. Returns [`crate::vitals::cls`]'s flags: which shift entries
-/// attribution must keep.
+/// A `layout-shift` entry. Also writes [`crate::vitals::cls`]'s flags (which shift entries
+/// attribution must keep) into the channel's last f64 slot.
 #[wasm_bindgen]
-pub fn shift(start_time: f64, value: f64, had_recent_input: bool) -> u8 {
+pub fn shift(start_time: f64, value: f64, had_recent_input: bool) -> u32 {
     let mut flags = 0;
-    with(|v, emit| flags = v.on_shift(start_time, value, had_recent_input, emit));
-    flags
+    let n = with(|v, emit| flags = v.on_shift(start_time, value, had_recent_input, emit));
+    io::output(io::NUMBERS - 1, &[flags.into()]);
+    n
 }
 
 /// An `event` or `first-input` entry, with `performance.interactionCount` now.
 #[wasm_bindgen]
-pub fn event(interaction_id: f64, duration: f64, interaction_count: f64) {
-    with(|v, emit| v.on_event(interaction_id, duration, interaction_count, emit));
+pub fn event(interaction_id: f64, duration: f64, interaction_count: f64) -> u32 {
+    with(|v, emit| v.on_event(interaction_id, duration, interaction_count, emit))
 }
 
 /// A trusted keydown or click.
 #[wasm_bindgen]
-pub fn input() {
-    with(|v, emit| v.on_input(emit));
+pub fn input() -> u32 {
+    with(|v, emit| v.on_input(emit))
 }
 
 /// The page became hidden (or unloads) at `time_stamp`.
 #[wasm_bindgen]
-pub fn hidden(time_stamp: f64, interaction_count: f64) {
-    with(|v, emit| v.on_hidden(time_stamp, interaction_count, emit));
+pub fn hidden(time_stamp: f64, interaction_count: f64) -> u32 {
+    with(|v, emit| v.on_hidden(time_stamp, interaction_count, emit))
 }
 
 /// `load` has passed: the navigation entry's `responseStart` and `performance.now()`.
 #[wasm_bindgen]
-pub fn loaded(response_start: f64, now: f64) {
-    with(|v, emit| v.on_loaded(response_start, now, emit));
+pub fn loaded(response_start: f64, now: f64) -> u32 {
+    with(|v, emit| v.on_loaded(response_start, now, emit))
 }
 
 /// `pageshow` from the back/forward cache.
 #[wasm_bindgen]
-pub fn restore(interaction_count: f64) {
-    with(|v, emit| v.on_restore(interaction_count, emit));
+pub fn restore(interaction_count: f64) -> u32 {
+    with(|v, emit| v.on_restore(interaction_count, emit))
 }
 
 /// Two animation frames after a restore: the time since its `pageshow`.
 #[wasm_bindgen(js_name = restorePaint)]
-pub fn restore_paint(since_pageshow: f64) {
-    with(|v, emit| v.on_restore_paint(since_pageshow, emit));
+pub fn restore_paint(since_pageshow: f64) -> u32 {
+    with(|v, emit| v.on_restore_paint(since_pageshow, emit))
 }

@@ -37,6 +37,51 @@ pub fn address() -> usize {
     IN.0.get() as usize
 }
 
+/// Writes `numbers` into the channel's f64 slots, for JS to read when the call returns
+/// (vital reports); slots beyond them keep what they held.
+pub fn output(at: usize, numbers: &[f64]) {
+    // SAFETY: single-threaded, within an export call; JS reads only after it returns.
+    let channel = unsafe { &mut *IN.0.get() };
+    for (slot, n) in channel.numbers.iter_mut().skip(at).zip(numbers) {
+        *slot = *n;
+    }
+}
+
+/// A static byte buffer the wasm owns (zeroed memory: nothing in the download).
+struct Bytes<const N: usize>(UnsafeCell<[u8; N]>);
+// SAFETY: as for `Buffer`: one thread.
+unsafe impl<const N: usize> Sync for Bytes<N> {}
+
+/// Where a beacon is written for JS to read: the beacon size cap.
+static OUT: Bytes<{ crate::batch::MAX_BYTES }> =
+    Bytes(UnsafeCell::new([0; crate::batch::MAX_BYTES]));
+/// The batch's arena.
+static QUEUE: Bytes<{ crate::batch::QUEUE_BYTES }> =
+    Bytes(UnsafeCell::new([0; crate::batch::QUEUE_BYTES]));
+
+/// The beacon buffer's address, for JS.
+pub fn out_address() -> usize {
+    OUT.0.get() as usize
+}
+
+/// The beacon buffer.
+///
+/// # Safety
+/// No other reference to it may be live: take it within one export call and let it go.
+pub unsafe fn out() -> &'static mut [u8] {
+    // SAFETY: the caller holds no other reference (above); one thread.
+    unsafe { &mut *OUT.0.get() }
+}
+
+/// The batch's arena.
+///
+/// # Safety
+/// Once per recorder: the recorder it is given to must be the only holder.
+pub unsafe fn queue() -> &'static mut [u8] {
+    // SAFETY: the caller gives it to one recorder (above); one thread.
+    unsafe { &mut *QUEUE.0.get() }
+}
+
 /// What JS wrote for the current call: the numbers and `len` bytes of strings.
 pub fn input(len: usize) -> Input<'static> {
     // SAFETY: single-threaded; JS writes only between calls, and callers use the input

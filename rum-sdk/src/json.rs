@@ -1,57 +1,87 @@
 //! A JSON text writer small enough for the download: no `core::fmt` (formatting one float
 //! costs about 10 KB of wasm), numbers written by hand, strings escaped so that the output is
-//! valid UTF-8 JSON whatever the input held.
+//! valid UTF-8 JSON whatever the input held. It writes into a fixed buffer: no allocation,
+//! so no allocator, growth code or out-of-memory formatting in the wasm. What does not fit
+//! sets [`Json::full`], and the caller drops the record.
 //!
 //! Commas are placed by looking at the last byte written: after `{`, `[` or `:` a value needs
 //! none, after anything else (a closed value) it does.
 
-use alloc::vec::Vec;
-
-/// JSON being written into a growable buffer.
-#[derive(Default)]
-pub struct Json {
-    pub bytes: Vec<u8>,
+/// JSON being written into `buf`.
+pub struct Json<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    /// Something did not fit: the text is cut and must not be used.
+    pub full: bool,
 }
 
-impl Json {
-    pub fn new() -> Self {
-        Json { bytes: Vec::new() }
+impl<'a> Json<'a> {
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Json {
+            buf,
+            len: 0,
+            full: false,
+        }
     }
 
-    /// The JSON written, leaving this writer empty.
-    pub fn take(&mut self) -> Json {
-        core::mem::take(self)
+    /// What was written.
+    pub fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, b: u8) {
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = b;
+                self.len += 1;
+            }
+            None => self.full = true,
+        }
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.push(b);
+        }
     }
 
     fn sep(&mut self) {
-        if !matches!(self.bytes.last(), None | Some(b'{' | b'[' | b':')) {
-            self.bytes.push(b',');
+        if !matches!(self.bytes().last(), None | Some(b'{' | b'[' | b':')) {
+            self.push(b',');
         }
     }
 
     /// Starts an object or array as the next value.
     pub fn open(&mut self, bracket: u8) -> &mut Self {
         self.sep();
-        self.bytes.push(bracket);
+        self.push(bracket);
         self
     }
 
     pub fn close(&mut self, bracket: u8) -> &mut Self {
-        self.bytes.push(bracket);
+        self.push(bracket);
         self
     }
 
     /// An object key; the value follows.
     pub fn key(&mut self, key: &str) -> &mut Self {
         self.str(key);
-        self.bytes.push(b':');
+        self.push(b':');
         self
     }
 
     /// Already-encoded JSON as the next value.
     pub fn raw(&mut self, json: &[u8]) -> &mut Self {
         self.sep();
-        self.bytes.extend_from_slice(json);
+        self.extend(json);
         self
     }
 
@@ -66,7 +96,7 @@ impl Json {
     /// valid UTF-8 JSON whatever the input held.
     pub fn text(&mut self, mut s: &[u8]) -> &mut Self {
         self.sep();
-        self.bytes.push(b'"');
+        self.push(b'"');
         loop {
             let (valid, invalid) = match core::str::from_utf8(s) {
                 Ok(_) => (s.len(), None),
@@ -79,21 +109,20 @@ impl Json {
                 self.escaped(b);
             }
             let Some(skip) = invalid else { break };
-            self.bytes.extend_from_slice("\u{FFFD}".as_bytes());
+            self.extend("\u{FFFD}".as_bytes());
             s = s.get(valid + skip..).unwrap_or_default();
         }
-        self.bytes.push(b'"');
+        self.push(b'"');
         self
     }
 
     fn escaped(&mut self, b: u8) {
-        let out = &mut self.bytes;
         match b {
-            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0..=0x1f => out.extend_from_slice(&[
+            b'"' | b'\\' => self.extend(&[b'\\', b]),
+            b'\n' => self.extend(b"\\n"),
+            b'\r' => self.extend(b"\\r"),
+            b'\t' => self.extend(b"\\t"),
+            0..=0x1f => self.extend(&[
                 b'\\',
                 b'u',
                 b'0',
@@ -101,19 +130,22 @@ impl Json {
                 HEX[(b >> 4) as usize],
                 HEX[(b & 15) as usize],
             ]),
-            _ => out.push(b),
+            _ => self.push(b),
         }
     }
 
-    /// Lowercase hex of `bytes`, as a string value (trace and span ids).
-    pub fn hex(&mut self, bytes: &[u8]) -> &mut Self {
+    /// A string value made of `parts` and then the decimal digits of `number` (a vital's id,
+    /// a status code as `error.type`).
+    pub fn text_number(&mut self, parts: &[&[u8]], number: u64) -> &mut Self {
         self.sep();
-        self.bytes.push(b'"');
-        for &b in bytes {
-            self.bytes
-                .extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+        self.push(b'"');
+        for part in parts {
+            for &b in *part {
+                self.escaped(b);
+            }
         }
-        self.bytes.push(b'"');
+        self.digits(number, 1);
+        self.push(b'"');
         self
     }
 
@@ -123,7 +155,7 @@ impl Json {
 
     pub fn uint(&mut self, value: u64) -> &mut Self {
         self.sep();
-        write_uint(&mut self.bytes, value, 1);
+        self.digits(value, 1);
         self
     }
 
@@ -138,10 +170,10 @@ impl Json {
         let scaled = ((if negative { -value } else { value }) * scale + 0.5) as u64;
         let scaled = if scaled == u64::MAX { 0 } else { scaled };
         if negative && scaled != 0 {
-            self.bytes.push(b'-');
+            self.push(b'-');
         }
         let unit = 10u64.pow(decimals);
-        write_uint(&mut self.bytes, scaled / unit, 1);
+        self.digits(scaled / unit, 1);
         let mut frac = scaled % unit;
         if frac != 0 {
             let mut width = decimals as usize;
@@ -149,8 +181,8 @@ impl Json {
                 frac /= 10;
                 width -= 1;
             }
-            self.bytes.push(b'.');
-            write_uint(&mut self.bytes, frac, width);
+            self.push(b'.');
+            self.digits(frac, width);
         }
         self
     }
@@ -163,31 +195,25 @@ impl Json {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Decimal digits of `value`, zero-padded to at least `width`. (Array indexing and
-/// `to_string` would bring in panic and formatting code.)
-fn write_uint(out: &mut Vec<u8>, value: u64, width: usize) {
-    let mut digits = 1;
-    let mut rest = value;
-    while rest >= 10 {
-        rest /= 10;
-        digits += 1;
+impl Json<'_> {
+    /// Decimal digits of `value`, zero-padded to at least `width`. (Array indexing and
+    /// `to_string` would bring in panic and formatting code.)
+    fn digits(&mut self, value: u64, width: usize) {
+        let mut digits = 1;
+        let mut rest = value;
+        while rest >= 10 {
+            rest /= 10;
+            digits += 1;
+        }
+        for _ in digits..width {
+            self.push(b'0');
+        }
+        let mut unit = 10u64.pow(digits as u32 - 1);
+        while unit > 0 {
+            self.push(b'0' + (value / unit % 10) as u8);
+            unit /= 10;
+        }
     }
-    for _ in digits..width {
-        out.push(b'0');
-    }
-    let mut unit = 10u64.pow(digits as u32 - 1);
-    while unit > 0 {
-        out.push(b'0' + (value / unit % 10) as u8);
-        unit /= 10;
-    }
-}
-
-/// `value` in decimal, as a string.
-pub fn decimal(value: u64) -> alloc::string::String {
-    let mut out = Vec::new();
-    write_uint(&mut out, value, 1);
-    // Digits are ASCII.
-    alloc::string::String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -195,9 +221,11 @@ mod tests {
     use super::*;
 
     fn text(f: impl FnOnce(&mut Json)) -> alloc::string::String {
-        let mut j = Json::new();
+        let mut buf = [0u8; 4096];
+        let mut j = Json::new(&mut buf);
         f(&mut j);
-        alloc::string::String::from_utf8(j.bytes).expect("valid UTF-8")
+        assert!(!j.full);
+        alloc::string::String::from_utf8(j.bytes().to_vec()).expect("valid UTF-8")
     }
 
     #[test]
@@ -369,11 +397,26 @@ mod tests {
     }
 
     #[test]
+    fn what_does_not_fit_marks_the_writer_full() {
+        let mut buf = [0u8; 8];
+        let mut j = Json::new(&mut buf);
+        j.str("1234567");
+        assert!(j.full);
+        assert_eq!(j.bytes(), b"\"1234567");
+        assert_eq!(
+            text(|j| {
+                j.text_number(&[b"v1-", b"ab"], 12);
+            }),
+            "\"v1-ab12\""
+        );
+    }
+
+    #[test]
     fn commas_follow_the_structure() {
         let s = text(|j| {
             j.open(b'{').key("a").uint(1).key("b").open(b'[');
             j.str("x").bool(true).open(b'{').close(b'}').close(b']');
-            j.key("c").hex(&[0, 0xab]).close(b'}');
+            j.key("c").str("00ab").close(b'}');
         });
         assert_eq!(s, r#"{"a":1,"b":["x",true,{}],"c":"00ab"}"#);
     }

@@ -9,8 +9,8 @@
 //! * [`session`]: the session's head-sampling rule (mirrored in `js/src/session.js`).
 //! * [`recorder`]: what one page view records; [`batch`]: when beacons leave and how large
 //!   they are; [`beacon`]: the wire format v1, written with [`json`] (no float formatting).
-//! * [`bindings`]: the module's exports; [`ffi`]: its one import (where vital reports go);
-//!   [`io`]: the byte channel strings cross by.
+//! * [`bindings`]: the module's exports (it has no imports); [`io`]: the byte channel
+//!   strings and reports cross by.
 //!
 //! The browser edges (observers, listeners, the fetch and XHR wrappers, sending) live in
 //! `js/src/` and hand the wasm facts: numbers, and strings through [`io`]'s buffer, since
@@ -26,7 +26,6 @@ extern crate alloc;
 pub mod batch;
 pub mod beacon;
 pub mod bindings;
-pub mod ffi;
 pub mod global;
 pub mod io;
 pub mod json;

@@ -1,16 +1,18 @@
 use super::*;
 use crate::beacon::{vital, Envelope};
-use crate::json::Json;
 use crate::trace::http::HttpCall;
 use crate::trace::ids::{SpanId, TraceId};
 use crate::vitals::{MetricName, Rating, Report};
 use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use serde_json::Value;
 
 const VIEW: &[u8] = b"a1b2c3d4e5f60718";
 
 fn envelope() -> Vec<u8> {
-    Envelope {
+    let mut buf = vec![0u8; 16 * 1024];
+    let len = Envelope {
         service: [b"shop", b"1.2", b""],
         sdk_version: "0.1.0",
         session_id: b"0123456789abcdef0123456789abcdef",
@@ -24,14 +26,22 @@ fn envelope() -> Vec<u8> {
         language: b"en-US",
         mobile: Some(false),
     }
-    .encode()
+    .encode(&mut buf);
+    buf.truncate(len);
+    buf
 }
 
-fn vital_item(report: &Report, generation: u32, attribution: &[u8]) -> Vec<u8> {
-    vital(report, generation, VIEW, b"navigate", attribution).bytes
+fn arena() -> Vec<u8> {
+    vec![0u8; QUEUE_BYTES]
 }
 
-fn span_item(url: &str) -> Vec<u8> {
+fn push_vital(batch: &mut Batch, report: &Report, generation: u32, attribution: &[u8]) -> bool {
+    batch.push(ItemKind::Vital, &mut |j| {
+        vital(j, report, generation, VIEW, b"navigate", attribution)
+    })
+}
+
+fn push_span(batch: &mut Batch, url: &str) -> bool {
     let call = HttpCall {
         trace_id: TraceId(*b"07070707070707070707070707070707"),
         span_id: SpanId(*b"0909090909090909"),
@@ -42,26 +52,29 @@ fn span_item(url: &str) -> Vec<u8> {
         status: 200,
         error: b"",
     };
-    let mut j = Json::new();
-    call.write(1_732_460_000_000.5, &mut j);
-    j.bytes
+    batch.push(ItemKind::Span, &mut |j| call.write(1_732_460_000_000.5, j))
 }
 
 fn drain(batch: &mut Batch) -> Vec<Value> {
-    let mut out = Vec::new();
+    let env = envelope();
+    let mut out = vec![0u8; MAX_BYTES];
     let mut beacons = Vec::new();
-    while batch.next_beacon(&envelope(), 1_732_460_001_000.0, &mut out) {
-        assert!(out.len() <= MAX_BYTES, "beacon of {} bytes", out.len());
-        beacons.push(serde_json::from_slice(&out).expect("a beacon is JSON"));
+    loop {
+        let n = batch.next_beacon(&env, 1_732_460_001_000.0, &mut out);
+        if n == 0 {
+            return beacons;
+        }
+        assert!(n <= MAX_BYTES, "beacon of {n} bytes");
+        beacons.push(serde_json::from_slice(&out[..n]).expect("a beacon is JSON"));
     }
-    beacons
 }
 
 #[test]
 fn a_beacon_is_due_at_thirty_items_and_holds_them_in_order() {
-    let mut batch = Batch::default();
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
     for i in 0..MAX_ITEMS - 1 {
-        assert!(!batch.push(ItemKind::Span, span_item(&alloc::format!("https://a/{i}"))));
+        assert!(!push_span(&mut batch, &alloc::format!("https://a/{i}")));
     }
     let report = Report {
         name: MetricName::Lcp,
@@ -70,7 +83,7 @@ fn a_beacon_is_due_at_thirty_items_and_holds_them_in_order() {
         rating: Rating::Good,
         detail: 0.0,
     };
-    assert!(batch.push(ItemKind::Vital, vital_item(&report, 0, b"")));
+    assert!(push_vital(&mut batch, &report, 0, b""));
     let beacons = drain(&mut batch);
     assert_eq!(beacons.len(), 1);
     let b = &beacons[0];
@@ -78,19 +91,18 @@ fn a_beacon_is_due_at_thirty_items_and_holds_them_in_order() {
     assert_eq!(b["spans"][3]["attrs"]["url.full"], "https://a/3");
     assert_eq!(b["vitals"][0]["id"], "v1-a1b2c3d4e5f60718-LCP0");
     assert_eq!(b["vitals"][0]["value"], 812.5);
+    assert!(b["vitals"][0].get("attr").is_none());
     assert!(batch.is_empty());
     assert!(drain(&mut batch).is_empty(), "nothing queued, no beacon");
 }
 
 #[test]
 fn a_large_batch_leaves_as_several_beacons_under_the_byte_limit() {
-    let mut batch = Batch::default();
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
     let long = "x".repeat(4000);
     for i in 0..25 {
-        batch.push(
-            ItemKind::Span,
-            span_item(&alloc::format!("https://a/{i}/{long}")),
-        );
+        push_span(&mut batch, &alloc::format!("https://a/{i}/{long}"));
     }
     let beacons = drain(&mut batch);
     assert!(beacons.len() >= 4, "{} beacons", beacons.len());
@@ -119,9 +131,10 @@ fn a_large_batch_leaves_as_several_beacons_under_the_byte_limit() {
 
 #[test]
 fn an_item_no_beacon_can_hold_is_dropped_and_counted() {
-    let mut batch = Batch::default();
-    batch.push(ItemKind::Span, span_item(&"y".repeat(MAX_BYTES)));
-    batch.push(ItemKind::Span, span_item("https://a/ok"));
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
+    push_span(&mut batch, &"y".repeat(MAX_BYTES));
+    push_span(&mut batch, "https://a/ok");
     let beacons = drain(&mut batch);
     assert_eq!(beacons.len(), 1);
     assert_eq!(beacons[0]["spans"][0]["attrs"]["url.full"], "https://a/ok");
@@ -129,10 +142,30 @@ fn an_item_no_beacon_can_hold_is_dropped_and_counted() {
 }
 
 #[test]
+fn items_beyond_the_arena_are_dropped_and_counted_and_the_rest_leave() {
+    let mut arena = vec![0u8; 5000];
+    let mut batch = Batch::new(&mut arena);
+    let long = "z".repeat(1500);
+    for i in 0..5 {
+        push_span(&mut batch, &alloc::format!("https://a/{i}/{long}"));
+    }
+    assert_eq!(batch.len(), 2, "two fit in 5000 bytes");
+    assert_eq!(batch.dropped, 3);
+    assert_eq!(drain(&mut batch).len(), 1);
+    // Drained, the arena takes items again.
+    push_span(&mut batch, "https://a/again");
+    assert_eq!(
+        drain(&mut batch)[0]["spans"][0]["attrs"]["url.full"],
+        "https://a/again"
+    );
+}
+
+#[test]
 fn spans_over_the_per_view_cap_are_counted_not_queued() {
-    let mut batch = Batch::default();
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
     for _ in 0..MAX_SPANS_PER_VIEW + 5 {
-        batch.push(ItemKind::Span, span_item("https://a/"));
+        push_span(&mut batch, "https://a/");
         if batch.len() >= MAX_ITEMS {
             drain(&mut batch);
         }
@@ -147,10 +180,7 @@ fn spans_over_the_per_view_cap_are_counted_not_queued() {
         rating: Rating::NeedsImprovement,
         detail: 0.0,
     };
-    batch.push(
-        ItemKind::Vital,
-        vital_item(&report, 2, b"{\"largestShiftValue\":0.1}"),
-    );
+    push_vital(&mut batch, &report, 2, b"{\"largestShiftValue\":0.1}");
     let b = &drain(&mut batch)[0];
     assert_eq!(b["vitals"][0]["value"], 0.123456789);
     assert_eq!(b["vitals"][0]["nav"], "back-forward-cache");
@@ -160,8 +190,9 @@ fn spans_over_the_per_view_cap_are_counted_not_queued() {
 
 #[test]
 fn the_envelope_carries_resource_session_view_and_context() {
-    let mut batch = Batch::default();
-    batch.push(ItemKind::Span, span_item("https://a/"));
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
+    push_span(&mut batch, "https://a/");
     let b = &drain(&mut batch)[0];
     assert_eq!(b["v"], 1);
     assert_eq!(b["sentAt"], 1_732_460_001_000u64);
@@ -171,6 +202,7 @@ fn the_envelope_carries_resource_session_view_and_context() {
     assert_eq!(b["resource"]["telemetry.sdk.name"], "rum-sdk");
     assert_eq!(b["view"]["start"], 1_732_460_000_000.5);
     assert_eq!(b["context"]["screen"]["width"], 1920);
+    assert_eq!(b["context"]["viewport"]["height"], 720);
     assert_eq!(b["context"]["connection"]["effectiveType"], "4g");
     assert_eq!(b["context"]["mobile"], false);
     assert_eq!(b["spans"][0]["start"], 1_732_460_000_010.5);
@@ -179,6 +211,8 @@ fn the_envelope_carries_resource_session_view_and_context() {
 
 #[test]
 fn attribution_over_its_limit_is_marked_truncated() {
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
     let report = Report {
         name: MetricName::Inp,
         value: 250.0,
@@ -190,7 +224,10 @@ fn attribution_over_its_limit_is_marked_truncated() {
         "{{\"x\":\"{}\"}}",
         "z".repeat(crate::beacon::MAX_ATTRIBUTION_BYTES)
     );
-    let item = vital_item(&report, 0, big.as_bytes());
-    let v: Value = serde_json::from_slice(&item).expect("JSON");
-    assert_eq!(v["attr"], serde_json::json!({"truncated": true}));
+    push_vital(&mut batch, &report, 0, big.as_bytes());
+    let b = &drain(&mut batch)[0];
+    assert_eq!(
+        b["vitals"][0]["attr"],
+        serde_json::json!({"truncated": true})
+    );
 }

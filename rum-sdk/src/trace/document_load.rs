@@ -7,7 +7,13 @@
 //! * `documentFetch`, its child: the HTML document's request, with the network marks;
 //! * `resourceFetch`, its other children: one per stylesheet, script, image or font that
 //!   finished loading before `load` (fetch and XHR calls are client spans already), at most
-//!   [`MAX_RESOURCE_SPANS`], the number left out recorded on `documentLoad`.
+//!   [`MAX_RESOURCE_SPANS`] (the first the browser reported), the number left out recorded
+//!   on `documentLoad`.
+//!
+//! JS hands over the navigation entry, then each resource entry, then the navigation entry
+//! again ([`PageLoad::start`], [`PageLoad::resource`], [`PageLoad::finish`]): each span is
+//! written as it is known, nothing is kept but ids and a count, and `documentLoad`, written
+//! last, knows how many resources were left out.
 //!
 //! Joined to the backend: when the HTML's response named its server span, in
 //! `Server-Timing: traceparent;desc="00-{trace}-{span}-{flags}"` or in
@@ -20,17 +26,13 @@
 //! leaves at 0 (no unload, no TLS, a cross-origin resource without `Timing-Allow-Origin`) is
 //! left out rather than sent as a time, and so are sizes of 0.
 
-use alloc::vec::Vec;
-
 use super::ids::{parse_traceparent, IdGenerator, SpanId, TraceId};
 use super::span::{events, link, SpanHead, SpanKind};
-use crate::io::Input;
+use crate::batch::{Batch, ItemKind};
 use crate::json::Json;
 
 /// Resource spans per page load; more are counted, not sent.
 pub const MAX_RESOURCE_SPANS: usize = 250;
-/// Resource entries kept while the page loads, before the cap picks the earliest.
-pub const MAX_RESOURCE_ENTRIES: usize = 1000;
 
 /// The fields of a navigation or resource timing entry the spans are built from, in the order
 /// of the numbers JS sends (`js/src/document-load.js` reads these names from the entry).
@@ -102,133 +104,191 @@ pub struct Resource<'a> {
     pub server_timing: &'a [u8],
 }
 
-/// A resource entry kept until the navigation entry is complete: its numbers, and its
-/// strings as the byte channel holds them (each followed by 0xFF).
-struct Kept {
-    timing: [f64; FIELDS.len()],
-    strings: Vec<u8>,
-}
-
-/// What the page load is made of, collected until the navigation entry is complete.
-#[derive(Default)]
+/// The page load being recorded: its trace, `documentLoad`'s id, and the resources so far.
 pub struct PageLoad {
-    resources: Vec<Kept>,
-    /// Entries beyond [`MAX_RESOURCE_ENTRIES`].
-    overflow: u64,
+    trace_id: TraceId,
+    load_id: SpanId,
+    server: Option<SpanId>,
+    fetch_start: f64,
+    load_event_end: f64,
+    resources: usize,
+    dropped: u64,
 }
 
 impl PageLoad {
-    pub fn add_resource(&mut self, r: &Resource) {
-        if self.resources.len() >= MAX_RESOURCE_ENTRIES {
-            self.overflow += 1;
-            return;
+    /// Starts from the complete navigation entry: the trace is the server span's when the
+    /// page named it, else a new one.
+    pub fn start(nav: &Navigation, ids: &mut IdGenerator) -> PageLoad {
+        let server = parse_traceparent(nav.server_timing).or_else(|| parse_traceparent(nav.meta));
+        let trace_id = server.map_or_else(|| ids.trace_id(), |(trace, _)| trace);
+        PageLoad {
+            trace_id,
+            load_id: ids.span_id(),
+            server: server.map(|(_, span)| span),
+            fetch_start: nav.timing[FETCH_START],
+            load_event_end: nav.timing[LOAD_EVENT_END],
+            resources: 0,
+            dropped: 0,
         }
-        let mut strings = Vec::new();
-        for s in [
-            r.url,
-            r.initiator,
-            r.protocol,
-            r.render_blocking,
-            r.server_timing,
-        ] {
-            strings.extend_from_slice(s);
-            strings.push(0xFF);
-        }
-        self.resources.push(Kept {
-            timing: *r.timing,
-            strings,
-        });
     }
 
-    /// Writes the page load's spans, parents first, each as a beacon item given to `item`;
-    /// `time_origin` is `performance.timeOrigin` (unix ms).
-    pub fn write(
+    /// A resource entry: queued as a `resourceFetch` span when it finished before `load`, is
+    /// not a fetch or XHR call, and the cap is not reached (then counted). True when a beacon
+    /// is due.
+    pub fn resource(
+        &mut self,
+        r: &Resource,
+        time_origin: f64,
+        ids: &mut IdGenerator,
+        batch: &mut Batch,
+    ) -> bool {
+        let t = r.timing;
+        let loaded = !matches!(r.initiator, b"fetch" | b"xmlhttprequest" | b"beacon")
+            && t[START_TIME] >= self.fetch_start
+            && t[RESPONSE_END] > 0.0
+            && t[RESPONSE_END] <= self.load_event_end;
+        if !loaded {
+            return false;
+        }
+        if self.resources >= MAX_RESOURCE_SPANS {
+            self.dropped += 1;
+            return false;
+        }
+        self.resources += 1;
+        let fields = FetchFields {
+            url: r.url,
+            protocol: r.protocol,
+            initiator: r.initiator,
+            render_blocking: r.render_blocking,
+            server: parse_traceparent(r.server_timing),
+        };
+        let span_id = ids.span_id();
+        batch.push(ItemKind::Span, &mut |j| {
+            self.fetch_span(
+                j,
+                b"resourceFetch",
+                &span_id,
+                t,
+                t[START_TIME],
+                &fields,
+                time_origin,
+            )
+        })
+    }
+
+    /// Queues `documentLoad` and `documentFetch`, from the navigation entry (the same as
+    /// [`PageLoad::start`]'s). True when a beacon is due.
+    pub fn finish(
         &self,
         nav: &Navigation,
         time_origin: f64,
         ids: &mut IdGenerator,
-        mut item: impl FnMut(Json),
-    ) {
+        batch: &mut Batch,
+    ) -> bool {
         let t = nav.timing;
-        let at = |ms: f64| time_origin + ms;
-        let server = parse_traceparent(nav.server_timing).or_else(|| parse_traceparent(nav.meta));
-        let trace_id = server.map_or_else(|| ids.trace_id(), |(trace, _)| trace);
-        let load_id = ids.span_id();
-
-        // Resources that finished before `load` and are not fetch or XHR calls, earliest first.
-        let mut loaded: Vec<(&[f64; FIELDS.len()], Input)> = Vec::new();
-        for kept in &self.resources {
-            let rt = &kept.timing;
-            let mut strings = Input::new([0.0; crate::io::NUMBERS], &kept.strings);
-            let _url = strings.string(usize::MAX);
-            let initiator = strings.string(usize::MAX);
-            if !matches!(initiator, b"fetch" | b"xmlhttprequest" | b"beacon")
-                && rt[START_TIME] >= t[FETCH_START]
-                && rt[RESPONSE_END] > 0.0
-                && rt[RESPONSE_END] <= t[LOAD_EVENT_END]
-            {
-                loaded.push((rt, Input::new([0.0; crate::io::NUMBERS], &kept.strings)));
+        let due = batch.push(ItemKind::Span, &mut |j| {
+            SpanHead {
+                trace_id: &self.trace_id,
+                span_id: &self.load_id,
+                parent: self.server.as_ref(),
+                name: b"documentLoad",
+                kind: SpanKind::Internal,
+                start: time_origin + t[FETCH_START],
+                end: time_origin + t[LOAD_EVENT_END],
+                error: false,
             }
-        }
-        sort_by_key(&mut loaded, |(rt, _)| rt[START_TIME]);
-        let dropped = loaded.len().saturating_sub(MAX_RESOURCE_SPANS) as u64 + self.overflow;
-        loaded.truncate(MAX_RESOURCE_SPANS);
-
-        let mut j = Json::new();
-        SpanHead {
-            trace_id: &trace_id,
-            span_id: &load_id,
-            parent: server.as_ref().map(|(_, span)| span),
-            name: b"documentLoad",
-            kind: SpanKind::Internal,
-            start: at(t[FETCH_START]),
-            end: at(t[LOAD_EVENT_END]),
-            error: false,
-        }
-        .open(&mut j);
-        j.key("url.full").text(nav.url);
-        if dropped > 0 {
-            j.key("rum.document_load.resources_dropped").uint(dropped);
-        }
-        j.close(b'}');
-        let mut marks = Vec::new();
-        marks.push((FIELDS[FETCH_START], at(t[FETCH_START])));
-        collect_marks(&mut marks, t, PAGE_MARKS, time_origin);
-        events(&mut j, &marks);
-        item(j.close(b'}').take());
-
-        let mut fields = FetchFields {
+            .open(j);
+            j.key("url.full").text(nav.url);
+            if self.dropped > 0 {
+                j.key("rum.document_load.resources_dropped")
+                    .uint(self.dropped);
+            }
+            j.close(b'}');
+            marks(j, t, FETCH_START, time_origin);
+            j.close(b'}');
+        });
+        let fields = FetchFields {
             url: nav.url,
             protocol: nav.protocol,
             ..FetchFields::default()
         };
-        item(fetch_span(
-            b"documentFetch",
-            &trace_id,
-            &ids.span_id(),
-            &load_id,
-            t,
-            t[FETCH_START],
-            &fields,
-            time_origin,
-        ));
-        for (rt, mut strings) in loaded {
-            fields.url = strings.string(usize::MAX);
-            fields.initiator = strings.string(usize::MAX);
-            fields.protocol = strings.string(usize::MAX);
-            fields.render_blocking = strings.string(usize::MAX);
-            fields.server = parse_traceparent(strings.string(usize::MAX));
-            item(fetch_span(
-                b"resourceFetch",
-                &trace_id,
-                &ids.span_id(),
-                &load_id,
-                rt,
-                rt[START_TIME],
+        let span_id = ids.span_id();
+        due | batch.push(ItemKind::Span, &mut |j| {
+            self.fetch_span(
+                j,
+                b"documentFetch",
+                &span_id,
+                t,
+                t[FETCH_START],
                 &fields,
                 time_origin,
-            ));
+            )
+        })
+    }
+
+    /// `documentFetch` or `resourceFetch`: `start` to `responseEnd`, the network marks as
+    /// events, status, protocol and sizes as attributes.
+    #[allow(clippy::too_many_arguments)]
+    fn fetch_span(
+        &self,
+        j: &mut Json,
+        name: &[u8],
+        span_id: &SpanId,
+        t: &[f64; FIELDS.len()],
+        start: f64,
+        f: &FetchFields,
+        time_origin: f64,
+    ) {
+        SpanHead {
+            trace_id: &self.trace_id,
+            span_id,
+            parent: Some(&self.load_id),
+            name,
+            kind: SpanKind::Internal,
+            start: time_origin + start,
+            end: time_origin + t[RESPONSE_END],
+            error: t[RESPONSE_STATUS] >= 400.0,
         }
+        .open(j);
+        j.key("url.full").text(f.url);
+        if !f.initiator.is_empty() {
+            j.key("rum.resource.initiator_type").text(f.initiator);
+        }
+        if !f.render_blocking.is_empty() {
+            j.key("rum.resource.render_blocking_status")
+                .text(f.render_blocking);
+        }
+        for (key, i) in [
+            ("http.response.status_code", RESPONSE_STATUS),
+            ("http.response.size", TRANSFER_SIZE),
+            ("http.response.body.size", ENCODED_BODY_SIZE),
+            ("rum.response.decoded_body_size", DECODED_BODY_SIZE),
+        ] {
+            let value = t.get(i).copied().unwrap_or(0.0);
+            if value >= 1.0 {
+                j.key(key).uint(value as u64);
+            }
+        }
+        // `network.protocol.*` from ALPN's `nextHopProtocol`; unknown values are left out.
+        let version = match f.protocol {
+            b"http/1.0" => "1.0",
+            b"http/1.1" => "1.1",
+            b"h2" | b"h2c" => "2",
+            b"h3" => "3",
+            _ => "",
+        };
+        if !version.is_empty() {
+            j.key("network.protocol.name")
+                .str("http")
+                .key("network.protocol.version")
+                .str(version);
+        }
+        j.close(b'}');
+        marks(j, t, NETWORK_MARKS.start, time_origin);
+        if let Some((trace, span)) = &f.server {
+            link(j, trace, span);
+        }
+        j.close(b'}');
     }
 }
 
@@ -243,99 +303,38 @@ struct FetchFields<'a> {
     server: Option<(TraceId, SpanId)>,
 }
 
-/// `documentFetch` or `resourceFetch`: `start` to `responseEnd`, the network marks as
-/// events, status, protocol and sizes as attributes.
-#[allow(clippy::too_many_arguments)]
-fn fetch_span(
-    name: &[u8],
-    trace_id: &TraceId,
-    span_id: &SpanId,
-    parent: &SpanId,
-    t: &[f64; FIELDS.len()],
-    start: f64,
-    f: &FetchFields,
-    time_origin: f64,
-) -> Json {
-    let mut j = Json::new();
-    SpanHead {
-        trace_id,
-        span_id,
-        parent: Some(parent),
-        name,
-        kind: SpanKind::Internal,
-        start: time_origin + start,
-        end: time_origin + t[RESPONSE_END],
-        error: t[RESPONSE_STATUS] >= 400.0,
-    }
-    .open(&mut j);
-    j.key("url.full").text(f.url);
-    if !f.initiator.is_empty() {
-        j.key("rum.resource.initiator_type").text(f.initiator);
-    }
-    if !f.render_blocking.is_empty() {
-        j.key("rum.resource.render_blocking_status")
-            .text(f.render_blocking);
-    }
-    for (key, value) in [
-        ("http.response.status_code", t[RESPONSE_STATUS]),
-        ("http.response.size", t[TRANSFER_SIZE]),
-        ("http.response.body.size", t[ENCODED_BODY_SIZE]),
-        ("rum.response.decoded_body_size", t[DECODED_BODY_SIZE]),
-    ] {
-        if value >= 1.0 {
-            j.key(key).uint(value as u64);
-        }
-    }
-    // `network.protocol.*` from ALPN's `nextHopProtocol`; unknown values are left out.
-    let version = match f.protocol {
-        b"http/1.0" => "1.0",
-        b"http/1.1" => "1.1",
-        b"h2" | b"h2c" => "2",
-        b"h3" => "3",
-        _ => "",
+/// The span's events: from `first` (`fetchStart` for `documentLoad`, `domainLookupStart` for
+/// the fetches) the marks the browser set, in time order. `documentLoad`'s are its own
+/// marks after the network's.
+fn marks(j: &mut Json, t: &[f64; FIELDS.len()], first: usize, time_origin: f64) {
+    let range = if first == FETCH_START {
+        PAGE_MARKS
+    } else {
+        NETWORK_MARKS
     };
-    if !version.is_empty() {
-        j.key("network.protocol.name")
-            .str("http")
-            .key("network.protocol.version")
-            .str(version);
-    }
-    j.close(b'}');
-    let mut marks = Vec::new();
-    collect_marks(&mut marks, t, NETWORK_MARKS, time_origin);
-    events(&mut j, &marks);
-    if let Some((trace, span)) = &f.server {
-        link(&mut j, trace, span);
-    }
-    j.close(b'}');
-    j
-}
-
-/// The marks of `range` that the browser set, as events in time order.
-fn collect_marks(
-    marks: &mut Vec<(&'static str, f64)>,
-    t: &[f64],
-    range: core::ops::Range<usize>,
-    time_origin: f64,
-) {
-    for (name, &value) in FIELDS.iter().zip(t).skip(range.start).take(range.len()) {
+    // Fixed room for the ten marks at most; no allocation.
+    let mut marks = [("", 0.0); 10];
+    let mut n = 0;
+    let candidates = FIELDS.iter().zip(t).skip(range.start).take(range.len());
+    let first_mark = (first == FETCH_START).then(|| (&FIELDS[FETCH_START], &t[FETCH_START]));
+    for (name, &value) in first_mark.into_iter().chain(candidates) {
         if value > 0.0 {
-            marks.push((name, time_origin + value));
+            if let Some(slot) = marks.get_mut(n) {
+                *slot = (name, time_origin + value);
+                n += 1;
+            }
         }
     }
-    sort_by_key(marks, |(_, time)| *time);
-}
-
-/// A stable insertion sort: core's sort adds about 4 KB to the wasm, and these lists are
-/// short (ten marks) or arrive nearly in order (resources, by start time).
-fn sort_by_key<T>(list: &mut [T], key: impl Fn(&T) -> f64) {
-    for i in 1..list.len() {
-        let mut j = i;
-        while j > 0 && list.get(j - 1).map(&key) > list.get(j).map(&key) {
-            list.swap(j - 1, j);
-            j -= 1;
+    let marks = marks.get_mut(..n).unwrap_or_default();
+    // Insertion sort: core's sort adds about 4 KB to the wasm, and these are ten at most.
+    for i in 1..marks.len() {
+        let mut k = i;
+        while k > 0 && marks.get(k - 1).map(|m| m.1) > marks.get(k).map(|m| m.1) {
+            marks.swap(k - 1, k);
+            k -= 1;
         }
     }
+    events(j, marks);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use super::ids::{SpanId, TraceId};
 use super::span::{SpanHead, SpanKind};
-use crate::json::{decimal, Json};
+use crate::json::Json;
 
 /// What the wrapper observed. Times are milliseconds since the navigation's start.
 pub struct HttpCall<'a> {
@@ -48,7 +48,7 @@ impl HttpCall<'_> {
         if !self.error.is_empty() {
             j.key("error.type").text(self.error);
         } else if failed {
-            j.key("error.type").str(&decimal(self.status.into()));
+            j.key("error.type").text_number(&[], self.status.into());
         }
         j.close(b'}').close(b'}');
     }
@@ -70,9 +70,10 @@ mod tests {
             status,
             error: error.as_bytes(),
         };
-        let mut j = Json::new();
+        let mut buf = [0u8; 1024];
+        let mut j = Json::new(&mut buf);
         call.write(1_700_000_000_000.0, &mut j);
-        serde_json::from_slice(&j.bytes).expect("a span is JSON")
+        serde_json::from_slice(j.bytes()).expect("a span is JSON")
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! `Timing-Allow-Origin`, a fetch call and the favicon (requested after `load`).
 
 use super::*;
+use crate::batch::Batch;
 use alloc::string::String;
+use alloc::vec::Vec;
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/chromium-page-load.json");
@@ -32,7 +34,8 @@ fn text<'a>(entry: &'a Value, key: &str) -> &'a [u8] {
 }
 
 /// The fixture's page load as the wasm would write it, with `server_timing` and `meta` for
-/// the navigation (None: as recorded), and `extra` resources added after the recorded ones.
+/// the navigation (None: as recorded), and `extra` resources after the recorded ones; the
+/// spans parents first.
 fn spans(
     server_timing: Option<&str>,
     meta: &str,
@@ -44,42 +47,53 @@ fn spans(
         .and_then(|p| p.iter().find(|e| e["name"] == "first-contentful-paint"))
         .and_then(|e| e["startTime"].as_f64())
         .unwrap_or(0.0);
-    let mut load = PageLoad::default();
-    for r in f["resources"].as_array().expect("resources") {
-        let st = traceparent(r);
-        load.add_resource(&Resource {
-            timing: &timing(r, 0.0),
-            url: text(r, "name"),
-            initiator: text(r, "initiatorType"),
-            protocol: text(r, "nextHopProtocol"),
-            render_blocking: text(r, "renderBlockingStatus"),
-            server_timing: st.as_bytes(),
-        });
-    }
-    for (url, t) in extra {
-        load.add_resource(&Resource {
-            timing: t,
-            url: url.as_bytes(),
-            initiator: b"link",
-            protocol: b"",
-            render_blocking: b"",
-            server_timing: b"",
-        });
-    }
     let n = &f["navigation"];
     let recorded = traceparent(n);
+    let nav_timing = timing(n, fcp);
     let nav = Navigation {
-        timing: &timing(n, fcp),
+        timing: &nav_timing,
         url: text(n, "name"),
         protocol: text(n, "nextHopProtocol"),
         server_timing: server_timing.unwrap_or(&recorded).as_bytes(),
         meta: meta.as_bytes(),
     };
     let origin = f["timeOrigin"].as_f64().expect("timeOrigin");
-    let mut out = Vec::new();
-    load.write(&nav, origin, &mut IdGenerator::new(7), |j| {
-        out.push(serde_json::from_slice(&j.bytes).expect("a span is JSON"))
-    });
+    let mut ids = IdGenerator::new(7);
+    let mut arena = alloc::vec![0u8; 1 << 20];
+    let mut batch = Batch::new(&mut arena);
+    let mut load = PageLoad::start(&nav, &mut ids);
+    for r in f["resources"].as_array().expect("resources") {
+        let st = traceparent(r);
+        let t = timing(r, 0.0);
+        let resource = Resource {
+            timing: &t,
+            url: text(r, "name"),
+            initiator: text(r, "initiatorType"),
+            protocol: text(r, "nextHopProtocol"),
+            render_blocking: text(r, "renderBlockingStatus"),
+            server_timing: st.as_bytes(),
+        };
+        load.resource(&resource, origin, &mut ids, &mut batch);
+    }
+    for (url, t) in extra {
+        let resource = Resource {
+            timing: t,
+            url: url.as_bytes(),
+            initiator: b"link",
+            protocol: b"",
+            render_blocking: b"",
+            server_timing: b"",
+        };
+        load.resource(&resource, origin, &mut ids, &mut batch);
+    }
+    load.finish(&nav, origin, &mut ids, &mut batch);
+    assert_eq!(batch.dropped, 0);
+    let mut out: Vec<Value> = batch
+        .items()
+        .map(|(_, item)| serde_json::from_slice(item).expect("a span is JSON"))
+        .collect();
+    // documentLoad and documentFetch are written last: put the parents first.
+    out.rotate_right(2);
     (out, f)
 }
 
@@ -257,7 +271,7 @@ fn resources_loaded_before_load_are_children_without_fetch_calls_or_later_reques
 fn at_most_the_cap_of_resources_the_rest_counted_on_document_load() {
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture");
     let css = timing(&f["resources"][0], 0.0);
-    let extra: Vec<(String, [f64; FIELDS.len()])> = (0..MAX_RESOURCE_ENTRIES + 30)
+    let extra: Vec<(String, [f64; FIELDS.len()])> = (0..400)
         .map(|i| {
             let mut t = css;
             t[START_TIME] += (i % 50) as f64 * 0.001;
@@ -270,10 +284,18 @@ fn at_most_the_cap_of_resources_the_rest_counted_on_document_load() {
         .filter(|s| s["name"] == "resourceFetch")
         .count();
     assert_eq!(resources, MAX_RESOURCE_SPANS);
-    // The fixture's own entries come first; its 4 qualifying ones and the extras compete.
-    let kept_entries = MAX_RESOURCE_ENTRIES - 6;
+    // The first the browser reported are kept: the fixture's 4 that qualify, then extras.
     assert_eq!(
         spans[0]["attrs"]["rum.document_load.resources_dropped"],
-        (4 + kept_entries - MAX_RESOURCE_SPANS + 36) as u64
+        (4 + 400 - MAX_RESOURCE_SPANS) as u64
     );
+    let urls: Vec<&str> = spans
+        .iter()
+        .filter_map(|s| s["attrs"]["url.full"].as_str())
+        .collect();
+    assert!(
+        urls.iter().any(|u| u.ends_with("/style.css"))
+            && urls.contains(&"https://cdn.example/245.css")
+    );
+    assert!(!urls.contains(&"https://cdn.example/246.css"));
 }
