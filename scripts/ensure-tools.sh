@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing:
-#   the wasm32 Rust target, rustfmt and clippy, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock,
+#   the wasm32 Rust target, rustfmt and clippy,
 #   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser, of bench/ with
 #   --bench) from their lockfiles, and (with --browser) Debian's chromium; and the gateway's
 #   user-agent regexes (npm uap-core) in gateway/assets/uap-core/. With --cross: the Python
@@ -47,18 +47,6 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
-
-# wasm-bindgen's CLI must match the library exactly, or the glue it writes will not fit.
-want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [[ -z "$want" ]]; then
-  say "Cargo.lock names no wasm-bindgen version"; exit 1
-fi
-if [[ "$have" != "$want" ]]; then
-  say "cargo install wasm-bindgen-cli --version $want (have: ${have:-none})"
-  # --locked fails for this crate here; the version pin is what matters.
-  cargo install wasm-bindgen-cli --version "$want"
-fi
 
 if ! command -v npm >/dev/null; then
   apt_install nodejs npm

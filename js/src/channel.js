@@ -1,15 +1,14 @@
 // The byte channel into the wasm (rum-sdk/src/io.rs): numbers into f64 slots, strings as
 // UTF-8 each followed by a 0xFF byte, then an export is called with the strings' length. A
 // string that does not fit is left unterminated, which the wasm reads as absent. Cheaper
-// than wasm-bindgen's own string passing, which costs 0.7–0.9 KB of glue.
+// than wasm-bindgen's string passing would be (0.7–0.9 KB of glue each way).
 
 const NUMBERS = 32;
 const STRING_BYTES = 24 * 1024;
 const encoder = new TextEncoder();
 
-export function channel(wasm, exports) {
-  // The module's memory, whatever wasm-opt renamed its export to.
-  const memory = Object.values(exports).find((v) => v instanceof WebAssembly.Memory);
+export function channel(wasm) {
+  const memory = wasm.memory;
   const base = wasm.io();
   return {
     /** Calls `fn(length)` with `numbers` and `strings` in the channel; returns its result. */

@@ -4,7 +4,7 @@
 // owns the records, the batching and the beacon's bytes; this file hands it facts and sends
 // what it writes. Any failure leaves the page as it was: init never throws.
 
-import loadWasm, * as wasm from '../pkg/rum_sdk.js';
+import { loadWasm } from './wasm.js';
 import { currentSession } from './session.js';
 import { createTracer, instrumentFetch, instrumentXhr, propagationMatcher } from './fetch.js';
 import { randomHex } from './ids.js';
@@ -59,12 +59,12 @@ export function createInit(defaultWasmUrl) {
       const recordPageLoad = watchPageLoad();
       const viewId = randomHex(8);
       const navType = navigationType();
-      const loaded = loadWasm({ module_or_path: wasmUrl });
+      const loaded = loadWasm(wasmUrl);
       // A prerendered page is measured from its activation, as web-vitals does.
       whenActivated(() =>
         loaded
-          .then((exports) => {
-            const io = channel(wasm, exports);
+          .then((wasm) => {
+            const io = channel(wasm);
             const send = createSender(url, originalFetch || fetch);
             const connection = navigator.connection || {};
             const mobile = navigator.userAgentData ? +!!navigator.userAgentData.mobile : 2;

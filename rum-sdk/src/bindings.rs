@@ -1,4 +1,6 @@
-//! The wasm module's exports. Only numbers cross: facts come in as arguments or through the
+//! The wasm module's exports, plain C-ABI functions of numbers (wasm-bindgen's glue would
+//! add about 0.8 KB of JS and an externref table for nothing, since only numbers cross;
+//! `js/src/wasm.js` loads the module). Only numbers cross: facts come in as arguments or through the
 //! byte channel ([`crate::io`]: f64 slots, then strings), beacons go out as a length whose
 //! bytes JS reads at [`out`]. Times are milliseconds since the navigation's start.
 //!
@@ -7,8 +9,6 @@
 //! detail), which JS reads as soon as the call returns and hands back to [`vital`] with
 //! their attribution. No import and no `JsValue` crossing: a JS object handed to the wasm
 //! brings wasm-bindgen's externref table and allocator.
-
-use wasm_bindgen::prelude::*;
 
 use crate::batch;
 use crate::beacon::{Envelope, MAX_ATTRIBUTION_BYTES};
@@ -57,14 +57,14 @@ fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) -> u32 {
 }
 
 /// The byte channel's address: `io.rs` describes its layout.
-#[wasm_bindgen]
-pub fn io() -> usize {
+#[no_mangle]
+pub extern "C" fn io() -> usize {
     io::address()
 }
 
 /// Where the beacon [`flush`] wrote starts.
-#[wasm_bindgen]
-pub fn out() -> usize {
+#[no_mangle]
+pub extern "C" fn out() -> usize {
     io::out_address()
 }
 
@@ -73,8 +73,8 @@ pub fn out() -> usize {
 /// or 2 when unknown). Strings: service name, version, environment, session id, view id,
 /// URL, referrer, navigation type, connection's effective type, language. Returns the
 /// batch interval in ms, for JS's timer; 0 if the session id is not one.
-#[wasm_bindgen]
-pub fn init(len: usize) -> u32 {
+#[no_mangle]
+pub extern "C" fn init(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
     let service = [
@@ -111,8 +111,8 @@ pub fn init(len: usize) -> u32 {
 
 /// A fetch or XHR call ended. Numbers: start, end, response status (0 if none). Strings:
 /// trace id, span id, method, URL, error. Returns 1 when a beacon is due.
-#[wasm_bindgen]
-pub fn http(len: usize) -> u32 {
+#[no_mangle]
+pub extern "C" fn http(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
     let (Some(trace_id), Some(span_id)) = (
@@ -136,8 +136,8 @@ pub fn http(len: usize) -> u32 {
 
 /// A vital report as a vitals export gave it (name and rating indexes, value, delta, generation),
 /// back with its attribution JSON (a string; may be empty). Returns 1 when a beacon is due.
-#[wasm_bindgen]
-pub fn vital(len: usize) -> u32 {
+#[no_mangle]
+pub extern "C" fn vital(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
     let names = [
@@ -178,8 +178,8 @@ fn timing(numbers: &[f64; io::NUMBERS]) -> [f64; FIELDS.len()] {
 /// A resource timing entry, between the two [`navigation`] calls. Numbers: the entry's
 /// [`FIELDS`]. Strings: URL, initiator type, next-hop protocol, render-blocking status, the
 /// `traceparent` of its `serverTiming`. Returns 1 when a beacon is due.
-#[wasm_bindgen]
-pub fn resource(len: usize) -> u32 {
+#[no_mangle]
+pub extern "C" fn resource(len: usize) -> u32 {
     let mut i = io::input(len);
     let resource = Resource {
         timing: &timing(&i.numbers),
@@ -196,8 +196,8 @@ pub fn resource(len: usize) -> u32 {
 /// again after them (number 23: 0, then 1), which records the page load's spans. Numbers:
 /// the entry's [`FIELDS`]. Strings: URL, next-hop protocol, the `traceparent` of its
 /// `serverTiming`, `<meta name="traceparent">`'s content. Returns 1 when a beacon is due.
-#[wasm_bindgen]
-pub fn navigation(len: usize) -> u32 {
+#[no_mangle]
+pub extern "C" fn navigation(len: usize) -> u32 {
     let mut i = io::input(len);
     let last = i.numbers[FIELDS.len()] == 1.0;
     let nav = Navigation {
@@ -212,8 +212,8 @@ pub fn navigation(len: usize) -> u32 {
 
 /// Writes the next beacon of what is queued, sent at `now` (unix ms), and returns its
 /// length (its bytes are at [`out`]); 0 when nothing is queued. JS calls it until 0.
-#[wasm_bindgen]
-pub fn flush(now: f64) -> usize {
+#[no_mangle]
+pub extern "C" fn flush(now: f64) -> usize {
     // SAFETY: the only reference to the beacon buffer, for this call.
     let out = unsafe { io::out() };
     RECORDER.with(|r| r.next_beacon(now, out)).unwrap_or(0)
@@ -221,8 +221,8 @@ pub fn flush(now: f64) -> usize {
 
 /// Starts measuring vitals: `activation_start` of a prerendered page (0 otherwise), when the
 /// page was first hidden (infinity if never), and web-vitals' `reportAllChanges`.
-#[wasm_bindgen]
-pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool) {
+#[no_mangle]
+pub extern "C" fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool) {
     VITALS.set(PageVitals::new(
         activation_start,
         first_hidden,
@@ -232,21 +232,21 @@ pub fn start(activation_start: f64, first_hidden: f64, report_all_changes: bool)
 
 /// A `first-contentful-paint` entry. This and the exports below return the number of
 /// reports written to the channel (see the module's docs).
-#[wasm_bindgen]
-pub fn fcp(start_time: f64) -> u32 {
+#[no_mangle]
+pub extern "C" fn fcp(start_time: f64) -> u32 {
     with(|v, emit| v.on_fcp(start_time, emit))
 }
 
 /// A `largest-contentful-paint` entry.
-#[wasm_bindgen]
-pub fn lcp(start_time: f64) -> u32 {
+#[no_mangle]
+pub extern "C" fn lcp(start_time: f64) -> u32 {
     with(|v, emit| v.on_lcp(start_time, emit))
 }
 
 /// A `layout-shift` entry. Also writes [`crate::vitals::cls`]'s flags (which shift entries
 /// attribution must keep) into the channel's last f64 slot.
-#[wasm_bindgen]
-pub fn shift(start_time: f64, value: f64, had_recent_input: bool) -> u32 {
+#[no_mangle]
+pub extern "C" fn shift(start_time: f64, value: f64, had_recent_input: bool) -> u32 {
     let mut flags = 0;
     let n = with(|v, emit| flags = v.on_shift(start_time, value, had_recent_input, emit));
     io::output(io::NUMBERS - 1, &[flags.into()]);
@@ -254,37 +254,37 @@ pub fn shift(start_time: f64, value: f64, had_recent_input: bool) -> u32 {
 }
 
 /// An `event` or `first-input` entry, with `performance.interactionCount` now.
-#[wasm_bindgen]
-pub fn event(interaction_id: f64, duration: f64, interaction_count: f64) -> u32 {
+#[no_mangle]
+pub extern "C" fn event(interaction_id: f64, duration: f64, interaction_count: f64) -> u32 {
     with(|v, emit| v.on_event(interaction_id, duration, interaction_count, emit))
 }
 
 /// A trusted keydown or click.
-#[wasm_bindgen]
-pub fn input() -> u32 {
+#[no_mangle]
+pub extern "C" fn input() -> u32 {
     with(|v, emit| v.on_input(emit))
 }
 
 /// The page became hidden (or unloads) at `time_stamp`.
-#[wasm_bindgen]
-pub fn hidden(time_stamp: f64, interaction_count: f64) -> u32 {
+#[no_mangle]
+pub extern "C" fn hidden(time_stamp: f64, interaction_count: f64) -> u32 {
     with(|v, emit| v.on_hidden(time_stamp, interaction_count, emit))
 }
 
 /// `load` has passed: the navigation entry's `responseStart` and `performance.now()`.
-#[wasm_bindgen]
-pub fn loaded(response_start: f64, now: f64) -> u32 {
+#[no_mangle]
+pub extern "C" fn loaded(response_start: f64, now: f64) -> u32 {
     with(|v, emit| v.on_loaded(response_start, now, emit))
 }
 
 /// `pageshow` from the back/forward cache.
-#[wasm_bindgen]
-pub fn restore(interaction_count: f64) -> u32 {
+#[no_mangle]
+pub extern "C" fn restore(interaction_count: f64) -> u32 {
     with(|v, emit| v.on_restore(interaction_count, emit))
 }
 
 /// Two animation frames after a restore: the time since its `pageshow`.
-#[wasm_bindgen(js_name = restorePaint)]
-pub fn restore_paint(since_pageshow: f64) -> u32 {
+#[export_name = "restorePaint"]
+pub extern "C" fn restore_paint(since_pageshow: f64) -> u32 {
     with(|v, emit| v.on_restore_paint(since_pageshow, emit))
 }

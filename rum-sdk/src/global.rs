@@ -30,6 +30,7 @@ impl<T> Global<T> {
 
     /// Runs `f` on the value. A call re-entered from inside `f` (the browser calling back
     /// synchronously) is skipped rather than panicking into the page.
+    #[inline(always)]
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let mut slot = self.0.try_borrow_mut().ok()?;
         slot.as_mut().map(f)

@@ -21,10 +21,14 @@
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
+// Host tests use `alloc`; the wasm allocates nothing.
+#[cfg(not(target_arch = "wasm32"))]
 extern crate alloc;
 
 pub mod batch;
 pub mod beacon;
+// The exports: wasm only, so their unmangled names never meet a native link.
+#[cfg(target_arch = "wasm32")]
 pub mod bindings;
 pub mod global;
 pub mod io;
@@ -36,10 +40,7 @@ pub mod vitals;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
 mod wasm_runtime {
-    #[global_allocator]
-    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-        // SAFETY: wasm32 without atomics has one thread.
-        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+    // No global allocator: the wasm allocates nothing (records go into fixed buffers).
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo<'_>) -> ! {

@@ -11,8 +11,6 @@
 //! Storage holds `{id}.{1|0}` (32 hex digits, then the decision), so a session keeps the
 //! decision it started with even if the page's sample rate changes.
 
-use alloc::string::String;
-
 /// Whether a session with this id (32 lowercase hex digits) is recorded at `rate` (0 to 1).
 pub fn is_sampled(id: &str, rate: f64) -> bool {
     let Some(head) = id.get(..8) else {
@@ -32,14 +30,14 @@ pub fn is_sampled(id: &str, rate: f64) -> bool {
 
 /// A session as storage held it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub id: String,
+pub struct Session<'a> {
+    pub id: &'a str,
     pub sampled: bool,
 }
 
-impl Session {
+impl<'a> Session<'a> {
     /// The stored value, if it is one this SDK wrote.
-    pub fn parse(stored: &str) -> Option<Session> {
+    pub fn parse(stored: &'a str) -> Option<Session<'a>> {
         let (id, bit) = stored.split_once('.')?;
         let hex = id.len() == 32
             && id
@@ -47,7 +45,7 @@ impl Session {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         match bit {
             "1" | "0" if hex => Some(Session {
-                id: id.into(),
+                id,
                 sampled: bit == "1",
             }),
             _ => None,
@@ -56,9 +54,9 @@ impl Session {
 
     /// The stored session if there is one, else a new session with `fresh_id` and the
     /// decision [`is_sampled`] makes for it.
-    pub fn resume_or_start(stored: Option<&str>, fresh_id: &str, rate: f64) -> Session {
+    pub fn resume_or_start(stored: Option<&'a str>, fresh_id: &'a str, rate: f64) -> Session<'a> {
         stored.and_then(Session::parse).unwrap_or_else(|| Session {
-            id: fresh_id.into(),
+            id: fresh_id,
             sampled: is_sampled(fresh_id, rate),
         })
     }
@@ -106,7 +104,7 @@ mod tests {
         assert_eq!(
             s,
             Session {
-                id: "0123456789abcdef0123456789abcdef".into(),
+                id: "0123456789abcdef0123456789abcdef",
                 sampled: false
             }
         );

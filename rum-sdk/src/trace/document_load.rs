@@ -27,7 +27,7 @@
 //! left out rather than sent as a time, and so are sizes of 0.
 
 use super::ids::{parse_traceparent, IdGenerator, SpanId, TraceId};
-use super::span::{events, link, SpanHead, SpanKind};
+use super::span::{link, SpanHead, SpanKind};
 use crate::batch::{Batch, ItemKind};
 use crate::json::Json;
 
@@ -204,7 +204,7 @@ impl PageLoad {
                     .uint(self.dropped);
             }
             j.close(b'}');
-            marks(j, t, FETCH_START, time_origin);
+            marks(j, t, true, time_origin);
             j.close(b'}');
         });
         let fields = FetchFields {
@@ -284,7 +284,7 @@ impl PageLoad {
                 .str(version);
         }
         j.close(b'}');
-        marks(j, t, NETWORK_MARKS.start, time_origin);
+        marks(j, t, false, time_origin);
         if let Some((trace, span)) = &f.server {
             link(j, trace, span);
         }
@@ -303,38 +303,36 @@ struct FetchFields<'a> {
     server: Option<(TraceId, SpanId)>,
 }
 
-/// The span's events: from `first` (`fetchStart` for `documentLoad`, `domainLookupStart` for
-/// the fetches) the marks the browser set, in time order. `documentLoad`'s are its own
-/// marks after the network's.
-fn marks(j: &mut Json, t: &[f64; FIELDS.len()], first: usize, time_origin: f64) {
-    let range = if first == FETCH_START {
-        PAGE_MARKS
-    } else {
-        NETWORK_MARKS
-    };
-    // Fixed room for the ten marks at most; no allocation.
-    let mut marks = [("", 0.0); 10];
-    let mut n = 0;
-    let candidates = FIELDS.iter().zip(t).skip(range.start).take(range.len());
-    let first_mark = (first == FETCH_START).then(|| (&FIELDS[FETCH_START], &t[FETCH_START]));
-    for (name, &value) in first_mark.into_iter().chain(candidates) {
-        if value > 0.0 {
-            if let Some(slot) = marks.get_mut(n) {
-                *slot = (name, time_origin + value);
-                n += 1;
+/// The span's events, in time order: `documentLoad`'s (`page`) are `fetchStart` and the
+/// page's marks, the fetches' the network marks; those the browser left at 0 are left out.
+fn marks(j: &mut Json, t: &[f64; FIELDS.len()], page: bool, time_origin: f64) {
+    let mut left = [false; FIELDS.len()];
+    let range = if page { PAGE_MARKS } else { NETWORK_MARKS };
+    for (i, slot) in left.iter_mut().enumerate() {
+        *slot = (range.contains(&i) || (page && i == FETCH_START))
+            && t.get(i).is_some_and(|v| *v > 0.0);
+    }
+    j.key("events").open(b'[');
+    // The earliest left, until none is: at most ten marks, and no sort routine in the wasm.
+    loop {
+        let mut next: Option<(usize, f64)> = None;
+        for (i, (&v, &l)) in t.iter().zip(&left).enumerate() {
+            if l && next.is_none_or(|(_, best)| v < best) {
+                next = Some((i, v));
             }
         }
-    }
-    let marks = marks.get_mut(..n).unwrap_or_default();
-    // Insertion sort: core's sort adds about 4 KB to the wasm, and these are ten at most.
-    for i in 1..marks.len() {
-        let mut k = i;
-        while k > 0 && marks.get(k - 1).map(|m| m.1) > marks.get(k).map(|m| m.1) {
-            marks.swap(k - 1, k);
-            k -= 1;
+        let Some((i, v)) = next else { break };
+        if let Some(slot) = left.get_mut(i) {
+            *slot = false;
         }
+        j.open(b'{')
+            .key("name")
+            .str(FIELDS.get(i).copied().unwrap_or_default())
+            .key("time")
+            .ms(time_origin + v)
+            .close(b'}');
     }
-    events(j, marks);
+    j.close(b']');
 }
 
 #[cfg(test)]

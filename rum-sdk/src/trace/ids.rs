@@ -39,16 +39,17 @@ fn valid<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
 /// alone pulls about 5 KB of formatting code into the wasm.)
 pub fn parse_traceparent(value: &[u8]) -> Option<(TraceId, SpanId)> {
     let v = value.trim_ascii();
-    let dash = |i: usize| v.get(i) == Some(&b'-');
-    let hex2 = |i: usize| {
-        v.get(i..i + 2)
-            .is_some_and(|d| d.iter().all(u8::is_ascii_hexdigit))
-    };
-    if !(hex2(0) && dash(2) && dash(35) && dash(52) && hex2(53)) || v.get(..2) == Some(b"ff") {
-        return None;
-    }
+    let version = v.get(..2)?;
+    let flags = v.get(53..55)?;
+    let hex = |d: &[u8]| d.iter().all(u8::is_ascii_hexdigit);
     // Version 00 is exactly 55 characters; a later one may append `-` and more.
-    if (v.get(..2) == Some(b"00") && v.len() != 55) || (v.len() > 55 && !dash(55)) {
+    let length_ok = if version == b"00" {
+        v.len() == 55
+    } else {
+        v.len() == 55 || v.get(55) == Some(&b'-')
+    };
+    let dashes = [2, 35, 52].iter().all(|&i| v.get(i) == Some(&b'-'));
+    if !(hex(version) && hex(flags) && version != b"ff" && length_ok && dashes) {
         return None;
     }
     Some((

@@ -25,8 +25,8 @@ pub struct SpanHead<'a> {
 }
 
 impl SpanHead<'_> {
-    /// Opens the span and its attributes: write them with `key(..)` and values, then
-    /// [`close_attrs`], optional [`events`], and close the span's object.
+    /// Opens the span and its attributes: write them with `key(..)` and values, close the
+    /// attributes' object, add events or links, and close the span's.
     pub fn open(&self, j: &mut Json) {
         j.open(b'{');
         j.key("traceId").text(&self.trace_id.0);
@@ -46,23 +46,6 @@ impl SpanHead<'_> {
         }
         j.key("attrs").open(b'{');
     }
-}
-
-/// Span events: `(name, unix ms)` in time order.
-pub fn events(j: &mut Json, events: &[(&str, f64)]) {
-    if events.is_empty() {
-        return;
-    }
-    j.key("events").open(b'[');
-    for (name, time) in events {
-        j.open(b'{')
-            .key("name")
-            .str(name)
-            .key("time")
-            .ms(*time)
-            .close(b'}');
-    }
-    j.close(b']');
 }
 
 /// One span link.
