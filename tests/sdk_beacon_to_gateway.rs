@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use common::{get, send, InProcess};
 use rum_sdk::beacon::Envelope;
 use rum_sdk::recorder::Recorder;
-use rum_sdk::trace::document_load::{Navigation, Resource, FIELDS};
+use rum_sdk::trace::document_load::{fields, Navigation, Resource, FIELD_COUNT};
 use rum_sdk::trace::http::HttpCall;
 use rum_sdk::trace::ids::{SpanId, TraceId};
 use rum_sdk::vitals::{MetricName, Rating, Report};
@@ -23,12 +23,14 @@ const SESSION: &str = "0123456789abcdef0123456789abcdef";
 const VIEW: &str = "a1b2c3d4e5f60718";
 const URL: &str = "http://localhost:8080/shop?q=\"quoted\"\tand\u{1}control é";
 
-fn timing(entry: &Value, fcp: f64) -> [f64; FIELDS.len()] {
-    let mut t = [0.0; FIELDS.len()];
-    for (slot, name) in t.iter_mut().zip(FIELDS) {
-        *slot = entry[name].as_f64().unwrap_or(0.0);
+fn timing(entry: &Value, fcp: f64) -> [f64; FIELD_COUNT] {
+    let mut t = [0.0; FIELD_COUNT];
+    for (slot, name) in t.iter_mut().zip(fields()) {
+        *slot = entry[std::str::from_utf8(name).expect("ASCII")]
+            .as_f64()
+            .unwrap_or(0.0);
     }
-    t[FIELDS.len() - 1] = fcp;
+    t[FIELD_COUNT - 1] = fcp;
     t
 }
 

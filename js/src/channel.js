@@ -27,6 +27,11 @@ export function channel(wasm) {
     },
     /** The f64 slots, where calls write results (vital reports). */
     numbers: () => new Float64Array(memory.buffer, base, NUMBERS),
+    /** The NUL-terminated text at `address`. */
+    text(address) {
+      const bytes = new Uint8Array(memory.buffer, address);
+      return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
+    },
     /** `length` bytes the wasm wrote at `address`, copied out. */
     read: (address, length) => new Uint8Array(memory.buffer, address, length).slice(),
   };

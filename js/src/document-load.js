@@ -3,15 +3,6 @@
 // not delayed, the navigation entry, then every resource timing entry (observed from init:
 // the timeline's own buffer holds only 250), then the navigation entry again.
 
-// The entry fields the wasm reads, in the order of document_load.rs's FIELDS.
-const FIELDS = [
-  'startTime', 'fetchStart', 'domainLookupStart', 'domainLookupEnd', 'connectStart', 'secureConnectionStart',
-  'connectEnd', 'requestStart', 'responseStart', 'responseEnd', 'transferSize', 'encodedBodySize',
-  'decodedBodySize', 'responseStatus', 'unloadEventStart', 'unloadEventEnd', 'domInteractive',
-  'domContentLoadedEventStart', 'domContentLoadedEventEnd', 'domComplete', 'loadEventStart', 'loadEventEnd',
-];
-
-const numbers = (entry, fcp = 0) => [...FIELDS.map((f) => +entry[f] || 0), fcp];
 const serverTraceparent = (entry) => ((entry.serverTiming || []).find((s) => s.name === 'traceparent') || {}).description;
 
 /** Starts collecting; `record(forward)` runs once the page has loaded and the wasm is live. */
@@ -30,6 +21,10 @@ export function watchPageLoad() {
       } catch {}
     };
     const recordNow = () => {
+      // The entry fields the wasm reads, in its order (rum-sdk/src/trace/document_load.rs:
+      // FIELD_NAMES); the last is the paint's, set apart.
+      const names = io.text(wasm.fields()).split(',');
+      const numbers = (entry, fcp = 0) => [...names.map((f) => +entry[f] || 0).slice(0, -1), fcp];
       const nav = performance.getEntriesByType('navigation')[0];
       if (!nav) return;
       // loadEventEnd is set once the load handlers have run; wait for it (at most ~5 s).

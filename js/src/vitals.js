@@ -22,7 +22,7 @@ export function startVitals(module, io, { reportAllChanges, attribution, viewId,
   // Each call returns how many reports it made, six numbers each in the channel (copied
   // out before anything else uses it); calls never throw into the page.
   const wasm = {};
-  for (const k of ['fcp', 'lcp', 'shift', 'event', 'input', 'hidden', 'loaded', 'restore', 'restorePaint']) {
+  for (const k in module) {
     wasm[k] = (...args) => {
       try {
         const n = module[k](...args);

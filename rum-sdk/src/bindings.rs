@@ -15,7 +15,7 @@ use crate::beacon::{Envelope, MAX_ATTRIBUTION_BYTES};
 use crate::global::Global;
 use crate::io;
 use crate::recorder::Recorder;
-use crate::trace::document_load::{Navigation, Resource, FIELDS};
+use crate::trace::document_load::{Navigation, Resource, FIELD_COUNT, FIELD_NAMES};
 use crate::trace::http::HttpCall;
 use crate::trace::ids::{SpanId, TraceId};
 use crate::vitals::page::{PageVitals, Tagged};
@@ -60,6 +60,13 @@ fn with(f: impl FnOnce(&mut PageVitals, &mut dyn FnMut(Tagged))) -> u32 {
 #[no_mangle]
 pub extern "C" fn io() -> usize {
     io::address()
+}
+
+/// Where the timing entries' field names start: [`FIELD_NAMES`], comma-separated and
+/// NUL-terminated, the order JS sends their numbers in.
+#[no_mangle]
+pub extern "C" fn fields() -> usize {
+    FIELD_NAMES.as_ptr() as usize
 }
 
 /// Where the beacon [`flush`] wrote starts.
@@ -167,8 +174,8 @@ pub extern "C" fn vital(len: usize) -> u32 {
 }
 
 /// The timing fields of a resource or navigation entry: the first numbers.
-fn timing(numbers: &[f64; io::NUMBERS]) -> [f64; FIELDS.len()] {
-    let mut t = [0.0; FIELDS.len()];
+fn timing(numbers: &[f64; io::NUMBERS]) -> [f64; FIELD_COUNT] {
+    let mut t = [0.0; FIELD_COUNT];
     for (slot, n) in t.iter_mut().zip(numbers) {
         *slot = *n;
     }
@@ -176,7 +183,7 @@ fn timing(numbers: &[f64; io::NUMBERS]) -> [f64; FIELDS.len()] {
 }
 
 /// A resource timing entry, between the two [`navigation`] calls. Numbers: the entry's
-/// [`FIELDS`]. Strings: URL, initiator type, next-hop protocol, render-blocking status, the
+/// [`FIELD_NAMES`]. Strings: URL, initiator type, next-hop protocol, render-blocking status, the
 /// `traceparent` of its `serverTiming`. Returns 1 when a beacon is due.
 #[no_mangle]
 pub extern "C" fn resource(len: usize) -> u32 {
@@ -194,12 +201,12 @@ pub extern "C" fn resource(len: usize) -> u32 {
 
 /// The navigation entry once `loadEventEnd` is set, before the page's resource entries and
 /// again after them (number 23: 0, then 1), which records the page load's spans. Numbers:
-/// the entry's [`FIELDS`]. Strings: URL, next-hop protocol, the `traceparent` of its
+/// the entry's [`FIELD_NAMES`]. Strings: URL, next-hop protocol, the `traceparent` of its
 /// `serverTiming`, `<meta name="traceparent">`'s content. Returns 1 when a beacon is due.
 #[no_mangle]
 pub extern "C" fn navigation(len: usize) -> u32 {
     let mut i = io::input(len);
-    let last = i.numbers[FIELDS.len()] == 1.0;
+    let last = i.numbers[FIELD_COUNT] == 1.0;
     let nav = Navigation {
         timing: &timing(&i.numbers),
         url: i.string(MAX_STRING_BYTES),

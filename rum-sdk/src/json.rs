@@ -37,6 +37,7 @@ impl<'a> Json<'a> {
         self.len == 0
     }
 
+    #[inline(never)]
     fn push(&mut self, b: u8) {
         match self.buf.get_mut(self.len) {
             Some(slot) => {
@@ -72,6 +73,7 @@ impl<'a> Json<'a> {
     }
 
     /// An object key; the value follows.
+    #[inline(never)]
     pub fn key(&mut self, key: &str) -> &mut Self {
         self.str(key);
         self.push(b':');
@@ -111,12 +113,11 @@ impl<'a> Json<'a> {
         self
     }
 
+    /// `b` as it goes in a JSON string: `"` and `\\` escaped, control characters as
+    /// `\\u00XX` (longer than `\\n` for the few that have a short form, but one rule).
     fn escaped(&mut self, b: u8) {
         match b {
             b'"' | b'\\' => self.extend(&[b'\\', b]),
-            b'\n' => self.extend(b"\\n"),
-            b'\r' => self.extend(b"\\r"),
-            b'\t' => self.extend(b"\\t"),
             0..=0x1f => self.extend(&[
                 b'\\',
                 b'u',
@@ -364,7 +365,7 @@ mod tests {
             text(|j| {
                 j.str("\n\r\t\u{0}\u{1f}\u{7f}");
             }),
-            "\"\\n\\r\\t\\u0000\\u001f\u{7f}\""
+            "\"\\u000a\\u000d\\u0009\\u0000\\u001f\u{7f}\""
         );
         assert_eq!(
             text(|j| {

@@ -34,35 +34,23 @@ use crate::json::Json;
 /// Resource spans per page load; more are counted, not sent.
 pub const MAX_RESOURCE_SPANS: usize = 250;
 
-/// The fields of a navigation or resource timing entry the spans are built from, in the order
-/// of the numbers JS sends (`js/src/document-load.js` reads these names from the entry).
-/// The navigation-only marks follow the shared ones; `firstContentfulPaint` is the paint
-/// entry's `startTime`.
-pub const FIELDS: [&str; 23] = [
-    "startTime",
-    "fetchStart",
-    "domainLookupStart",
-    "domainLookupEnd",
-    "connectStart",
-    "secureConnectionStart",
-    "connectEnd",
-    "requestStart",
-    "responseStart",
-    "responseEnd",
-    "transferSize",
-    "encodedBodySize",
-    "decodedBodySize",
-    "responseStatus",
-    "unloadEventStart",
-    "unloadEventEnd",
-    "domInteractive",
-    "domContentLoadedEventStart",
-    "domContentLoadedEventEnd",
-    "domComplete",
-    "loadEventStart",
-    "loadEventEnd",
-    "firstContentfulPaint",
-];
+/// The fields of a navigation or resource timing entry the spans are built from, in the
+/// order of the numbers JS sends, comma-separated and NUL-terminated: `js/src/document-load.js`
+/// reads this very text out of the wasm's memory ([`crate::bindings`]'s `fields`), so the
+/// order is written once. The navigation-only marks follow the shared ones;
+/// `firstContentfulPaint` is the paint entry's `startTime`.
+pub const FIELD_NAMES: &str = "startTime,fetchStart,domainLookupStart,domainLookupEnd,connectStart,secureConnectionStart,connectEnd,requestStart,responseStart,responseEnd,transferSize,encodedBodySize,decodedBodySize,responseStatus,unloadEventStart,unloadEventEnd,domInteractive,domContentLoadedEventStart,domContentLoadedEventEnd,domComplete,loadEventStart,loadEventEnd,firstContentfulPaint\0";
+/// How many [`FIELD_NAMES`] there are.
+pub const FIELD_COUNT: usize = 23;
+
+/// The field names, in order.
+pub fn fields() -> impl Iterator<Item = &'static [u8]> {
+    let names = FIELD_NAMES.as_bytes();
+    names
+        .get(..names.len() - 1)
+        .unwrap_or_default()
+        .split(|&b| b == b',')
+}
 
 const START_TIME: usize = 0;
 const FETCH_START: usize = 1;
@@ -80,8 +68,8 @@ const LOAD_EVENT_END: usize = 21;
 /// The navigation entry and what the page said about its server span. Strings are the
 /// bytes JS wrote.
 pub struct Navigation<'a> {
-    /// The entry's numbers, indexed as [`FIELDS`].
-    pub timing: &'a [f64; FIELDS.len()],
+    /// The entry's numbers, in [`FIELD_NAMES`]' order.
+    pub timing: &'a [f64; FIELD_COUNT],
     pub url: &'a [u8],
     /// `nextHopProtocol`: `http/1.1`, `h2`, `h3`.
     pub protocol: &'a [u8],
@@ -93,8 +81,8 @@ pub struct Navigation<'a> {
 
 /// A resource timing entry.
 pub struct Resource<'a> {
-    /// Indexed as [`FIELDS`]; the navigation-only slots are 0.
-    pub timing: &'a [f64; FIELDS.len()],
+    /// In [`FIELD_NAMES`]' order; the navigation-only slots are 0.
+    pub timing: &'a [f64; FIELD_COUNT],
     pub url: &'a [u8],
     /// `initiatorType`: `script`, `link`, `img`, `css`, `fetch`, …
     pub initiator: &'a [u8],
@@ -234,7 +222,7 @@ impl PageLoad {
         j: &mut Json,
         name: &[u8],
         span_id: &SpanId,
-        t: &[f64; FIELDS.len()],
+        t: &[f64; FIELD_COUNT],
         start: f64,
         f: &FetchFields,
         time_origin: f64,
@@ -305,8 +293,8 @@ struct FetchFields<'a> {
 
 /// The span's events, in time order: `documentLoad`'s (`page`) are `fetchStart` and the
 /// page's marks, the fetches' the network marks; those the browser left at 0 are left out.
-fn marks(j: &mut Json, t: &[f64; FIELDS.len()], page: bool, time_origin: f64) {
-    let mut left = [false; FIELDS.len()];
+fn marks(j: &mut Json, t: &[f64; FIELD_COUNT], page: bool, time_origin: f64) {
+    let mut left = [false; FIELD_COUNT];
     let range = if page { PAGE_MARKS } else { NETWORK_MARKS };
     for (i, slot) in left.iter_mut().enumerate() {
         *slot = (range.contains(&i) || (page && i == FETCH_START))
@@ -327,7 +315,7 @@ fn marks(j: &mut Json, t: &[f64; FIELDS.len()], page: bool, time_origin: f64) {
         }
         j.open(b'{')
             .key("name")
-            .str(FIELDS.get(i).copied().unwrap_or_default())
+            .text(fields().nth(i).unwrap_or_default())
             .key("time")
             .ms(time_origin + v)
             .close(b'}');

@@ -166,14 +166,15 @@ impl PageVitals {
     /// Restored from the back/forward cache: every metric starts over as a new instance.
     /// TTFB is reported at once as 0; FCP and LCP follow with [`Self::on_restore_paint`].
     pub fn on_restore(&mut self, interaction_count: f64, emit: &mut dyn FnMut(Tagged)) {
-        self.generation += 1;
-        self.first_hidden = f64::INFINITY;
-        self.interaction_baseline = interaction_count;
-        self.fcp = Fcp::default();
-        self.lcp = Lcp::default();
-        self.cls = Cls::default();
-        self.inp = Inp::default();
-        self.ttfb = Ttfb::default();
+        // Fresh metric states (through `new`, so their defaults are written once in the
+        // wasm), keeping what belongs to the page.
+        *self = PageVitals {
+            generation: self.generation + 1,
+            interaction_baseline: interaction_count,
+            activation_start: self.activation_start,
+            fcp_reported: self.fcp_reported,
+            ..PageVitals::new(0.0, f64::INFINITY, self.report_all_changes)
+        };
         let ttfb = self.ttfb.on_restore();
         self.tag(ttfb, emit);
     }

@@ -11,12 +11,14 @@ use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/chromium-page-load.json");
 
-fn timing(entry: &Value, fcp: f64) -> [f64; FIELDS.len()] {
-    let mut t = [0.0; FIELDS.len()];
-    for (slot, name) in t.iter_mut().zip(FIELDS) {
-        *slot = entry[name].as_f64().unwrap_or(0.0);
+fn timing(entry: &Value, fcp: f64) -> [f64; FIELD_COUNT] {
+    let mut t = [0.0; FIELD_COUNT];
+    for (slot, name) in t.iter_mut().zip(fields()) {
+        *slot = entry[core::str::from_utf8(name).expect("ASCII")]
+            .as_f64()
+            .unwrap_or(0.0);
     }
-    t[FIELDS.len() - 1] = fcp;
+    t[FIELD_COUNT - 1] = fcp;
     t
 }
 
@@ -39,7 +41,7 @@ fn text<'a>(entry: &'a Value, key: &str) -> &'a [u8] {
 fn spans(
     server_timing: Option<&str>,
     meta: &str,
-    extra: &[(String, [f64; FIELDS.len()])],
+    extra: &[(String, [f64; FIELD_COUNT])],
 ) -> (Vec<Value>, Value) {
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
     let fcp = f["paint"]
@@ -105,6 +107,25 @@ fn event_names(span: &Value) -> Vec<&str> {
     span["events"].as_array().map_or(vec![], |e| {
         e.iter().filter_map(|e| e["name"].as_str()).collect()
     })
+}
+
+#[test]
+fn the_field_names_are_the_entries_properties_in_order() {
+    let names: Vec<&[u8]> = fields().collect();
+    assert_eq!(names.len(), FIELD_COUNT);
+    assert_eq!(names[START_TIME], b"startTime");
+    assert_eq!(names[FETCH_START], b"fetchStart");
+    assert_eq!(names[RESPONSE_END], b"responseEnd");
+    assert_eq!(names[RESPONSE_STATUS], b"responseStatus");
+    assert_eq!(names[LOAD_EVENT_END], b"loadEventEnd");
+    assert_eq!(names[FIELD_COUNT - 1], b"firstContentfulPaint");
+    // Every field but the paint's is a property of Chromium's navigation entry.
+    let f: Value = serde_json::from_str(FIXTURE).expect("fixture");
+    for name in &names[..FIELD_COUNT - 1] {
+        let name = core::str::from_utf8(name).expect("ASCII");
+        assert!(f["navigation"].get(name).is_some(), "{name}");
+    }
+    assert!(FIELD_NAMES.ends_with('\0'));
 }
 
 #[test]
@@ -271,7 +292,7 @@ fn resources_loaded_before_load_are_children_without_fetch_calls_or_later_reques
 fn at_most_the_cap_of_resources_the_rest_counted_on_document_load() {
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture");
     let css = timing(&f["resources"][0], 0.0);
-    let extra: Vec<(String, [f64; FIELDS.len()])> = (0..400)
+    let extra: Vec<(String, [f64; FIELD_COUNT])> = (0..400)
         .map(|i| {
             let mut t = css;
             t[START_TIME] += (i % 50) as f64 * 0.001;
