@@ -16,8 +16,10 @@
 //! `js/src/` and hand the wasm facts: numbers, and strings through [`io`]'s buffer, since
 //! each kind of object crossing between JS and wasm costs glue code in both files.
 //!
-//! On wasm the crate is `no_std`: std's panic machinery would pull number formatting into a
-//! download every user pays for. A panic aborts (`unreachable`), and the code avoids any.
+//! On wasm the crate is `no_std` and allocates nothing: std's panic machinery, and alloc's
+//! out-of-memory handler, would pull number formatting into a download every user pays
+//! for. A panic aborts (`unreachable`), and the code avoids any: no indexing or slicing the
+//! compiler cannot prove, no division by a variable (`docs/architecture.md`).
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
