@@ -23,8 +23,10 @@ use crate::vitals::{MetricName, Rating, Report};
 
 /// The SDK's version, sent as `telemetry.sdk.version`.
 const SDK_VERSION: &str = "0.1.0";
-/// Longest string the SDK records (URLs, names); the gateway cuts at 4096 characters too.
+/// Longest string the SDK records (URLs); the gateway cuts at 4096 characters too.
 const MAX_STRING_BYTES: usize = 4096;
+/// Longest service name, version or environment.
+const MAX_NAME_BYTES: usize = 256;
 
 static VITALS: Global<PageVitals> = Global::new();
 static RECORDER: Global<Recorder<'static>> = Global::new();
@@ -79,15 +81,16 @@ pub extern "C" fn out() -> usize {
 /// seeds, screen width and height, viewport width and height, `userAgentData.mobile` (0, 1,
 /// or 2 when unknown). Strings: service name, version, environment, session id, view id,
 /// URL, referrer, navigation type, connection's effective type, language. Returns the
-/// batch interval in ms, for JS's timer; 0 if the session id is not one.
+/// batch interval in ms, for JS's timer; 0 (record nothing) if the session id is not one or
+/// the envelope does not fit its buffer.
 #[no_mangle]
 pub extern "C" fn init(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
     let service = [
-        i.string(MAX_STRING_BYTES),
-        i.string(MAX_STRING_BYTES),
-        i.string(MAX_STRING_BYTES),
+        i.string(MAX_NAME_BYTES),
+        i.string(MAX_NAME_BYTES),
+        i.string(MAX_NAME_BYTES),
     ];
     let session_id = i.string(32);
     // A session id has a trace id's shape: 32 lowercase hex digits, not all zero.
@@ -112,7 +115,13 @@ pub extern "C" fn init(len: usize) -> u32 {
     // SAFETY: JS calls init once per page; a second call replaces (drops) the recorder
     // holding the arena before anything uses the new one.
     let arena = unsafe { io::queue() };
-    RECORDER.set(Recorder::new(&envelope, seed, arena));
+    let recorder = Recorder::new(&envelope, seed, arena);
+    // An envelope too large for its buffer (only strings full of characters JSON escapes
+    // could make one): record nothing rather than send beacons the gateway refuses.
+    if !recorder.has_envelope() {
+        return 0;
+    }
+    RECORDER.set(recorder);
     batch::INTERVAL_MS
 }
 

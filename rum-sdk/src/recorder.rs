@@ -53,6 +53,12 @@ impl<'a> Recorder<'a> {
         r
     }
 
+    /// Whether the envelope fit its buffer ([`ENVELOPE_BYTES`]); without it, beacons would be
+    /// refused.
+    pub fn has_envelope(&self) -> bool {
+        self.envelope_len > 0
+    }
+
     /// A fetch or XHR call; true when a beacon is due.
     pub fn http(&mut self, call: &HttpCall) -> bool {
         let origin = self.time_origin;

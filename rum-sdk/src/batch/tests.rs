@@ -231,3 +231,25 @@ fn attribution_over_its_limit_is_marked_truncated() {
         serde_json::json!({"truncated": true})
     );
 }
+
+#[test]
+fn an_envelope_that_does_not_fit_is_refused_not_cut() {
+    let url = "\u{1}".repeat(4096);
+    let env = Envelope {
+        url: url.as_bytes(),
+        session_id: b"0123456789abcdef0123456789abcdef",
+        ..Envelope::default()
+    };
+    let mut arena = arena();
+    let recorder = crate::recorder::Recorder::new(&env, 1, &mut arena);
+    assert!(
+        !recorder.has_envelope(),
+        "4096 control characters escape to 24 KB"
+    );
+    let env = Envelope {
+        url: b"https://shop.example/",
+        ..env
+    };
+    let mut arena = crate::batch::tests::arena();
+    assert!(crate::recorder::Recorder::new(&env, 1, &mut arena).has_envelope());
+}
