@@ -23,27 +23,9 @@ const SESSION: &str = "0123456789abcdef0123456789abcdef";
 const VIEW: &str = "a1b2c3d4e5f60718";
 const URL: &str = "http://localhost:8080/shop?q=\"quoted\"\tand\u{1}control é";
 
-fn timing(entry: &Value, fcp: f64) -> [f64; FIELD_COUNT] {
-    let mut t = [0.0; FIELD_COUNT];
-    for (slot, name) in t.iter_mut().zip(fields()) {
-        *slot = entry[std::str::from_utf8(name).expect("ASCII")]
-            .as_f64()
-            .unwrap_or(0.0);
-    }
-    t[FIELD_COUNT - 1] = fcp;
-    t
-}
-
-fn text<'a>(entry: &'a Value, key: &str) -> &'a [u8] {
-    entry[key].as_str().unwrap_or("").as_bytes()
-}
-
-fn server_timing(entry: &Value) -> &[u8] {
-    entry["serverTiming"]
-        .as_array()
-        .and_then(|all| all.iter().find(|s| s["name"] == "traceparent"))
-        .map_or(&b""[..], |s| text(s, "description"))
-}
+#[path = "../rum-sdk/tests/fixtures/chromium_entries.rs"]
+mod entries;
+use entries::{server_timing, text, timing};
 
 /// Everything the SDK records, in one beacon; `time_origin` is the page's, unix ms.
 fn sdk_beacon(time_origin: f64) -> (Vec<u8>, Value) {

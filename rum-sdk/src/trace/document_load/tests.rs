@@ -11,29 +11,9 @@ use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/chromium-page-load.json");
 
-fn timing(entry: &Value, fcp: f64) -> [f64; FIELD_COUNT] {
-    let mut t = [0.0; FIELD_COUNT];
-    for (slot, name) in t.iter_mut().zip(fields()) {
-        *slot = entry[core::str::from_utf8(name).expect("ASCII")]
-            .as_f64()
-            .unwrap_or(0.0);
-    }
-    t[FIELD_COUNT - 1] = fcp;
-    t
-}
-
-fn traceparent(entry: &Value) -> String {
-    entry["serverTiming"]
-        .as_array()
-        .and_then(|all| all.iter().find(|s| s["name"] == "traceparent"))
-        .and_then(|s| s["description"].as_str())
-        .unwrap_or("")
-        .into()
-}
-
-fn text<'a>(entry: &'a Value, key: &str) -> &'a [u8] {
-    entry[key].as_str().unwrap_or("").as_bytes()
-}
+#[path = "../../../tests/fixtures/chromium_entries.rs"]
+mod entries;
+use entries::{server_timing as traceparent, text, timing};
 
 /// The fixture's page load as the wasm would write it, with `server_timing` and `meta` for
 /// the navigation (None: as recorded), and `extra` resources after the recorded ones; the
@@ -51,12 +31,13 @@ fn spans(
         .unwrap_or(0.0);
     let n = &f["navigation"];
     let recorded = traceparent(n);
+    let server_timing = server_timing.map_or(recorded, str::as_bytes);
     let nav_timing = timing(n, fcp);
     let nav = Navigation {
         timing: &nav_timing,
         url: text(n, "name"),
         protocol: text(n, "nextHopProtocol"),
-        server_timing: server_timing.unwrap_or(&recorded).as_bytes(),
+        server_timing,
         meta: meta.as_bytes(),
     };
     let origin = f["timeOrigin"].as_f64().expect("timeOrigin");
@@ -65,7 +46,6 @@ fn spans(
     let mut batch = Batch::new(&mut arena);
     let mut load = PageLoad::start(&nav, &mut ids);
     for r in f["resources"].as_array().expect("resources") {
-        let st = traceparent(r);
         let t = timing(r, 0.0);
         let resource = Resource {
             timing: &t,
@@ -73,7 +53,7 @@ fn spans(
             initiator: text(r, "initiatorType"),
             protocol: text(r, "nextHopProtocol"),
             render_blocking: text(r, "renderBlockingStatus"),
-            server_timing: st.as_bytes(),
+            server_timing: traceparent(r),
         };
         load.resource(&resource, origin, &mut ids, &mut batch);
     }
