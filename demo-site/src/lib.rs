@@ -4,16 +4,21 @@
 //! `main.rs` only parses flags and calls [`run`]; everything else lives here so tests can build
 //! the same router and tracer provider in-process.
 //!
-//! Routes: `GET /` (the page), `/api/products` and `/api/cart` (JSON), `/static/shop.css`,
-//! `/static/shop.js` and `/static/logo.svg` (the page's own files), `/sdk/*` (the built SDK).
-//! `GET /` and `/api/*` run in a SERVER span that continues an incoming `traceparent`, and their
-//! responses name that span in
+//! Routes: the single-page app's `GET /`, `/product/{sku}`, `/cart` and `/checkout` (all the same
+//! page, which renders the route client-side from the JSON API), the JSON API under `/api/`
+//! (products, cart, checkout: see [`shop::api_router`]), `/static/shop.css`, `/static/shop.js`
+//! and `/static/logo.svg` (the page's own files), `/sdk/*` (the built SDK).
+//!
+//! The page routes and `/api/*` run in a SERVER span that continues an incoming `traceparent`,
+//! and their responses name that span in
 //! `Server-Timing: traceparent;desc="00-{32 hex trace id}-{16 hex span id}-{01 sampled|00}"`,
-//! which is how the SDK's `documentLoad` span finds its parent: the `GET /` span that rendered
-//! the page. Every response carries `Timing-Allow-Origin: *`, so a page on another origin that
-//! loads the SDK or these files still gets their full timings (and `serverTiming`).
+//! which is how the SDK's `documentLoad` span finds its parent: the `GET /` (or
+//! `GET /product/{sku}`…) span that rendered the page. Every response carries
+//! `Timing-Allow-Origin: *`, so a page on another origin that loads the SDK or these files still
+//! gets their full timings (and `serverTiming`).
 
 pub mod assets;
+pub mod cart;
 pub mod shop;
 pub mod telemetry;
 pub mod trace_layer;
