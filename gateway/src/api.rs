@@ -1,5 +1,6 @@
 //! The admin listener's JSON API (`docs/api.md`): recent traces, one trace's spans with its
-//! page view, recent page views with their vitals, and health.
+//! page view, recent page views with their vitals, recent sessions and one session's
+//! timeline, and health.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -25,6 +26,8 @@ pub fn router(store: StoreHandle) -> Router {
         .route("/api/traces/{trace_id}", get(get_trace))
         .route("/api/page_views", get(list_page_views))
         .route("/api/pages", get(list_pages))
+        .route("/api/sessions", get(list_sessions))
+        .route("/api/sessions/{session_id}", get(get_session))
         .fallback(not_found)
         .with_state(store)
 }
@@ -40,6 +43,8 @@ enum ApiError {
     BadRequest(&'static str),
     #[error("no trace with that id")]
     NotFound,
+    #[error("no session with that id")]
+    NoSession,
     #[error("no admin endpoint at {0}")]
     NoEndpoint(String),
     #[error("store error: {0}")]
@@ -50,7 +55,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::NotFound | ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFound | ApiError::NoSession | ApiError::NoEndpoint(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "Admin API read failed.");
                 (StatusCode::INTERNAL_SERVER_ERROR, "store_error")
@@ -139,4 +146,42 @@ async fn list_page_views(
 async fn list_pages(State(store): State<StoreHandle>) -> Result<Response, ApiError> {
     let pages = store.read(store::summary::pages).await?;
     Ok(Json(json!({ "pages": pages })).into_response())
+}
+
+async fn list_sessions(
+    State(store): State<StoreHandle>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = q.limit()?;
+    let sessions = store
+        .read(move |conn| store::sessions::recent_sessions(conn, limit))
+        .await?;
+    Ok(Json(json!({ "sessions": sessions })).into_response())
+}
+
+/// A session id as the beacon carries it: 1–64 characters of `[A-Za-z0-9_-]`.
+fn is_session_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The session's views and, in time order, its views, route changes, actions, fetches,
+/// vitals and events.
+async fn get_session(
+    State(store): State<StoreHandle>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !is_session_id(&session_id) {
+        return Err(ApiError::BadRequest(
+            "session id must be 1–64 characters of [A-Za-z0-9_-]",
+        ));
+    }
+    let session = store
+        .read(move |conn| store::sessions::session(conn, &session_id))
+        .await?
+        .ok_or(ApiError::NoSession)?;
+    Ok(Json(session).into_response())
 }

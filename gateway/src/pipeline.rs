@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::enrich::{Enricher, RequestContext};
 use crate::export::encode::Encoder;
 use crate::limit::caps;
+use crate::model::attr::CLOCK_SKEW_ADJUSTED_MS;
 use crate::model::time::now_unix_nano;
 use crate::model::{Batch, ExportPayload};
 use crate::sample::{SampleConfig, Sampler};
@@ -30,6 +31,23 @@ pub struct Pipeline {
 pub struct Processed {
     pub batch: Batch,
     pub payloads: Vec<ExportPayload>,
+}
+
+/// The clock-skew correction of the journey's times, which `enrich::clock_skew` (spans and
+/// view starts) does not move: a view's end and the browser events shift by the same offset,
+/// so the timeline keeps its order.
+fn shift_journey_times(batch: &mut Batch, offset_nanos: i64) {
+    let shift = |nanos: i64| nanos.saturating_add(offset_nanos).max(0);
+    let ms = serde_json::Value::from(offset_nanos / 1_000_000);
+    for view in &mut batch.page_views {
+        view.end_unix_nano = view.end_unix_nano.map(shift);
+    }
+    for event in &mut batch.events {
+        event.time_unix_nano = shift(event.time_unix_nano);
+        event
+            .attributes
+            .insert(CLOCK_SKEW_ADJUSTED_MS.into(), ms.clone());
+    }
 }
 
 impl Pipeline {
@@ -57,7 +75,11 @@ impl Pipeline {
     /// sampling; then what is kept encoded for export (on the request's task, not the
     /// store's writer thread).
     pub fn process(&self, valid: ValidBatch, ctx: &RequestContext) -> Processed {
-        let batch = self.enricher.enrich(valid, ctx);
+        let clock_offset_nanos = valid.clock_offset_nanos;
+        let mut batch = self.enricher.enrich(valid, ctx);
+        if let Some(offset) = clock_offset_nanos {
+            shift_journey_times(&mut batch, offset);
+        }
         let batch = self.scrubber.scrub(batch);
         let (batch, truncated) = caps::truncate_strings(batch, self.max_string_chars);
         self.telemetry.add(Counter::StringsTruncated, truncated);

@@ -37,6 +37,10 @@ pub fn truncate_strings(mut batch: Batch, max_chars: usize) -> (Batch, u64) {
         cut(&mut view.url);
         cut(&mut view.referrer);
         attributes(&mut view.resource, &mut cut);
+        attributes(&mut view.attributes, &mut cut);
+    }
+    for event in &mut batch.events {
+        attributes(&mut event.attributes, &mut cut);
     }
     if count > 0 {
         tracing::debug!(count, max_chars, "Truncated over-long strings.");
@@ -87,8 +91,10 @@ mod tests {
                 start_unix_nano: 1,
                 resource: Attributes::new(),
                 attributes: Attributes::new(),
+                ..crate::model::testing::page_view("", "")
             }],
             vitals: vec![],
+            events: vec![],
         };
         let (out, count) = truncate_strings(batch, 5);
         let s = &out.spans[0];

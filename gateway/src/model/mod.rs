@@ -165,8 +165,42 @@ pub struct PageView {
     pub navigation_type: String,
     pub start_unix_nano: i64,
     pub resource: Attributes,
-    /// What the gateway added: client address, geo, user agent, browser context.
+    /// What the gateway added: client address, geo, user agent, browser context; and the
+    /// beacon's `user.id` and global attributes.
     pub attributes: Attributes,
+    /// What the page named the view (`rum.setView`, a route template); empty when unnamed.
+    pub name: String,
+    /// The view before this one in the same tab (an SPA route change).
+    pub previous_id: Option<String>,
+    /// When the view ended (route change away, page hidden or unloaded), once it has.
+    pub end_unix_nano: Option<i64>,
+    /// Milliseconds the view has been visible so far (cumulative).
+    pub visible_ms: Option<f64>,
+    /// Items the SDK dropped for this view at its caps (cumulative).
+    pub dropped: ViewDropped,
+}
+
+/// Items the SDK dropped for one view because a per-view or per-session cap was hit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewDropped {
+    pub actions: u64,
+    pub events: u64,
+    pub route_changes: u64,
+}
+
+/// A browser event of a session: a custom event (`rum.event(name, attrs)`) or a session
+/// event (`session.start`, `session.end`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowserEvent {
+    pub session_id: String,
+    /// The view it happened in.
+    pub page_view_id: String,
+    pub name: String,
+    pub time_unix_nano: i64,
+    /// The event's own attributes with `session.id`, `rum.page_view.id`, `user.id` and the
+    /// global attributes stamped.
+    pub attributes: Attributes,
+    pub resource: Attributes,
 }
 
 /// One report of a web vital, shaped like web-vitals' Metric.
@@ -203,11 +237,16 @@ pub struct Batch {
     pub spans: Vec<Span>,
     pub page_views: Vec<PageView>,
     pub vitals: Vec<Vital>,
+    /// Custom and session events of browser sessions.
+    pub events: Vec<BrowserEvent>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty() && self.page_views.is_empty() && self.vitals.is_empty()
+        self.spans.is_empty()
+            && self.page_views.is_empty()
+            && self.vitals.is_empty()
+            && self.events.is_empty()
     }
 }
 

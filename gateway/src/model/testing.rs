@@ -39,6 +39,11 @@ pub fn page_view(id: &str, url: &str) -> PageView {
         start_unix_nano: 1,
         resource: Attributes::new(),
         attributes: Attributes::new(),
+        name: String::new(),
+        previous_id: None,
+        end_unix_nano: None,
+        visible_ms: None,
+        dropped: Default::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 //! digits and Luhn-valid, and a 13-digit millisecond offset or timestamp passes Luhn 1 time
 //! in 10. `docs/config.md` lists these rules under `[scrub]`.
 
-use crate::model::attr::ENRICHMENT_PREFIXES;
+use crate::model::attr::{ENRICHMENT_PREFIXES, RUM_TEXT_KEYS};
 
 /// Namespaces validation and sampling stamp besides enrichment's
 /// ([`ENRICHMENT_PREFIXES`]): their values come from the beacon's checked ids or counters,
@@ -52,6 +52,11 @@ const MEASURE_SUFFIXES: [&str; 19] = [
 
 /// Whether the attribute `key` is never scrubbed, whatever its value.
 pub fn is_exempt_key(key: &str) -> bool {
+    // The SDK's action names and targets come from the page's text, and a route change's
+    // previous URL may hold a token: scrubbed like any page text.
+    if RUM_TEXT_KEYS.contains(&key) {
+        return false;
+    }
     STAMPED_PREFIXES
         .iter()
         .chain(&ENRICHMENT_PREFIXES)
@@ -91,6 +96,9 @@ mod tests {
             "http.route",
             "message",
             "rumour",
+            "rum.action.name",
+            "rum.action.target",
+            "rum.route_change.previous_url",
         ] {
             assert!(!is_exempt_key(key), "{key}");
         }

@@ -103,9 +103,15 @@ impl Scrubber {
         for view in &mut batch.page_views {
             self.in_place(&mut view.url);
             self.in_place(&mut view.referrer);
+            self.in_place(&mut view.name);
             self.attributes(&mut view.resource);
             self.attributes(&mut view.attributes);
             self.client_address(&mut view.attributes);
+        }
+        for event in &mut batch.events {
+            self.in_place(&mut event.name);
+            self.attributes(&mut event.attributes);
+            self.attributes(&mut event.resource);
         }
         // Attribution holds URLs (the LCP resource, scripts of long animation frames) too.
         for vital in &mut batch.vitals {

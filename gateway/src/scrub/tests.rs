@@ -28,8 +28,10 @@ fn batch(attrs: serde_json::Value) -> Batch {
             start_unix_nano: 1,
             resource: Attributes::new(),
             attributes: Attributes::new(),
+            ..crate::model::testing::page_view("", "")
         }],
         vitals: vec![],
+        events: vec![],
     }
 }
 

@@ -5,6 +5,7 @@
 //! connection, which WAL lets run beside the writer.
 
 pub mod outbox;
+pub mod sessions;
 pub mod summary;
 pub mod writer;
 
@@ -129,6 +130,10 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     )?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
     add_column(&conn, "spans", "resource_hash", "INTEGER")?;
+    for (column, definition) in sessions::PAGE_VIEW_COLUMNS {
+        add_column(&conn, "page_views", column, definition)?;
+    }
+    conn.execute_batch(sessions::SCHEMA)?;
     Ok(conn)
 }
 

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::outbox::{self, Outbox};
+use super::sessions::{Journeys, UPDATE_PAGE_VIEW};
 use super::{open, StoreError};
 use crate::model::time::now_unix_nano;
 use crate::model::{Batch, ExportPayload, PageView, Span, Vital};
@@ -321,6 +322,7 @@ fn store_and_queue(
 fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {
     // A batch's spans nearly always share one resource: look it up once per run of equal ones.
     let mut last: Option<(&crate::model::Attributes, StoredResource)> = None;
+    let mut journeys = Journeys::default();
     for span in &batch.spans {
         let resource = match &last {
             Some((attributes, stored)) if *attributes == &span.resource => stored.clone(),
@@ -330,15 +332,21 @@ fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), Sto
                 stored
             }
         };
-        insert_span(tx, span, &resource)?;
+        if insert_span(tx, span, &resource)? {
+            journeys.span(tx, span)?;
+        }
     }
     for view in &batch.page_views {
-        insert_page_view(tx, view)?;
+        let new = insert_page_view(tx, view)?;
+        journeys.view(view, new);
     }
     for vital in &batch.vitals {
         insert_vital(tx, vital, received)?;
     }
-    Ok(())
+    for event in &batch.events {
+        journeys.event(tx, event)?;
+    }
+    journeys.finish(tx)
 }
 
 // The store's row statements, public so a bulk loader (the benchmark's prefill) writes
@@ -358,7 +366,8 @@ pub const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, start_unix_nano, e
             span_count = span_count + 1,
             root_name = coalesce(excluded.root_name, root_name),
             root_service = coalesce(excluded.root_service, root_service)";
-/// A page view; every beacon of a view repeats it, and the first one stored wins.
+/// A page view; every beacon of a view repeats it: the first one stored keeps its URL, start,
+/// type and referrer, and the writer then merges the journey fields (`sessions::UPDATE_PAGE_VIEW`).
 pub const INSERT_PAGE_VIEW: &str =
     "INSERT OR IGNORE INTO page_views (page_view_id, session_id, url, referrer, navigation_type,
             start_unix_nano, resource, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -408,7 +417,12 @@ pub fn resource_hash(json: &str) -> i64 {
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
-fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Result<(), StoreError> {
+/// Stores a span; false when it was stored already.
+fn insert_span(
+    tx: &Connection,
+    span: &Span,
+    resource: &StoredResource,
+) -> Result<bool, StoreError> {
     let (resource_hash, resource_inline) = match resource {
         StoredResource::Shared(hash) => (Some(*hash), ""),
         StoredResource::Inline(json) => (None, json.as_str()),
@@ -431,7 +445,7 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
         span.source.as_str(),
     ])?;
     if inserted == 0 {
-        return Ok(());
+        return Ok(false);
     }
     if !span.events.is_empty() || !span.links.is_empty() {
         insert_extras(tx, span, &trace_id)?;
@@ -445,7 +459,7 @@ fn insert_span(tx: &Connection, span: &Span, resource: &StoredResource) -> Resul
         is_root.then_some(span.name.as_str()),
         if is_root { service } else { None },
     ])?;
-    Ok(())
+    Ok(true)
 }
 
 /// A span's events and links, in `span_extras` (the API's JSON shape: nanoseconds as
@@ -485,8 +499,10 @@ fn insert_extras(tx: &Connection, span: &Span, trace_id: &str) -> Result<(), Sto
     Ok(())
 }
 
-fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> {
-    tx.prepare_cached(INSERT_PAGE_VIEW)?.execute(params![
+/// Stores a view, or merges its journey fields into the stored one (every beacon of a view
+/// repeats it); true when it is new.
+fn insert_page_view(tx: &Connection, view: &PageView) -> Result<bool, StoreError> {
+    let inserted = tx.prepare_cached(INSERT_PAGE_VIEW)?.execute(params![
         view.id,
         view.session_id,
         view.url,
@@ -496,7 +512,19 @@ fn insert_page_view(tx: &Connection, view: &PageView) -> Result<(), StoreError> 
         serde_json::to_string(&view.resource)?,
         serde_json::to_string(&view.attributes)?,
     ])?;
-    Ok(())
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    tx.prepare_cached(UPDATE_PAGE_VIEW)?.execute(params![
+        view.id,
+        view.name,
+        view.previous_id,
+        view.end_unix_nano,
+        view.visible_ms,
+        count(view.dropped.actions),
+        count(view.dropped.events),
+        count(view.dropped.route_changes),
+        serde_json::to_string(&view.attributes)?,
+    ])?;
+    Ok(inserted > 0)
 }
 
 fn insert_vital(tx: &Connection, vital: &Vital, received: i64) -> Result<(), StoreError> {

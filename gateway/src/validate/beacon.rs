@@ -4,12 +4,12 @@
 
 use serde_json::{Map, Value};
 
+use super::journey::{self, Stamp};
 use super::{
     check_attributes, check_counts, check_events_and_links, check_times, BrowserContext, Checks,
     ValidBatch,
 };
 use crate::limit::Limits;
-use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 use crate::model::time::clock_offset;
 use crate::model::time::unix_ms_to_nanos;
 use crate::model::{
@@ -32,23 +32,50 @@ pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection
     let sent_at = unix_ms(beacon.sent_at, "sentAt")?;
     let browser = BrowserContext::parse(beacon.context.as_ref())?;
     let session_id = id(beacon.session.id, "session.id")?;
-    let view_id = id(beacon.view.id, "view.id")?;
+    let view = beacon.view;
+    let view_id = id(view.id, "view.id")?;
     let resource = attributes(beacon.resource, "resource", limits)?;
+    let start_unix_nano = unix_ms(view.start, "view.start")?;
+    let extras = journey::view_extras(
+        view.name,
+        view.previous_id,
+        view.end,
+        view.visible,
+        view.dropped,
+        start_unix_nano,
+    )?;
+    let user_id = journey::user(beacon.user)?;
+    let globals = journey::global_attributes(beacon.attrs, limits)?;
+    let stamp = Stamp {
+        session_id: &session_id,
+        view_id: &view_id,
+        user_id: user_id.as_deref(),
+        globals: &globals,
+    };
+    // The view has its ids in fields of its own.
+    let mut view_attributes = Attributes::new();
+    stamp.user_and_globals(&mut view_attributes);
     let page_view = PageView {
         id: view_id.clone(),
         session_id: session_id.clone(),
-        url: beacon.view.url,
-        referrer: beacon.view.referrer,
-        navigation_type: beacon.view.navigation_type,
-        start_unix_nano: unix_ms(beacon.view.start, "view.start")?,
+        url: view.url,
+        referrer: view.referrer,
+        navigation_type: view.navigation_type,
+        start_unix_nano,
         resource: resource.clone(),
-        attributes: Attributes::new(),
+        attributes: view_attributes,
+        name: extras.name,
+        previous_id: extras.previous_id,
+        end_unix_nano: extras.end_unix_nano,
+        visible_ms: extras.visible_ms,
+        dropped: extras.dropped,
     };
     let spans = beacon
         .spans
         .into_iter()
-        .map(|s| span(s, &resource, &session_id, &view_id, limits))
+        .map(|s| span(s, &resource, &stamp, limits))
         .collect::<Result<Vec<_>, _>>()?;
+    let events = journey::events(beacon.events, &stamp, &resource, limits)?;
     let vitals = beacon
         .vitals
         .into_iter()
@@ -58,6 +85,7 @@ pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection
         spans,
         page_views: vec![page_view],
         vitals,
+        events,
     };
     check_counts(&batch, limits)?;
     let clock_offset_nanos = clock_offset(
@@ -76,8 +104,7 @@ pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection
 fn span(
     s: SpanV1,
     resource: &Attributes,
-    session_id: &str,
-    view_id: &str,
+    stamp: &Stamp,
     limits: &Limits,
 ) -> Result<Span, Rejection> {
     let trace_id = TraceId::from_hex(&s.trace_id).ok_or_else(|| {
@@ -118,8 +145,7 @@ fn span(
         return Err(Rejection::invalid("spans.name", "must not be empty"));
     }
     let mut attrs = attributes(s.attrs, "spans.attrs", limits)?;
-    attrs.insert(SESSION_ID.into(), Value::String(session_id.into()));
-    attrs.insert(PAGE_VIEW_ID.into(), Value::String(view_id.into()));
+    stamp.apply(&mut attrs);
     let events = s
         .events
         .into_iter()
@@ -239,6 +265,7 @@ fn attributes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::attr::SESSION_ID;
     use crate::wire::beacon_v1::decode;
 
     fn sample() -> serde_json::Value {

@@ -10,6 +10,7 @@
 
 pub mod beacon;
 pub mod context;
+pub mod journey;
 pub mod otlp;
 
 use serde_json::Value;
@@ -57,9 +58,9 @@ impl ValidBatch {
     }
 }
 
-/// Refuses more events (spans + vitals) than one request may carry.
+/// Refuses more events (spans + vitals + browser events) than one request may carry.
 fn check_counts(batch: &Batch, limits: &Limits) -> Result<(), Rejection> {
-    if batch.spans.len() + batch.vitals.len() > limits.max_events_per_request {
+    if batch.spans.len() + batch.vitals.len() + batch.events.len() > limits.max_events_per_request {
         return Err(Rejection::TooManyEvents(limits.max_events_per_request));
     }
     Ok(())
@@ -187,6 +188,12 @@ fn check_times(
     }
     for view in &batch.page_views {
         check("view.start", view.start_unix_nano)?;
+        if let Some(end) = view.end_unix_nano {
+            check("view.end", end)?;
+        }
+    }
+    for event in &batch.events {
+        check("events.time", event.time_unix_nano)?;
     }
     Ok(())
 }

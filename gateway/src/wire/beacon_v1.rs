@@ -34,6 +34,18 @@ pub struct BeaconV1 {
     /// Screen, viewport, connection and language, checked by the enrich stage.
     #[serde(default)]
     pub context: Option<Value>,
+    /// `{"id": string}` from `rum.setUser`: `user.id` on every item of the beacon. The
+    /// journey fields (this, `attrs`, `events` and the view's additions) are read as plain
+    /// JSON and checked by [`crate::validate::journey`], so a wrong type is refused naming
+    /// its field.
+    #[serde(default)]
+    pub user: Option<Value>,
+    /// Global attributes from `rum.setAttributes`, on every span, event and the view.
+    #[serde(default)]
+    pub attrs: Option<Value>,
+    /// Custom and session events: `[{"name", "time", "attrs"?}]`.
+    #[serde(default)]
+    pub events: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,8 +62,24 @@ pub struct ViewV1 {
     /// web-vitals' navigationType.
     #[serde(rename = "type")]
     pub navigation_type: String,
-    /// Unix milliseconds of the navigation's start (`performance.timeOrigin`).
+    /// Unix milliseconds of the navigation's start (`performance.timeOrigin`), or of the
+    /// route change that started an SPA view.
     pub start: f64,
+    /// `rum.setView(name)`: a route template such as `/product/:sku`.
+    #[serde(default)]
+    pub name: Option<Value>,
+    /// The view before this one in the same tab.
+    #[serde(default, rename = "previousId")]
+    pub previous_id: Option<Value>,
+    /// Unix milliseconds the view ended, once it has.
+    #[serde(default)]
+    pub end: Option<Value>,
+    /// Milliseconds visible so far.
+    #[serde(default)]
+    pub visible: Option<Value>,
+    /// `{"actions", "events", "routeChanges"}` dropped at the SDK's caps.
+    #[serde(default)]
+    pub dropped: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -227,6 +227,7 @@ mod tests {
                 start_unix_nano: 1,
                 resource,
                 attributes: Attributes::new(),
+                ..crate::model::testing::page_view("", "")
             }],
             vitals: vec![
                 vital("v1", "LCP", 900.0, "good"),
@@ -234,6 +235,7 @@ mod tests {
                 vital("v1", "LCP", 5000.0, "poor"),
                 vital("v1", "CLS", 0.12, "needs-improvement"),
             ],
+            events: vec![],
         };
         let request = metrics_request(&batch, 42).expect("metrics");
         let rm = &request.resource_metrics[0];
