@@ -122,7 +122,7 @@ function tickStep(total, count = 8) {
 }
 
 // The time axis above the rows: a tick and a label (ms from trace start) every `step`.
-function timeAxis(total, step) {
+function timeAxis(total, step, label = 'ms from trace start', id = 'axis') {
   const digits = Math.max(0, -Math.floor(Math.log10(step)));
   const track = el('div', { class: 'axis-track' });
   for (let i = 0; i * step <= total * (1 + 1e-9); i++) {
@@ -130,7 +130,7 @@ function timeAxis(total, step) {
     track.append(el('div', { class: 'tick' + (at > 90 ? ' end' : ''), style: { left: at + '%' } },
       el('span', null, (i * step).toFixed(digits) + ' ms')));
   }
-  return el('div', { class: 'axis', id: 'axis' }, el('div', { class: 'muted' }, 'ms from trace start'), track, el('div'));
+  return el('div', { class: 'axis', id }, el('div', { class: 'muted' }, label), track, el('div'));
 }
 
 async function renderTrace(id) {
@@ -208,10 +208,188 @@ async function renderTrace(id) {
   ].filter(Boolean));
 }
 
+// ---- sessions ------------------------------------------------------------------------------
+// Everything below shows what beacons carried (view names, URLs, action names and targets,
+// event names and attributes) as text nodes and attribute values only, never as HTML.
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+// A link to a trace page, only for a well-formed id (the href is ours, never the beacon's).
+function traceLink(traceId, ...children) {
+  return TRACE_ID.test(traceId || '') ? el('a', { href: '#/trace/' + traceId, 'data-trace-id': traceId }, ...children)
+    : el('span', null, ...children);
+}
+const fmtDuration = (ms) => (ms >= 60000 ? (ms / 60000).toFixed(1) + ' min' : ms >= 1000 ? (ms / 1000).toFixed(1) + ' s' : fmtMs(ms));
+
+async function renderSessions() {
+  const { sessions } = await api('/api/sessions?limit=100');
+  app.replaceChildren(
+    el('h2', null, 'Recent sessions'),
+    sessions.length === 0 ? el('p', { id: 'no-sessions' }, 'No sessions yet.') : el('table', { id: 'sessions' },
+      el('tr', null, ...['Last active', 'Session', 'User', 'Views', 'Actions', 'Errors', 'Duration', 'Country', 'Browser']
+        .map((h) => el('th', null, h))),
+      ...sessions.map((s) => el('tr', { class: 'session-row', 'data-session-id': s.session_id },
+        el('td', null, time(s.end_time_unix_nano)),
+        el('td', null, el('a', { href: '#/session/' + encodeURIComponent(s.session_id) }, el('code', null, s.session_id.slice(0, 12)))),
+        el('td', { class: 'user' }, s.user_id || '—'),
+        el('td', { class: 'num views' }, s.view_count),
+        el('td', { class: 'num actions' }, s.action_count,
+          s.frustrated_action_count ? el('span', { class: 'frustrated-count', title: 'frustrated actions' }, ' (' + s.frustrated_action_count + ' frustrated)') : null),
+        el('td', { class: 'num errors' }, s.error_count),
+        el('td', { class: 'num' }, fmtDuration(s.duration_ms)),
+        el('td', null, s.country || '—'),
+        el('td', null, s.browser || '—')))),
+  );
+}
+
+// The label of a view: its name, else its URL's path.
+function viewLabel(v) {
+  if (v.name) return v.name;
+  try { return new URL(v.url).pathname; } catch { return v.url; }
+}
+
+const frustrations = (item) => {
+  const f = item.attributes && item.attributes['rum.action.frustration.type'];
+  return (Array.isArray(f) ? f : f ? [f] : []).map(String);
+};
+
+function actionLabel(item) {
+  const name = item.attributes && item.attributes['rum.action.name'];
+  return typeof name === 'string' && name ? name : item.name;
+}
+
+// What a timeline item shows as its text.
+function itemLabel(item, views) {
+  switch (item.type) {
+    case 'view': return viewLabel(item);
+    case 'action': return actionLabel(item);
+    case 'route_change': return 'route change → ' + shortUrl(String(item.attributes['url.full'] || ''));
+    case 'fetch': return item.name + ' ' + shortUrl(String(item.attributes['url.full'] || ''));
+    case 'vital': return item.name + ' ' + fmtVital(item);
+    default: return item.name;
+  }
+}
+
+async function renderSession(id) {
+  const { session, views, items } = await api('/api/sessions/' + encodeURIComponent(id));
+  const base = session.start_time_unix_nano;
+  const total = Math.max(msSince(session.end_time_unix_nano, base), 1);
+  const step = tickStep(total);
+  const pct = (ms) => (100 * Math.min(Math.max(ms, 0), total) / total) + '%';
+  const at = (ns) => msSince(ns, base);
+  const lane = (cls, label) => el('div', { class: 'lane ' + cls },
+    el('div', { class: 'lane-label muted' }, label),
+    el('div', { class: 'lane-track', style: { backgroundSize: (100 * step / total) + '% 100%' } }), el('div'));
+  const lanes = {
+    views: lane('views', 'views'),
+    route_change: lane('route-changes', 'route changes'),
+    action: lane('actions', 'actions'),
+    fetch: lane('fetches', 'fetches'),
+    event: lane('events', 'events'),
+    vital: lane('vitals', 'vitals'),
+  };
+  const track = (l) => l.children[1];
+
+  // Views as bands from their start to their end (else the next view's start, else the
+  // session's end).
+  views.forEach((v, i) => {
+    const start = at(v.start_time_unix_nano);
+    const end = v.end_time_unix_nano ? at(v.end_time_unix_nano)
+      : i + 1 < views.length ? at(views[i + 1].start_time_unix_nano) : total;
+    const label = viewLabel(v);
+    track(lanes.views).append(el('div', {
+      class: 'view-band' + (v.navigation_type === 'route-change' ? ' route-change' : ''),
+      'data-view-id': v.view_id, 'data-index': i,
+      title: `${label}\n${v.url}\n${fmtDuration(Math.max(end - start, 0))}` + (v.visible_ms != null ? `, visible ${fmtDuration(v.visible_ms)}` : ''),
+      style: { left: pct(start), width: pct(Math.max(end - start, 0)) },
+    }, el('span', { class: 'view-label' }, label)));
+  });
+
+  for (const item of items) {
+    if (item.type === 'view') continue;
+    const t = at(item.time_unix_nano);
+    const label = itemLabel(item);
+    const title = `${label} at ${fmtDuration(t)}`;
+    let mark;
+    if (item.type === 'action') {
+      const f = frustrations(item);
+      mark = traceLink(item.trace_id, el('span', { class: 'mark-label' }, label));
+      mark.classList.add('action-mark');
+      if (f.length) { mark.classList.add('frustrated'); mark.setAttribute('data-frustrated', f.join(' ')); }
+      mark.setAttribute('data-span-id', item.span_id);
+      mark.setAttribute('title', title + (f.length ? ' (' + f.join(', ') + ')' : ''));
+    } else if (item.type === 'route_change') {
+      mark = traceLink(item.trace_id);
+      mark.classList.add('route-change-mark');
+      mark.setAttribute('data-span-id', item.span_id);
+      mark.setAttribute('title', title);
+    } else if (item.type === 'fetch') {
+      mark = traceLink(item.trace_id);
+      mark.classList.add('fetch-mark');
+      if (item.status === 'error' || item.attributes['error.type'] != null) mark.classList.add('error');
+      mark.setAttribute('data-span-id', item.span_id);
+      mark.setAttribute('title', title);
+      mark.style.width = pct(item.duration_ms || 0);
+    } else if (item.type === 'event') {
+      mark = el('span', { class: 'event-mark', 'data-event-name': item.name, title }, el('span', { class: 'mark-label' }, item.name));
+    } else if (item.type === 'vital') {
+      mark = el('span', { class: 'vital-mark ' + item.rating, 'data-vital': item.name, title }, el('span', { class: 'mark-label' }, item.name));
+    } else continue;
+    mark.style.left = pct(t);
+    mark.setAttribute('data-ms', t.toFixed(3));
+    track(lanes[item.type]).append(mark);
+  }
+
+  const legend = el('div', { class: 'legend', id: 'timeline-legend' },
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch view-swatch' }), 'view'),
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch route-change-swatch' }), 'route change'),
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch action-swatch' }), 'action (opens its trace)'),
+    el('span', { class: 'legend-item', 'data-legend': 'frustrated' }, el('span', { class: 'swatch frustrated-swatch' }), 'frustrated action (rage, dead or error click)'),
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch fetch-swatch' }), 'fetch'),
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch event-swatch' }), 'event'),
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch vital-swatch' }), 'vital'));
+
+  const viewName = new Map(views.map((v) => [v.view_id, viewLabel(v)]));
+  const list = el('table', { id: 'session-items' },
+    el('tr', null, ...['At', 'What', '', 'View', 'Trace'].map((h) => el('th', null, h))),
+    ...items.map((item) => {
+      const f = item.type === 'action' ? frustrations(item) : [];
+      return el('tr', { class: 'item item-' + item.type + (f.length ? ' frustrated' : ''), 'data-type': item.type },
+        el('td', { class: 'num' }, fmtDuration(at(item.time_unix_nano))),
+        el('td', null, el('span', { class: 'tag' }, item.type.replace('_', ' '))),
+        el('td', { class: 'label' }, itemLabel(item), f.length ? el('span', { class: 'tag frustration' }, f.join(', ')) : null),
+        el('td', null, viewName.get(item.view_id) || ''),
+        el('td', null, item.trace_id ? traceLink(item.trace_id, el('code', null, item.trace_id.slice(0, 8))) : ''));
+    }));
+
+  app.replaceChildren(
+    el('p', null, el('a', { href: '#/sessions' }, '← all sessions')),
+    el('h2', null, 'Session ', el('code', null, session.session_id)),
+    el('p', { class: 'muted', id: 'session-summary' },
+      `${session.user_id ? 'user ' + session.user_id + ' · ' : ''}${session.view_count} views · ${session.action_count} actions · ` +
+      `${session.error_count} errors · ${session.event_count} events · ${fmtDuration(session.duration_ms)}` +
+      `${session.country ? ' · ' + session.country : ''}${session.browser ? ' · ' + session.browser : ''}`),
+    legend,
+    el('div', { class: 'timeline', id: 'timeline' }, timeAxis(total, step, 'ms from session start', 'timeline-axis'),
+      lanes.views, lanes.route_change, lanes.action, lanes.fetch, lanes.event, lanes.vital),
+    el('h2', null, 'In order'),
+    list,
+  );
+}
+
+function navigation() {
+  const here = location.hash.startsWith('#/session') ? 'sessions' : 'traces';
+  for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('active', a.dataset.nav === here);
+}
+
 async function route() {
   const m = location.hash.match(/^#\/trace\/([0-9a-fA-F]{32})$/);
+  const session = location.hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})$/);
+  navigation();
   try {
-    if (m) await renderTrace(m[1]); else await renderHome();
+    if (m) await renderTrace(m[1]);
+    else if (session) await renderSession(session[1]);
+    else if (location.hash === '#/sessions') await renderSessions();
+    else await renderHome();
   } catch (e) {
     app.replaceChildren(el('p', { class: 'error' }, 'Could not load: ' + e.message));
   }
