@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{get, send, InProcess};
 use rum_sdk::beacon::Envelope;
+use rum_sdk::journey::view::View;
 use rum_sdk::recorder::Recorder;
 use rum_sdk::trace::document_load::{fields, Navigation, Resource, FIELD_COUNT};
 use rum_sdk::trace::http::HttpCall;
@@ -32,22 +33,31 @@ fn sdk_beacon(time_origin: f64) -> (Vec<u8>, Value) {
     let envelope = Envelope {
         service: [b"shop-web", b"1.4.0", b"prod"],
         sdk_version: "0.1.0",
-        session_id: SESSION.as_bytes(),
-        view_id: VIEW.as_bytes(),
-        url: URL.as_bytes(),
-        referrer: b"http://localhost:8080/",
-        navigation_type: b"reload",
-        view_start: time_origin,
         screen: [1920, 1080, 1280, 720],
         effective_type: b"4g",
         language: b"en-US",
         mobile: Some(false),
     };
     let mut arena = vec![0u8; rum_sdk::batch::QUEUE_BYTES];
-    let mut recorder = Recorder::new(&envelope, 42, &mut arena);
+    let view = View::new(
+        VIEW.as_bytes(),
+        URL.as_bytes(),
+        b"http://localhost:8080/",
+        b"reload",
+        0.0,
+    );
+    let mut recorder = Recorder::new(
+        &envelope,
+        SESSION.as_bytes(),
+        view,
+        time_origin,
+        42,
+        &mut arena,
+    );
     recorder.http(&HttpCall {
         trace_id: TraceId::from_hex(b"0af7651916cd43dd8448eb211c80319c").expect("hex"),
         span_id: SpanId::from_hex(b"b7ad6b7169203331").expect("hex"),
+        parent: None,
         method: b"POST",
         url: b"http://localhost:8080/api/cart",
         start: 100.25,

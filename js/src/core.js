@@ -5,18 +5,37 @@
 // what it writes. Any failure leaves the page as it was: init never throws.
 
 import { loadWasm } from './wasm.js';
-import { currentSession } from './session.js';
+import { createSession } from './session.js';
 import { createTracer, instrumentFetch, instrumentXhr, propagationMatcher } from './fetch.js';
 import { randomHex } from './ids.js';
 import { startVitals } from './vitals.js';
 import { channel } from './channel.js';
 import { createSender } from './send.js';
 import { watchPageLoad } from './document-load.js';
+import { startJourney } from './journey.js';
 
-// Fetch and XHR records kept while the wasm loads; beyond this they are dropped.
+// Fetch and XHR records, and API calls, kept while the wasm loads; beyond this they are
+// dropped.
 const MAX_PENDING = 100;
 
 let handle;
+// The public API's calls before the wasm is live (from the page's first line: they need no
+// init), with their time; `live` takes them once it is.
+const calls = [];
+let live = (name, args) => calls.length < MAX_PENDING && calls.push([name, args, performance.now()]);
+const api = (name) => (...args) => {
+  try {
+    live(name, args);
+  } catch {}
+};
+/** `rum.event(name, attributes)`: a custom event. */
+export const event = api('event');
+/** `rum.setUser({ id })`: `user.id` on what follows (never an e-mail address). */
+export const setUser = api('setUser');
+/** `rum.setAttributes({...})`: attributes on everything that follows. */
+export const setAttributes = api('setAttributes');
+/** `rum.setView(name)`: names the current view (a route template such as `/product/:sku`). */
+export const setView = api('setView');
 
 export function createInit(defaultWasmUrl) {
   return function init(options) {
@@ -24,6 +43,10 @@ export function createInit(defaultWasmUrl) {
     let drain;
     const listeners = [];
     handle = {
+      event,
+      setUser,
+      setAttributes,
+      setView,
       /** Sends whatever is queued now. */
       flush() {
         if (drain) drain();
@@ -38,15 +61,20 @@ export function createInit(defaultWasmUrl) {
       if (typeof o.endpoint !== 'string' || !o.apiKey) return handle;
       const service = o.service || {};
       const rate = typeof o.sampleRate === 'number' ? o.sampleRate : 1;
-      const session = currentSession(rate);
+      const session = createSession(rate, o.sessionIdleTimeout || 18e5, o.sessionMaxDuration || 144e5);
       const url = o.endpoint.replace(/\/+$/, '') + '/v1/rum?key=' + encodeURIComponent(o.apiKey);
       const beaconBase = url.slice(0, url.indexOf('?'));
       const wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
       let pending = [];
       let record = (r) => pending.length < MAX_PENDING && pending.push(r);
+      // The user action or route change whose calls are its children, while its window is open.
+      const ctx = {};
+      let journey;
       const tracer = createTracer({
         propagate: propagationMatcher(o.propagateTraceTo),
-        sampled: session.sampled,
+        sampled: () => session.current.sampled,
+        parent: () => ctx.current && performance.now() <= ctx.current.until && ctx.current,
+        began: (r) => journey && journey.mark(1, r.start),
         // The SDK's own traffic is not the page's: no spans for beacons or the wasm download.
         ignore: (u) => u.startsWith(beaconBase) || u === wasmUrl,
         done: (r) => record(r),
@@ -55,7 +83,7 @@ export function createInit(defaultWasmUrl) {
       instrumentXhr(tracer);
       // An unsampled session still propagates its decision, but sends nothing and never
       // downloads the wasm.
-      if (!session.sampled) return handle;
+      if (!session.current.sampled) return handle;
       const recordPageLoad = watchPageLoad();
       const viewId = randomHex(8);
       const navType = navigationType();
@@ -71,8 +99,8 @@ export function createInit(defaultWasmUrl) {
             const [seed1, seed2] = crypto.getRandomValues(new Uint32Array(2));
             const interval = io.call(
               wasm.init,
-              [performance.timeOrigin, seed1, seed2, screen.width, screen.height, innerWidth, innerHeight, mobile],
-              [service.name, service.version, service.environment, session.id, viewId, location.href, document.referrer, navType, connection.effectiveType, navigator.language],
+              [performance.timeOrigin, seed1, seed2, screen.width, screen.height, innerWidth, innerHeight, mobile, +(document.visibilityState == 'visible')],
+              [service.name, service.version, service.environment, session.current.id, viewId, location.href, document.referrer, navType, connection.effectiveType, navigator.language],
             );
             if (!interval) return;
             // Every beacon the wasm has ready leaves now; `unloading` sends them plain.
@@ -83,7 +111,7 @@ export function createInit(defaultWasmUrl) {
               } catch {}
             };
             const due = (result) => result && drain();
-            record = (r) => due(io.call(wasm.http, [r.start, r.end, r.status || 0], [r.traceId, r.spanId, r.method, r.url, r.error]));
+            record = (r) => due(io.call(wasm.http, [r.start, r.end, r.status || 0], [r.traceId, r.spanId, r.method, r.url, r.error, r.parentId]));
             pending.forEach(record);
             pending = [];
             const vitals = startVitals(wasm, io, {
@@ -100,14 +128,34 @@ export function createInit(defaultWasmUrl) {
                 due(io.call(wasm.vital, numbers, [attribution]));
               },
             });
+            journey = startJourney(wasm, io, { due, drain, session, ctx, vitals });
+            let user = {};
+            let attributes = {};
+            const methods = {
+              event: (name, attrs, t) => typeof name == 'string' && journey.event(name, attrs, t),
+              setView: (name) => journey.setView(String(name)),
+              setUser: (u) => journey.setUser((user = Object(u)).id, attributes),
+              setAttributes: (attrs) => journey.setUser(user.id, (attributes = Object(attrs))),
+            };
+            live = (name, args, t) => methods[name](args[0], args[1], t);
+            calls.splice(0).forEach((c) => live(...c));
             // Hidden or unloading: final values, then send. A hidden page still runs, so its
             // beacons are compressed first; at `pagehide` (the page unloads, or enters the
             // back/forward cache) everything leaves at once, uncompressed.
             const onHidden = (e) => {
               vitals.hidden(e.timeStamp);
+              if (e.type == 'pagehide') wasm.leave(e.timeStamp);
               drain(e.type == 'pagehide');
             };
-            document.addEventListener('visibilitychange', (e) => document.visibilityState === 'hidden' && onHidden(e), true);
+            document.addEventListener(
+              'visibilitychange',
+              (e) => {
+                const visible = document.visibilityState == 'visible';
+                wasm.seen(e.timeStamp, +visible);
+                visible || onHidden(e);
+              },
+              true,
+            );
             addEventListener('pagehide', onHidden, true);
             setInterval(drain, interval);
             recordPageLoad(wasm, io, drain);

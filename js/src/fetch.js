@@ -7,16 +7,20 @@
 import { randomHex } from './ids.js';
 
 // The part both wrappers share: which calls are traced, their ids, and the header value.
-export function createTracer({ propagate, sampled, ignore, done }) {
-  const flags = sampled ? '01' : '00';
+// A call made while a user action's handlers run (or a route change starts) is its child:
+// `parent()` names that span, and `began` hears of each call.
+export function createTracer({ propagate, sampled, ignore, done, parent, began }) {
   return {
     // A record for a call of `method` to `url`, or undefined when the call is not traced.
     start(method, url) {
       url = new URL(String(url), location.href).href;
       if (ignore(url)) return undefined;
-      return { traceId: randomHex(16), spanId: randomHex(8), method: String(method || 'GET').toUpperCase(), url, start: performance.now(), propagate: propagate(url) };
+      const p = parent();
+      const r = { traceId: p ? p.traceId : randomHex(16), parentId: p && p.spanId, spanId: randomHex(8), method: String(method || 'GET').toUpperCase(), url, start: performance.now(), propagate: propagate(url) };
+      began(r);
+      return r;
     },
-    header: (r) => '00-' + r.traceId + '-' + r.spanId + '-' + flags,
+    header: (r) => '00-' + r.traceId + '-' + r.spanId + (sampled() ? '-01' : '-00'),
     finish(record, status, error) {
       try {
         record.end = performance.now();

@@ -33,9 +33,11 @@ export function startVitals(module, io, { reportAllChanges, attribution, viewId,
       } catch {}
     };
   }
+  // The current view's (an SPA route change makes a new one).
+  const view = { viewId, navigationType };
   const onReport = (n, value, delta, rating, generation, detail) => {
     const name = NAMES[n];
-    const metric = { name, value, rating: RATINGS[rating], delta, id: 'v1-' + viewId + '-' + name + generation, navigationType: generation ? 'back-forward-cache' : navigationType, attribution: {} };
+    const metric = { name, value, rating: RATINGS[rating], delta, id: 'v1-' + view.viewId + '-' + name + generation, navigationType: generation ? 'back-forward-cache' : view.navigationType, attribution: {} };
     // A failing attribution must not cost the metric.
     try {
       if (attr) metric.attribution = attr.attribute[name](value, detail, generation > 0) || {};
@@ -107,13 +109,18 @@ export function startVitals(module, io, { reportAllChanges, attribution, viewId,
     true,
   );
 
-  return {
+  return Object.assign(view, {
     /** The page is hidden or unloads at `timeStamp`: final values are reported now. */
     hidden(timeStamp) {
       drain();
       wasm.hidden(timeStamp, count());
     },
-  };
+    /** An SPA route change: CLS and INP so far are the ending view's, reported now. */
+    newView() {
+      drain();
+      wasm.newView(count());
+    },
+  });
 }
 
 // web-vitals' whenIdleOrHidden: at once if hidden, else at the next idle moment (at most 1 s

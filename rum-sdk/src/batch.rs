@@ -31,6 +31,7 @@ pub const QUEUE_BYTES: usize = 256 * 1024;
 pub enum ItemKind {
     Span,
     Vital,
+    Event,
 }
 
 pub struct Batch<'a> {
@@ -97,12 +98,22 @@ impl<'a> Batch<'a> {
         })
     }
 
-    /// The next beacon of what is queued, written into `out` with `envelope` (from
-    /// [`crate::beacon::Envelope::encode`]); its length, 0 when nothing is queued. Call
-    /// until 0 to send everything.
-    pub fn next_beacon(&mut self, envelope: &[u8], sent_at: f64, out: &mut [u8]) -> usize {
+    /// The next beacon of what is queued, written into `out` with the fields `envelope`
+    /// writes; its length, 0 when nothing is queued. Call until 0 to send everything.
+    /// `update`: send a beacon even with nothing queued (the view has news).
+    pub fn next_beacon(
+        &mut self,
+        envelope: &mut dyn FnMut(&mut Json),
+        sent_at: f64,
+        out: &mut [u8],
+        update: bool,
+    ) -> usize {
         if self.count == 0 {
-            return 0;
+            return if update {
+                crate::beacon::write(envelope, sent_at, &[], self.arena, out).1
+            } else {
+                0
+            };
         }
         let queued = self.items.get(..self.count).unwrap_or_default();
         let (n, len) = crate::beacon::write(envelope, sent_at, queued, self.arena, out);
@@ -121,7 +132,7 @@ impl<'a> Batch<'a> {
         }
         self.count -= taken;
         if n == 0 {
-            return self.next_beacon(envelope, sent_at, out);
+            return self.next_beacon(envelope, sent_at, out, false);
         }
         len
     }

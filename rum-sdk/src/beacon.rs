@@ -14,23 +14,14 @@ pub const VERSION: u64 = 1;
 /// gateway would store it.
 pub const MAX_ATTRIBUTION_BYTES: usize = 16 * 1024;
 
-/// Everything but the items: the same for every beacon of a page view. Strings are the
-/// bytes JS wrote (or Rust literals); empty and 0 mean absent.
+/// What every beacon of the page says the same: its resource and context (the session,
+/// view and user, which change, are the recorder's). Strings are the bytes JS wrote (or
+/// Rust literals); empty and 0 mean absent.
 #[derive(Default)]
 pub struct Envelope<'a> {
     /// `service.name`, `service.version`, `deployment.environment.name`.
     pub service: [&'a [u8]; 3],
     pub sdk_version: &'a str,
-    /// 32 hex digits.
-    pub session_id: &'a [u8],
-    /// The page view: 16 hex digits.
-    pub view_id: &'a [u8],
-    pub url: &'a [u8],
-    pub referrer: &'a [u8],
-    /// web-vitals' `navigationType`.
-    pub navigation_type: &'a [u8],
-    /// `performance.timeOrigin`, unix ms.
-    pub view_start: f64,
     /// What the browser tells about itself (`docs/beacon-v1.md#context`): screen width and
     /// height, viewport width and height.
     pub screen: [u32; 4],
@@ -40,9 +31,9 @@ pub struct Envelope<'a> {
 }
 
 impl Envelope<'_> {
-    /// The envelope's fields after `sentAt` (`"resource":{…},…,"context":{…}`), written once
-    /// per page view into `buf`: each beacon is `{"v":1,"sentAt":…,` + these + its items.
-    /// Their length; 0 if `buf` is too small.
+    /// `"resource":{…},"context":{…}`, written once per page into `buf`: each beacon is
+    /// `{"v":1,"sentAt":…,` + these + session, view and user + its items. Their length; 0
+    /// if `buf` is too small.
     pub fn encode(&self, buf: &mut [u8]) -> usize {
         let mut j = Json::new(buf);
         j.key("resource").open(b'{');
@@ -64,22 +55,6 @@ impl Envelope<'_> {
         j.key("telemetry.sdk.language").str("webjs");
         j.key("telemetry.sdk.version").str(self.sdk_version);
         j.close(b'}');
-        j.key("session")
-            .open(b'{')
-            .key("id")
-            .text(self.session_id)
-            .close(b'}');
-        j.key("view")
-            .open(b'{')
-            .key("id")
-            .text(self.view_id)
-            .key("url")
-            .text(self.url);
-        j.key("referrer")
-            .text(self.referrer)
-            .key("type")
-            .text(self.navigation_type);
-        j.key("start").ms(self.view_start).close(b'}');
         j.key("context").open(b'{');
         let [sw, sh, vw, vh] = self.screen;
         for (key, w, h) in [("screen", sw, sh), ("viewport", vw, vh)] {
@@ -156,15 +131,16 @@ pub fn vital(
     j.close(b'}');
 }
 
-/// Room the closing of a beacon takes: `,"spans":[` … `],"vitals":[` … `]}`.
-const CLOSING: usize = 24;
+/// Room the closing of a beacon takes: `,"spans":[` … `],"vitals":[` … `],"events":[]}`.
+const CLOSING: usize = 36;
 
 /// Writes into `out` one beacon of the items (from the front, in order) that fit in it,
 /// and returns how many it holds and its length; 0 items when even the first does not fit
-/// (the caller drops it). `envelope` is [`Envelope::encode`]'s; `items` the kind and length
-/// of each item, which lie back to back in `arena`.
+/// (the caller drops it); with no items at all, a beacon of the envelope alone (a view's
+/// update). `envelope` writes the envelope's fields; `items` the kind and length of each
+/// item, which lie back to back in `arena`.
 pub fn write(
-    envelope: &[u8],
+    envelope: &mut dyn FnMut(&mut Json),
     sent_at: f64,
     items: &[(ItemKind, usize)],
     arena: &[u8],
@@ -176,7 +152,7 @@ pub fn write(
         .uint(VERSION)
         .key("sentAt")
         .ms(sent_at);
-    j.raw(envelope);
+    envelope(&mut j);
     let mut size = j.len() + CLOSING;
     let mut n = 0;
     for (_, len) in items {
@@ -186,16 +162,15 @@ pub fn write(
         size += len + 1;
         n += 1;
     }
-    if n == 0 {
+    if n == 0 && !items.is_empty() {
         return (0, 0);
     }
-    for kind in [ItemKind::Span, ItemKind::Vital] {
-        j.key(if kind == ItemKind::Span {
-            "spans"
-        } else {
-            "vitals"
-        })
-        .open(b'[');
+    for (kind, key) in [
+        (ItemKind::Span, "spans"),
+        (ItemKind::Vital, "vitals"),
+        (ItemKind::Event, "events"),
+    ] {
+        j.key(key).open(b'[');
         let mut at = 0;
         for &(k, len) in items.iter().take(n) {
             if k == kind {

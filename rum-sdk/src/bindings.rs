@@ -14,6 +14,11 @@ use crate::batch;
 use crate::beacon::{Envelope, MAX_ATTRIBUTION_BYTES};
 use crate::global::Global;
 use crate::io;
+use crate::journey::action::{Action, ActionType};
+use crate::journey::route::{RouteChange, TRIGGERS};
+use crate::journey::settle::Settle;
+use crate::journey::view::View;
+use crate::journey::Fact;
 use crate::recorder::Recorder;
 use crate::trace::document_load::{Navigation, Resource, FIELD_COUNT, FIELD_NAMES};
 use crate::trace::http::HttpCall;
@@ -77,12 +82,12 @@ pub extern "C" fn out() -> usize {
     io::out_address()
 }
 
-/// Starts recording the page view. Numbers: `performance.timeOrigin`, two 32-bit random
-/// seeds, screen width and height, viewport width and height, `userAgentData.mobile` (0, 1,
-/// or 2 when unknown). Strings: service name, version, environment, session id, view id,
-/// URL, referrer, navigation type, connection's effective type, language. Returns the
-/// batch interval in ms, for JS's timer; 0 (record nothing) if the session id is not one or
-/// the envelope does not fit its buffer.
+/// Starts recording the page. Numbers: `performance.timeOrigin`, two 32-bit random seeds,
+/// screen width and height, viewport width and height, `userAgentData.mobile` (0, 1, or 2
+/// when unknown), 1 if the page is visible now. Strings: service name, version,
+/// environment, session id, view id, URL, referrer, navigation type, connection's
+/// effective type, language. Returns the batch interval in ms, for JS's timer; 0 (record
+/// nothing) if the session id is not one or the envelope does not fit its buffer.
 #[no_mangle]
 pub extern "C" fn init(len: usize) -> u32 {
     let mut i = io::input(len);
@@ -97,15 +102,17 @@ pub extern "C" fn init(len: usize) -> u32 {
     if TraceId::from_hex(session_id).is_none() {
         return 0;
     }
+    let (view_id, url, referrer, navigation_type) = (
+        i.string(16),
+        i.string(MAX_STRING_BYTES),
+        i.string(MAX_STRING_BYTES),
+        i.string(32),
+    );
+    let mut view = View::new(view_id, url, referrer, navigation_type, 0.0);
+    view.visibility(0.0, n[8] == 1.0);
     let envelope = Envelope {
         service,
         sdk_version: SDK_VERSION,
-        session_id,
-        view_id: i.string(16),
-        url: i.string(MAX_STRING_BYTES),
-        referrer: i.string(MAX_STRING_BYTES),
-        navigation_type: i.string(32),
-        view_start: n[0],
         screen: [n[3] as u32, n[4] as u32, n[5] as u32, n[6] as u32],
         effective_type: i.string(64),
         language: i.string(64),
@@ -115,7 +122,7 @@ pub extern "C" fn init(len: usize) -> u32 {
     // SAFETY: JS calls init once per page; a second call replaces (drops) the recorder
     // holding the arena before anything uses the new one.
     let arena = unsafe { io::queue() };
-    let recorder = Recorder::new(&envelope, seed, arena);
+    let recorder = Recorder::new(&envelope, session_id, view, n[0], seed, arena);
     // An envelope too large for its buffer (only strings full of characters JSON escapes
     // could make one): record nothing rather than send beacons the gateway refuses.
     if !recorder.has_envelope() {
@@ -125,8 +132,180 @@ pub extern "C" fn init(len: usize) -> u32 {
     batch::INTERVAL_MS
 }
 
+/// Beacon due (bit 0) and more bits, as JS reads an export's result.
+fn due(due: bool) -> u32 {
+    due as u32
+}
+
+/// A click (number 1: 0) or Enter or Space (1) at number 0, on an interactive element
+/// (number 2: 1), the one of the last action (number 3: 1), within the session's cap
+/// (number 4: 1). Strings: trace id and span id JS minted, name, target selector. Returns
+/// bit 0: a beacon is due; bit 1: merged into the last action (JS keeps its trace).
+#[no_mangle]
+pub extern "C" fn act(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let (Some(trace_id), Some(span_id)) = (
+        TraceId::from_hex(i.string(32)),
+        SpanId::from_hex(i.string(16)),
+    ) else {
+        return 0;
+    };
+    let kind = if n[1] == 1.0 {
+        ActionType::Key
+    } else {
+        ActionType::Click
+    };
+    let action = Action::new(
+        trace_id,
+        span_id,
+        kind,
+        n[0],
+        i.string(MAX_STRING_BYTES),
+        i.string(MAX_STRING_BYTES),
+        n[2] == 1.0,
+    );
+    RECORDER
+        .with(|r| {
+            let (d, merged) = r.action(action, n[3] == 1.0, n[4] == 1.0);
+            due(d) | (merged as u32) << 1
+        })
+        .unwrap_or(0)
+}
+
+/// At `now`: a DOM mutation (`fact` 0), a request start (1) or end (2, which started at
+/// `started`), an error (3).
+#[no_mangle]
+pub extern "C" fn mark(fact: u32, now: f64, started: f64) {
+    let fact = match fact {
+        0 => Fact::Mutation,
+        1 => Fact::RequestStart,
+        2 => Fact::RequestEnd,
+        _ => Fact::Error,
+    };
+    RECORDER.with(|r| r.mark(fact, now, started));
+}
+
+/// JS looks in every 100 ms while an action or route change is open. Returns bit 0: a
+/// beacon is due; bit 1: something is still open.
+#[no_mangle]
+pub extern "C" fn tick(now: f64) -> u32 {
+    RECORDER
+        .with(|r| {
+            let (d, open) = r.tick(now);
+            due(d) | (open as u32) << 1
+        })
+        .unwrap_or(0)
+}
+
+/// The current view ends at `now` (JS then sends what is queued). Returns 1.
+#[no_mangle]
+pub extern "C" fn leave(now: f64) -> u32 {
+    RECORDER.with(|r| r.leave(now)).unwrap_or(false) as u32
+}
+
+/// The page became visible (1) or hidden (0) at `now`.
+#[no_mangle]
+pub extern "C" fn seen(now: f64, visible: u32) {
+    RECORDER.with(|r| r.visibility(now, visible == 1));
+}
+
+/// A new view, after [`leave`]. Numbers: now, trigger (an index of [`TRIGGERS`]; any other
+/// is a session's renewal, with no route change), within the session's cap (1), visible
+/// (1). Strings: the new view id, its URL, and the route change's trace id, span id and
+/// parent span id (the action that caused it, or empty). Returns 1 if the view began, 0
+/// when over the route-change cap (the page stays on its view).
+#[no_mangle]
+pub extern "C" fn route(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let now = n[0];
+    let (view_id, url) = (i.string(16), i.string(MAX_STRING_BYTES));
+    let (trace_id, span_id, parent) = (
+        TraceId::from_hex(i.string(32)),
+        SpanId::from_hex(i.string(16)),
+        SpanId::from_hex(i.string(16)),
+    );
+    RECORDER
+        .with(|r| {
+            let trigger = TRIGGERS.get(n[1] as usize);
+            if trigger.is_some() && !r.admit_route(n[2] == 1.0) {
+                // The page stays on its view, which [`leave`] had ended.
+                r.journey.view.end = None;
+                return 0;
+            }
+            let old = &r.journey.view;
+            let mut view = View::new(view_id, url, old.url.get(), b"route-change", now);
+            view.previous = Some(old.id);
+            view.visibility(now, n[3] == 1.0);
+            if !view.fits() {
+                return 0;
+            }
+            let change = match (trigger, trace_id, span_id) {
+                (Some(&trigger), Some(trace_id), Some(span_id)) => Some(RouteChange {
+                    trace_id,
+                    span_id,
+                    parent,
+                    trigger,
+                    settle: Settle::new(now),
+                }),
+                _ => None,
+            };
+            r.enter(view, change);
+            1
+        })
+        .unwrap_or(0)
+}
+
+/// `rum.setView(name)`: names the current view.
+#[no_mangle]
+pub extern "C" fn named(len: usize) {
+    let mut i = io::input(len);
+    let name = i.string(MAX_NAME_BYTES);
+    RECORDER.with(|r| r.journey.view.name = crate::text::Text::new(name));
+}
+
+/// An event at number 0, within the session's cap (number 1: 1). Strings: name, attributes
+/// as a JSON object (or empty). Returns 1 when a beacon is due.
+#[no_mangle]
+pub extern "C" fn custom(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let name = i.string(MAX_NAME_BYTES);
+    let attrs = i.string(crate::journey::event::MAX_ATTRS_BYTES);
+    if name.is_empty() {
+        return 0;
+    }
+    RECORDER
+        .with(|r| r.event(n[0], name, attrs, n[1] == 1.0))
+        .unwrap_or(false) as u32
+}
+
+/// `rum.setUser` and `rum.setAttributes`, for what follows (JS sends what is queued
+/// first). Strings: user id (or empty), global attributes as a JSON object (or empty).
+#[no_mangle]
+pub extern "C" fn user(len: usize) {
+    let mut i = io::input(len);
+    let id = i.string(MAX_NAME_BYTES);
+    let attrs = i.string(crate::recorder::USER_BYTES);
+    RECORDER.with(|r| r.user(id, attrs));
+}
+
+/// A new session (32 hex digits) from now on, sampled (number 0: 1) or not (JS sends what
+/// is queued first).
+#[no_mangle]
+pub extern "C" fn session(len: usize) {
+    let mut i = io::input(len);
+    let sampled = i.numbers[0] == 1.0;
+    let id = i.string(32);
+    if TraceId::from_hex(id).is_some() {
+        RECORDER.with(|r| r.session(id, sampled));
+    }
+}
+
 /// A fetch or XHR call ended. Numbers: start, end, response status (0 if none). Strings:
-/// trace id, span id, method, URL, error. Returns 1 when a beacon is due.
+/// trace id, span id, method, URL, error, parent span id (or empty). Returns 1 when a
+/// beacon is due.
 #[no_mangle]
 pub extern "C" fn http(len: usize) -> u32 {
     let mut i = io::input(len);
@@ -143,11 +322,17 @@ pub extern "C" fn http(len: usize) -> u32 {
         method: i.string(64),
         url: i.string(MAX_STRING_BYTES),
         error: i.string(64),
+        parent: SpanId::from_hex(i.string(16)),
         start: n[0],
         end: n[1],
         status: n[2] as u16,
     };
-    RECORDER.with(|r| r.http(&call)).unwrap_or(false) as u32
+    RECORDER
+        .with(|r| {
+            r.mark(Fact::RequestEnd, call.end, call.start);
+            r.http(&call)
+        })
+        .unwrap_or(false) as u32
 }
 
 /// A vital report as a vitals export gave it (name and rating indexes, value, delta, generation),
@@ -291,6 +476,13 @@ pub extern "C" fn hidden(time_stamp: f64, interaction_count: f64) -> u32 {
 #[no_mangle]
 pub extern "C" fn loaded(response_start: f64, now: f64) -> u32 {
     with(|v, emit| v.on_loaded(response_start, now, emit))
+}
+
+/// An SPA route change: CLS and INP of the view that ends are reported now, then count
+/// afresh.
+#[export_name = "newView"]
+pub extern "C" fn new_view(interaction_count: f64) -> u32 {
+    with(|v, emit| v.on_route_change(interaction_count, emit))
 }
 
 /// `pageshow` from the back/forward cache.

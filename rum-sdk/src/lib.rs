@@ -7,7 +7,9 @@
 //! * [`trace`]: spans: fetch and XHR calls ([`trace::http`]) and the page load
 //!   ([`trace::document_load`]), with their W3C ids.
 //! * [`session`]: the session's head-sampling rule (mirrored in `js/src/session.js`).
-//! * [`recorder`]: what one page view records; [`batch`]: when beacons leave and how large
+//! * [`journey`]: views (the page load and SPA routes), route changes, user actions with
+//!   their frustration signals, and events.
+//! * [`recorder`]: what one page records; [`batch`]: when beacons leave and how large
 //!   they are; [`beacon`]: the wire format v1, written with [`json`] (no float formatting).
 //! * [`bindings`]: the module's exports (it has no imports); [`io`]: the byte channel
 //!   strings and reports cross by.
@@ -34,9 +36,11 @@ pub mod beacon;
 pub mod bindings;
 pub mod global;
 pub mod io;
+pub mod journey;
 pub mod json;
 pub mod recorder;
 pub mod session;
+pub mod text;
 pub mod trace;
 pub mod vitals;
 

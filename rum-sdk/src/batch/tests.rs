@@ -15,18 +15,25 @@ fn envelope() -> Vec<u8> {
     let len = Envelope {
         service: [b"shop", b"1.2", b""],
         sdk_version: "0.1.0",
-        session_id: b"0123456789abcdef0123456789abcdef",
-        view_id: VIEW,
-        url: b"https://shop.example/",
-        referrer: b"",
-        navigation_type: b"navigate",
-        view_start: 1_732_460_000_000.5,
         screen: [1920, 1080, 1280, 720],
         effective_type: b"4g",
         language: b"en-US",
         mobile: Some(false),
     }
     .encode(&mut buf);
+    // The session and view, as the recorder adds them to each beacon.
+    let view =
+        crate::journey::view::View::new(VIEW, b"https://shop.example/", b"", b"navigate", 0.0);
+    buf[len] = b',';
+    let len = len + 1;
+    let mut j = crate::json::Json::new(&mut buf[len..]);
+    j.key("session")
+        .open(b'{')
+        .key("id")
+        .str("0123456789abcdef0123456789abcdef")
+        .close(b'}');
+    view.write(0.0, 1_732_460_000_000.5, &mut j);
+    let len = len + j.len();
     buf.truncate(len);
     buf
 }
@@ -45,6 +52,7 @@ fn push_span(batch: &mut Batch, url: &str) -> bool {
     let call = HttpCall {
         trace_id: TraceId(*b"07070707070707070707070707070707"),
         span_id: SpanId(*b"0909090909090909"),
+        parent: None,
         method: b"GET",
         url: url.as_bytes(),
         start: 10.0,
@@ -60,7 +68,14 @@ fn drain(batch: &mut Batch) -> Vec<Value> {
     let mut out = vec![0u8; MAX_BYTES];
     let mut beacons = Vec::new();
     loop {
-        let n = batch.next_beacon(&env, 1_732_460_001_000.0, &mut out);
+        let n = batch.next_beacon(
+            &mut |j| {
+                j.raw(&env);
+            },
+            1_732_460_001_000.0,
+            &mut out,
+            false,
+        );
         if n == 0 {
             return beacons;
         }
@@ -234,22 +249,18 @@ fn attribution_over_its_limit_is_marked_truncated() {
 
 #[test]
 fn an_envelope_that_does_not_fit_is_refused_not_cut() {
+    use crate::journey::view::View;
+    let env = Envelope::default();
+    let session = b"0123456789abcdef0123456789abcdef";
     let url = "\u{1}".repeat(4096);
-    let env = Envelope {
-        url: url.as_bytes(),
-        session_id: b"0123456789abcdef0123456789abcdef",
-        ..Envelope::default()
-    };
+    let view = View::new(VIEW, url.as_bytes(), url.as_bytes(), b"navigate", 0.0);
     let mut arena = arena();
-    let recorder = crate::recorder::Recorder::new(&env, 1, &mut arena);
+    let recorder = crate::recorder::Recorder::new(&env, session, view, 0.0, 1, &mut arena);
     assert!(
         !recorder.has_envelope(),
         "4096 control characters escape to 24 KB"
     );
-    let env = Envelope {
-        url: b"https://shop.example/",
-        ..env
-    };
+    let view = View::new(VIEW, b"https://shop.example/", b"", b"navigate", 0.0);
     let mut arena = crate::batch::tests::arena();
-    assert!(crate::recorder::Recorder::new(&env, 1, &mut arena).has_envelope());
+    assert!(crate::recorder::Recorder::new(&env, session, view, 0.0, 1, &mut arena).has_envelope());
 }

@@ -14,6 +14,8 @@ use crate::json::Json;
 pub struct HttpCall<'a> {
     pub trace_id: TraceId,
     pub span_id: SpanId,
+    /// The user action or route change that made the call.
+    pub parent: Option<SpanId>,
     pub method: &'a [u8],
     pub url: &'a [u8],
     pub start: f64,
@@ -32,7 +34,7 @@ impl HttpCall<'_> {
         SpanHead {
             trace_id: &self.trace_id,
             span_id: &self.span_id,
-            parent: None,
+            parent: self.parent.as_ref(),
             name: self.method,
             kind: SpanKind::Client,
             start: time_origin + self.start,
@@ -63,6 +65,7 @@ mod tests {
         let call = HttpCall {
             trace_id: TraceId(*b"0af7651916cd43dd8448eb211c80319c"),
             span_id: SpanId(*b"b7ad6b7169203331"),
+            parent: None,
             method: b"POST",
             url: b"https://shop.example/api/cart",
             start: 100.25,

@@ -152,6 +152,25 @@ impl PageVitals {
         self.tag(inp, emit);
     }
 
+    /// An SPA route change: CLS and INP so far belong to the view that ends, and report
+    /// their values now; from here they count afresh for the new view. FCP, LCP and TTFB
+    /// are the page load's alone: LCP is final now, reported with its view.
+    pub fn on_route_change(&mut self, interaction_count: f64, emit: &mut dyn FnMut(Tagged)) {
+        let lcp = self.lcp.finalize();
+        self.tag(lcp, emit);
+        if self.fcp_reported {
+            let cls = self.cls.report(true);
+            self.tag(cls, emit);
+        }
+        let inp = self
+            .inp
+            .report(self.interactions_since(interaction_count), false);
+        self.tag(inp, emit);
+        self.cls = Cls::default();
+        self.inp = Inp::default();
+        self.interaction_baseline = interaction_count;
+    }
+
     /// The page has loaded: TTFB from the navigation entry's `responseStart`, if it is sane
     /// (`0 < responseStart < now`, as web-vitals requires).
     pub fn on_loaded(&mut self, response_start: f64, now: f64, emit: &mut dyn FnMut(Tagged)) {
@@ -285,6 +304,39 @@ mod tests {
         assert_eq!(reports.len(), 1, "{reports:?}");
         assert_eq!((reports[0].0, reports[0].2), (MetricName::Cls, 1));
         assert!((reports[0].1 - 0.15).abs() < 1e-12, "{reports:?}");
+    }
+
+    #[test]
+    fn a_route_change_closes_cls_and_inp_and_starts_them_afresh() {
+        let mut v = PageVitals::new(0.0, f64::INFINITY, false);
+        v.on_fcp(100.0, &mut |_| {});
+        v.on_shift(500.0, 0.1, false, &mut |_| {});
+        v.on_lcp(400.0, &mut |_| {});
+        v.on_event(5.0, 300.0, 1.0, &mut |_| {});
+        let closed = collect(|e| v.on_route_change(1.0, e));
+        assert_eq!(closed.len(), 3, "{closed:?}");
+        assert_eq!(
+            closed[0],
+            (MetricName::Lcp, 400.0, 0),
+            "LCP is the page load's"
+        );
+        assert!((closed[1].1 - 0.1).abs() < 1e-12 && closed[1].0 == MetricName::Cls);
+        assert_eq!(closed[2], (MetricName::Inp, 300.0, 0));
+        // The new view: a shift and a quick interaction of its own, nothing from before.
+        v.on_shift(9000.0, 0.02, false, &mut |_| {});
+        v.on_event(9.0, 48.0, 2.0, &mut |_| {});
+        let reports = collect(|e| v.on_hidden(12_000.0, 2.0, e));
+        assert!(
+            reports
+                .iter()
+                .any(|r| r.0 == MetricName::Cls && (r.1 - 0.02).abs() < 1e-12),
+            "{reports:?}"
+        );
+        assert!(reports.contains(&(MetricName::Inp, 48.0, 0)), "{reports:?}");
+        assert!(
+            reports.iter().all(|r| r.0 != MetricName::Lcp),
+            "{reports:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,143 @@
+// Feeds the user's journey (rum-sdk/src/journey) from the browser: clicks and key presses
+// on controls as actions, SPA route changes (history.pushState/replaceState to a new URL,
+// popstate, hashchange) as new views, and what tells the wasm when they are over: DOM
+// mutations (observed only while something is open), requests, errors. The page's own
+// handlers see the same events and history calls return what they returned.
+
+import { randomHex } from './ids.js';
+import { selector } from './attribution.js';
+
+// The element a click is on: the nearest control or named element.
+const TARGET = 'a,button,input,select,textarea,summary,label,[role],[data-rum-name],[onclick]';
+// Controls that should visibly respond to a click (dead-click candidates).
+const LIVELY = 'a[href],button,summary,[role=button],[role=link],[type=submit],[type=button]';
+// Keyboard activation of these fires a click of its own.
+const NATIVE = 'a,button,input,select,textarea,summary';
+
+/** `ctx` holds the open action or route change the fetch wrapper parents calls to. */
+export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
+  const now = () => performance.now();
+  let lastTarget;
+  let timer;
+  const mutations = new MutationObserver(() => wasm.mark(0, now(), 0));
+  const tick = () => {
+    const r = wasm.tick(now());
+    if (r & 1) drain();
+    timer = r & 2 && setTimeout(tick, 100);
+    if (!timer) mutations.disconnect();
+  };
+  const open = () => {
+    if (timer) return;
+    mutations.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    timer = setTimeout(tick, 100);
+  };
+
+  // User activity keeps the session alive; after it expired, the activity starts a new one.
+  let touched = 0;
+  const activity = () => {
+    const t = now();
+    if (t - touched < 1000) return;
+    touched = t;
+    const change = session.touch();
+    if (!change) return;
+    if (change.ended) event('session.end');
+    drain();
+    const s = session.current;
+    io.call(wasm.session, [+s.sampled], [s.id]);
+    newView(-1);
+    started();
+  };
+  const started = () => session.current.previous != null && event('session.start', session.current.previous ? { 'session.previous_id': session.current.previous } : {});
+  for (const type of ['click', 'keydown', 'scroll']) addEventListener(type, activity, { capture: true, passive: true });
+
+  const onAction = (e, key) => {
+    const t = e.target;
+    const el = t.closest && (t.closest(TARGET) || t);
+    if (!el || (key && el.closest(NATIVE))) return;
+    const named = el.closest('[data-rum-name]');
+    const text = (el.getAttribute('aria-label') || el.textContent || el.value || el.alt || el.title || '').trim().replace(/\s+/g, ' ');
+    const sel = selector(el);
+    const traceId = randomHex(16);
+    const spanId = randomHex(8);
+    const r = io.call(
+      wasm.act,
+      [e.timeStamp, key || (e.detail ? 0 : 1), +el.matches(LIVELY), +(el == lastTarget), +session.take()],
+      [traceId, spanId, (named && named.dataset.rumName) || text.slice(0, 100) || sel, sel],
+    );
+    lastTarget = el;
+    // Calls the handlers start, and those within 100 ms after them, are the action's.
+    if (!(r & 2)) ctx.current = { traceId, spanId };
+    const c = ctx.current;
+    c.until = Infinity;
+    setTimeout(() => (c.until = now() + 100));
+    if (r & 1) drain();
+    open();
+  };
+  addEventListener('click', (e) => e.isTrusted && onAction(e, 0), true);
+  addEventListener('keydown', (e) => e.isTrusted && (e.key == 'Enter' || e.key == ' ') && e.target.closest?.('[role]') && onAction(e, 1), true);
+
+  let url = location.href;
+  // A new view at `trigger` (a route change), or for a new session (-1).
+  const newView = (trigger) => {
+    const t = now();
+    vitals.newView();
+    wasm.leave(t);
+    drain();
+    const p = ctx.current && t <= ctx.current.until ? ctx.current : undefined;
+    const traceId = p ? p.traceId : randomHex(16);
+    const spanId = randomHex(8);
+    const viewId = randomHex(8);
+    if (io.call(wasm.route, [t, trigger, +session.take(), +(document.visibilityState == 'visible')], [viewId, location.href, traceId, spanId, p && p.spanId])) {
+      vitals.viewId = viewId;
+      vitals.navigationType = 'route-change';
+      if (trigger >= 0) ctx.current = { traceId, spanId, until: t + 100 };
+      open();
+    }
+  };
+  const onRoute = (trigger) => {
+    if (location.href == url) return;
+    url = location.href;
+    newView(trigger);
+  };
+  ['pushState', 'replaceState'].forEach((name, trigger) => {
+    const original = history[name];
+    history[name] = Object.defineProperty(
+      function () {
+        const result = original.apply(this, arguments);
+        try {
+          onRoute(trigger);
+        } catch {}
+        return result;
+      },
+      'name',
+      { value: name },
+    );
+  });
+  addEventListener('popstate', () => onRoute(2), true);
+  addEventListener('hashchange', () => onRoute(3), true);
+  addEventListener('error', () => wasm.mark(3, now(), 0));
+  addEventListener('unhandledrejection', () => wasm.mark(3, now(), 0));
+
+  const event = (name, attrs, t = now()) => due(io.call(wasm.custom, [t, +session.take()], [name, json(attrs)]));
+  started();
+  return {
+    event,
+    setView: (name) => io.call(wasm.named, [], [name]),
+    setUser: (id, attrs) => {
+      drain();
+      io.call(wasm.user, [], [id, json(attrs)]);
+    },
+    mark: (what, t, started) => wasm.mark(what, t, started || 0),
+  };
+}
+
+// Attributes as JSON: strings, finite numbers and booleans (others are left out), with lone
+// surrogates, which JSON.stringify escapes, as U+FFFD (the gateway refuses them).
+export function json(attrs) {
+  const kept = {};
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (typeof v == 'string' || typeof v == 'boolean' || (typeof v == 'number' && isFinite(v))) kept[k] = v;
+  }
+  return JSON.stringify(kept).replace(/\\ud[89a-f]\w\w/g, '\\ufffd');
+}
