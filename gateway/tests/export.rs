@@ -785,3 +785,117 @@ async fn exported_data_is_scrubbed() {
     assert!(exported.contains("[redacted]"), "{exported}");
     gw.stop().await;
 }
+
+/// User journeys (issue 13): an action and its route change go out as spans, a custom event
+/// and `session.start` as log records named after the event (`event_name` and `event.name`)
+/// with the session, view, user and global attributes, and the view with its journey fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journey_events_are_exported_as_named_log_records() {
+    let (receiver, endpoint, _stop) = Receiver::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = start_gateway(dir.path(), endpoint, "").await;
+    let view_id = "b1b2c3d4e5f60718";
+    let beacon = json!({
+        "v": 1, "sentAt": 1732460009000.0,
+        "resource": {"service.name": "shop-web"},
+        "session": {"id": SESSION},
+        "view": {"id": view_id, "url": "http://localhost:8080/product/42", "referrer": "http://localhost:8080/",
+                 "type": "route-change", "start": 1732460005000.0, "name": "/product/:sku",
+                 "previousId": "a1b2c3d4e5f60718", "end": 1732460009000.0, "visible": 3999.5, "dropped": {"events": 2}},
+        "user": {"id": "u-1234"}, "attrs": {"plan": "pro"},
+        "spans": [
+            {"traceId": "7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a", "spanId": "aaaaaaaaaaaaaaa1", "name": "click Add to cart", "kind": "internal",
+             "start": 1732460006000.0, "end": 1732460006300.0,
+             "attrs": {"rum.action.type": "click", "rum.action.name": "Add to cart", "rum.action.target": "button#add", "rum.action.click_count": 1}},
+            {"traceId": "7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b", "spanId": "bbbbbbbbbbbbbbb1", "name": "routeChange", "kind": "internal",
+             "start": 1732460005000.0, "end": 1732460005100.0,
+             "attrs": {"url.full": "http://localhost:8080/product/42", "rum.route_change.previous_url": "http://localhost:8080/",
+                       "rum.route_change.trigger": "pushState"}}
+        ],
+        "events": [{"name": "session.start", "time": 1732460000000.0},
+                   {"name": "checkout", "time": 1732460008000.0, "attrs": {"items": 2}}]
+    });
+    assert_eq!(gw.post_beacon_json(&beacon).await.status(), 200);
+    eventually(5, "two spans and three log records", || async {
+        receiver.spans().len() == 2 && receiver.0.lock().expect("inbox").logs.len() == 3
+    })
+    .await;
+    let spans = receiver.spans();
+    let action = spans
+        .iter()
+        .find(|g| g.span.name == "click Add to cart")
+        .expect("action span");
+    assert_eq!(
+        str_attr(&action.span.attributes, "rum.action.type"),
+        Some("click")
+    );
+    assert_eq!(str_attr(&action.span.attributes, "user.id"), Some("u-1234"));
+    assert_eq!(str_attr(&action.span.attributes, "plan"), Some("pro"));
+    assert!(spans.iter().any(|g| g.span.name == "routeChange"));
+
+    let logs = receiver.0.lock().expect("inbox").logs.clone();
+    let (checkout, resource) = logs
+        .iter()
+        .find(|(r, _)| r.event_name == "checkout")
+        .expect("checkout event");
+    assert_eq!(checkout.time_unix_nano, 1_732_460_008_000_000_000);
+    assert_eq!(
+        str_attr(&checkout.attributes, "event.name"),
+        Some("checkout")
+    );
+    assert_eq!(str_attr(&checkout.attributes, "session.id"), Some(SESSION));
+    assert_eq!(
+        str_attr(&checkout.attributes, "rum.page_view.id"),
+        Some(view_id)
+    );
+    assert_eq!(str_attr(&checkout.attributes, "user.id"), Some("u-1234"));
+    assert_eq!(str_attr(&checkout.attributes, "plan"), Some("pro"));
+    assert_eq!(
+        attr(&checkout.attributes, "items"),
+        Some(&any_value::Value::IntValue(2))
+    );
+    assert_eq!(
+        str_attr(&resource.attributes, "service.name"),
+        Some("shop-web")
+    );
+    let (start, _) = logs
+        .iter()
+        .find(|(r, _)| r.event_name == "session.start")
+        .expect("session.start");
+    assert_eq!(start.time_unix_nano, 1_732_460_000_000_000_000);
+    let (view, _) = logs
+        .iter()
+        .find(|(r, _)| r.event_name == "browser.page_view")
+        .expect("page view");
+    assert_eq!(
+        str_attr(&view.attributes, "browser.page_view.name"),
+        Some("/product/:sku")
+    );
+    assert_eq!(
+        str_attr(&view.attributes, "browser.page_view.navigation_type"),
+        Some("route-change")
+    );
+    assert_eq!(
+        str_attr(&view.attributes, "browser.page_view.previous_id"),
+        Some("a1b2c3d4e5f60718")
+    );
+    assert_eq!(
+        attr(&view.attributes, "browser.page_view.end_time_unix_nano"),
+        Some(&any_value::Value::IntValue(1_732_460_009_000_000_000))
+    );
+    assert_eq!(
+        attr(&view.attributes, "browser.page_view.visible_ms"),
+        Some(&any_value::Value::DoubleValue(3999.5))
+    );
+    assert_eq!(
+        attr(&view.attributes, "browser.page_view.dropped.events"),
+        Some(&any_value::Value::IntValue(2))
+    );
+    assert_eq!(str_attr(&view.attributes, "user.id"), Some("u-1234"));
+    assert_eq!(
+        gw.metric("rum_gateway_export_items_total{signal=\"logs\"}")
+            .await,
+        3
+    );
+    gw.stop().await;
+}

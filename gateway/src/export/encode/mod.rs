@@ -1,5 +1,5 @@
 //! The one mapping from the gateway's model to OTLP protobuf, for export: spans grouped by
-//! resource into `ResourceSpans`, page views and web vitals as OpenTelemetry events (log
+//! resource into `ResourceSpans`, page views, web vitals and browser events as OpenTelemetry events (log
 //! records with an `event_name`), vitals as histograms. The names are documented in
 //! `docs/export.md`. [`Encoder`] runs on the request's task, before the store's writer, which
 //! only appends the bytes to its outbox.
@@ -14,15 +14,17 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as trace;
 use serde_json::Value;
 
-use crate::model::attr::{PAGE_VIEW_ID, SESSION_ID};
-use crate::model::{Attributes, Batch, ExportPayload, PageView, Span, SpanKind, StatusCode, Vital};
+use crate::model::attr::{is_gateway_owned, PAGE_VIEW_ID, SESSION_ID};
+use crate::model::{
+    Attributes, Batch, BrowserEvent, ExportPayload, PageView, Span, SpanKind, StatusCode, Vital,
+};
 use crate::outcome::Signal;
 
 mod metrics;
 pub use metrics::metrics_request;
 
 /// Encodes a batch into the export requests the outbox queues: its spans to `/v1/traces`
-/// always, its page views and vitals to `/v1/logs` and its vitals to `/v1/metrics` when
+/// always, its page views, vitals and browser events to `/v1/logs` and its vitals to `/v1/metrics` when
 /// `export.logs` and `export.metrics` say so.
 #[derive(Debug, Clone, Copy)]
 pub struct Encoder {
@@ -40,7 +42,7 @@ impl Encoder {
                 bytes: prost::Message::encode_to_vec(&trace_request(&batch.spans)),
             });
         }
-        let log_records = batch.page_views.len() + batch.vitals.len();
+        let log_records = batch.page_views.len() + batch.vitals.len() + batch.events.len();
         if self.logs && log_records > 0 {
             payloads.push(ExportPayload {
                 signal: Signal::Logs,
@@ -267,15 +269,60 @@ fn event(
     }
 }
 
-/// A page view as a `browser.page_view` event at the view's start.
+/// Attribute of a browser event's log record holding its name (besides the record's
+/// `event_name` field), for receivers that read events by attribute.
+pub const EVENT_NAME_ATTRIBUTE: &str = "event.name";
+
+/// A page view as a `browser.page_view` event at the view's start, with its journey fields
+/// (name, previous view, end, visible time, drop counts) when the beacon had them, and
+/// `user.id` and the global attributes (not the gateway's enrichment).
 pub fn page_view_event(view: &PageView, observed_unix_nano: u64) -> LogRecord {
-    let attributes = vec![
+    let mut attributes = vec![
         string(SESSION_ID, &view.session_id),
         string(PAGE_VIEW_ID, &view.id),
         string("url.full", &view.url),
         string("browser.page_view.referrer", &view.referrer),
         string("browser.page_view.navigation_type", &view.navigation_type),
     ];
+    if !view.name.is_empty() {
+        attributes.push(string("browser.page_view.name", &view.name));
+    }
+    if let Some(previous) = &view.previous_id {
+        attributes.push(string("browser.page_view.previous_id", previous));
+    }
+    if let Some(end) = view.end_unix_nano {
+        attributes.push(kv(
+            "browser.page_view.end_time_unix_nano",
+            any_value::Value::IntValue(end),
+        ));
+    }
+    if let Some(visible) = view.visible_ms {
+        attributes.push(double("browser.page_view.visible_ms", visible));
+    }
+    let dropped = view.dropped;
+    for (key, count) in [
+        ("browser.page_view.dropped.actions", dropped.actions),
+        ("browser.page_view.dropped.events", dropped.events),
+        (
+            "browser.page_view.dropped.route_changes",
+            dropped.route_changes,
+        ),
+    ] {
+        if count > 0 {
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
+            attributes.push(kv(key, any_value::Value::IntValue(count)));
+        }
+    }
+    attributes.extend(
+        view.attributes
+            .iter()
+            .filter(|(k, _)| !is_gateway_owned(k))
+            .map(|(k, v)| KeyValue {
+                key: k.clone(),
+                value: Some(any_value(v)),
+                ..KeyValue::default()
+            }),
+    );
     let start = u64::try_from(view.start_unix_nano).unwrap_or(0);
     event(PAGE_VIEW_EVENT, start, observed_unix_nano, attributes)
 }
@@ -314,7 +361,17 @@ pub fn web_vital_event(
     )
 }
 
-/// One OTLP logs export request for the batch's page views and vitals, grouped by resource;
+/// A custom or session event (`session.start`, `session.end`) as an event of its name at its
+/// time, with its attributes (`session.id`, `rum.page_view.id`, `user.id`, the global
+/// attributes and its own) and `event.name`.
+pub fn browser_event(event: &BrowserEvent, observed_unix_nano: u64) -> LogRecord {
+    let mut attributes = key_values(&event.attributes);
+    attributes.push(string(EVENT_NAME_ATTRIBUTE, &event.name));
+    let time = u64::try_from(event.time_unix_nano).unwrap_or(0);
+    self::event(&event.name, time, observed_unix_nano, attributes)
+}
+
+/// One OTLP logs export request for the batch's page views, vitals and browser events, grouped by resource;
 /// a vital takes its page view's resource and session when the batch holds that view.
 pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsServiceRequest {
     let received = u64::try_from(received_unix_nano).unwrap_or(0);
@@ -331,6 +388,9 @@ pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsService
         let view = batch.page_views.iter().find(|v| v.id == vital.page_view_id);
         let record = web_vital_event(vital, view.map(|v| v.session_id.as_str()), received);
         push(view.map_or(&empty, |v| &v.resource), record);
+    }
+    for event in &batch.events {
+        push(&event.resource, browser_event(event, received));
     }
     ExportLogsServiceRequest {
         resource_logs: groups
