@@ -33,8 +33,15 @@ function storage() {
 
 /** The session as of `now()`; `touch()` on user activity. */
 export function createSession(rate, idle, max, now = Date.now, store = storage()) {
+  // Where the store cannot be read, the session is this tab's own.
   const read = () => {
-    const m = /^([0-9a-f]{32})\.([01])\.(\w+)\.(\w+)\.(\w+)$/.exec(store.getItem(KEY) || '');
+    let v;
+    try {
+      v = store.getItem(KEY);
+    } catch {
+      return s;
+    }
+    const m = /^([0-9a-f]{32})\.([01])\.(\w+)\.(\w+)\.(\w+)$/.exec(v || '');
     return m && { id: m[1], sampled: m[2] == '1', start: parseInt(m[3], 36), last: parseInt(m[4], 36), items: parseInt(m[5], 36) };
   };
   const save = () => {
