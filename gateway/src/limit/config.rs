@@ -19,8 +19,8 @@ pub struct Limits {
     /// Largest body after `Content-Encoding: gzip` is inflated, in bytes; larger gets 413.
     /// Defaults to 4 MiB (4194304).
     pub max_decompressed_bytes: u64,
-    /// Most events (spans + vitals) in one request; more gets 413 `too_many_events`.
-    /// Defaults to 1000.
+    /// Most events (spans + vitals + a beacon's browser events) in one request; more gets
+    /// 413 `too_many_events`. Defaults to 1000.
     pub max_events_per_request: usize,
     /// Most attributes on one span (and on its resource); more gets 400. Defaults to 128.
     pub max_attributes_per_span: usize,
