@@ -52,6 +52,8 @@ pub enum Counter {
     PageViewsAccepted,
     /// Web vitals committed.
     VitalsAccepted,
+    /// Browser events (custom and session events) committed.
+    BrowserEventsAccepted,
     /// Requests refused, by reason.
     Rejected(RejectReason),
     /// Spans dropped by a `[[sample.rules]]` ratio.
@@ -83,6 +85,7 @@ impl Counter {
             Counter::OtlpSpansAccepted => "rum_gateway_otlp_spans_accepted_total",
             Counter::PageViewsAccepted => "rum_gateway_page_views_accepted_total",
             Counter::VitalsAccepted => "rum_gateway_vitals_accepted_total",
+            Counter::BrowserEventsAccepted => "rum_gateway_browser_events_accepted_total",
             Counter::Rejected(_) => "rum_gateway_rejected_total",
             Counter::SpansSampledOut => "rum_gateway_spans_sampled_out_total",
             Counter::StringsTruncated => "rum_gateway_strings_truncated_total",
@@ -104,6 +107,7 @@ impl Counter {
             Counter::OtlpSpansAccepted => "Backend (OTLP) spans committed to the store.",
             Counter::PageViewsAccepted => "Page views committed to the store.",
             Counter::VitalsAccepted => "Web vitals committed to the store.",
+            Counter::BrowserEventsAccepted => "Browser events (custom and session) committed to the store.",
             Counter::Rejected(_) => "Ingest requests refused, by reason code.",
             Counter::SpansSampledOut => "Spans dropped by a gateway ratio rule.",
             Counter::StringsTruncated => "String values cut to limits.max_string_chars.",
@@ -212,6 +216,7 @@ impl Telemetry {
         );
         self.add(Counter::PageViewsAccepted, batch.page_views.len() as u64);
         self.add(Counter::VitalsAccepted, batch.vitals.len() as u64);
+        self.add(Counter::BrowserEventsAccepted, batch.events.len() as u64);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -228,6 +233,7 @@ impl Telemetry {
             Counter::OtlpSpansAccepted,
             Counter::PageViewsAccepted,
             Counter::VitalsAccepted,
+            Counter::BrowserEventsAccepted,
             Counter::SpansSampledOut,
             Counter::StringsTruncated,
             Counter::ConnectionsRefused(Listener::Ingest),
