@@ -62,7 +62,7 @@ npm_ci() {
 }
 npm_ci js
 
-# uap-core's user-agent regexes for the gateway (the default of enrich.user_agent_regexes).
+# uap-core's user-agent regexes, which gateway/build.rs embeds in rum-gateway.
 uap_version=0.18.0
 uap_dir=gateway/assets/uap-core
 if [[ ! -f "$uap_dir/regexes.yaml" || "$(cat "$uap_dir/VERSION" 2>/dev/null)" != "$uap_version" ]]; then

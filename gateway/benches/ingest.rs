@@ -103,7 +103,7 @@ async fn main() {
     )
     .expect("config");
     let (store, _writer) = writer::start(dir.path(), 1024).expect("store");
-    let gateway = ingest_router(&config, store);
+    let gateway = ingest_router(&config, store).expect("enrich stage");
     let gateway_rps = run(gateway, Arc::clone(&bodies)).await;
 
     println!(

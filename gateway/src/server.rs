@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::connections::{self, ServeLimits};
-use crate::enrich::Enricher;
+use crate::enrich::{EnrichError, Enricher};
 use crate::export::otlp::Exporter;
 use crate::ingest::{self, IngestState};
 use crate::limit::RateLimits;
@@ -22,11 +22,17 @@ use crate::telemetry::{self, Listener, Telemetry};
 use crate::{api, viewer};
 
 /// The ingest listener's router. Builds the enrich stage from the config, which blocks for
-/// about a second when user-agent parsing is on. Its self-metrics go nowhere: tests and
-/// tools that want them call [`ingest_router_with`].
-pub fn ingest_router(config: &Config, store: StoreHandle) -> Router {
-    let enricher = Arc::new(Enricher::from_config(config.enrich()));
-    ingest_router_with(config, store, enricher, Telemetry::new())
+/// about a second the first time the process compiles the user-agent regexes, and fails
+/// when an enrichment that is on has no file. Its self-metrics go nowhere: tests and tools
+/// that want them call [`ingest_router_with`].
+pub fn ingest_router(config: &Config, store: StoreHandle) -> Result<Router, EnrichError> {
+    let enricher = Arc::new(Enricher::from_config(config.enrich(), config.data_dir())?);
+    Ok(ingest_router_with(
+        config,
+        store,
+        enricher,
+        Telemetry::new(),
+    ))
 }
 
 /// The ingest listener's router with an enrich stage built beforehand.
@@ -68,13 +74,13 @@ pub struct OfflineIngest {
 impl OfflineIngest {
     /// Builds every stage from `config` (loads the GeoIP file and compiles the user-agent
     /// regexes: about a second).
-    pub fn new(config: &Config) -> OfflineIngest {
-        let enricher = Arc::new(Enricher::from_config(config.enrich()));
-        OfflineIngest {
+    pub fn new(config: &Config) -> Result<OfflineIngest, EnrichError> {
+        let enricher = Arc::new(Enricher::from_config(config.enrich(), config.data_dir())?);
+        Ok(OfflineIngest {
             pipeline: pipeline(config, enricher, Telemetry::new()),
             limits: config.limits().clone(),
             clock_skew_threshold_nanos: config.enrich().clock_skew_threshold_nanos(),
-        }
+        })
     }
 
     /// A beacon body from `peer` with these headers, received now → the batch the store
@@ -141,10 +147,15 @@ pub async fn run_with_listeners(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    // Compiling the user-agent regexes takes about a second of CPU: not on the runtime.
+    // Compiling the user-agent regexes takes about a second of CPU: not on the runtime. A
+    // missing GeoIP database or regexes file stops the start here.
     let enrich_config = config.enrich().clone();
-    let enricher =
-        Arc::new(tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config)).await?);
+    let data_dir = config.data_dir().to_path_buf();
+    let enricher = Arc::new(
+        tokio::task::spawn_blocking(move || Enricher::from_config(&enrich_config, &data_dir))
+            .await?
+            .context("starting the enrich stage")?,
+    );
     let telemetry = Telemetry::new();
     let outbox = config
         .export()

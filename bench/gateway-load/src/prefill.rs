@@ -113,7 +113,7 @@ pub fn templates(
     };
     let config =
         Config::from_toml(config_toml, overrides).context("the benchmark's gateway config")?;
-    let ingest = OfflineIngest::new(&config);
+    let ingest = OfflineIngest::new(&config).context("the benchmark's enrich stage")?;
     let peer: SocketAddr = "127.0.0.1:50000".parse().context("peer address")?;
     let mut writer = RequestWriter::new(payload, 2);
     let mut rows = Vec::with_capacity(variants);

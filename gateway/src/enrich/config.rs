@@ -7,10 +7,6 @@ use serde::Deserialize;
 use super::client_ip::{ForwardedHeader, TrustedProxies};
 use crate::config::error::Invalid;
 
-/// Where `scripts/ensure-tools.sh` puts uap-core's regexes, relative to the working
-/// directory (the repository root for the scripts and `cargo run`).
-pub const DEFAULT_USER_AGENT_REGEXES: &str = "gateway/assets/uap-core/regexes.yaml";
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnrichConfig {
@@ -19,7 +15,8 @@ pub struct EnrichConfig {
     /// The header trusted proxies set: `x-forwarded-for` or `forwarded` (RFC 7239).
     /// Defaults to `x-forwarded-for`.
     pub client_ip_header: ForwardedHeader,
-    /// MaxMind DB file (City or Country). Defaults to none: no geo attributes.
+    /// MaxMind DB file (City or Country); when set, it must load at start. Defaults to
+    /// none: no geo attributes.
     pub geoip_database: Option<PathBuf>,
     /// Whether to add `geo.location.lat`/`lon`. Defaults to false.
     pub geo_coordinates: bool,
@@ -27,7 +24,9 @@ pub struct EnrichConfig {
     pub geoip_check_interval_ms: u64,
     /// Whether to parse the `User-Agent` (about 50 MB of compiled regexes). Defaults to true.
     pub user_agent_parsing: bool,
-    /// uap-core's `regexes.yaml`. Defaults to [`DEFAULT_USER_AGENT_REGEXES`].
+    /// uap-core's `regexes.yaml`; when set, it must load at start. Defaults to none: the copy
+    /// built into the binary, else `regexes.yaml` beside it or in the data directory
+    /// ([`super::user_agent_regexes`]).
     pub user_agent_regexes: Option<PathBuf>,
     /// Parsed user agents kept. Defaults to 1024.
     pub user_agent_cache_size: usize,
@@ -81,12 +80,6 @@ impl EnrichConfig {
     pub fn trusted_proxies(&self) -> Result<TrustedProxies, String> {
         TrustedProxies::parse(&self.trusted_proxies, self.client_ip_header)
     }
-
-    pub fn user_agent_regexes(&self) -> PathBuf {
-        self.user_agent_regexes
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_USER_AGENT_REGEXES))
-    }
 }
 
 #[cfg(test)]
@@ -113,10 +106,7 @@ mod tests {
             ),
             (1024, 1000, false)
         );
-        assert_eq!(
-            e.user_agent_regexes().to_str(),
-            Some(super::DEFAULT_USER_AGENT_REGEXES)
-        );
+        assert!(e.user_agent_regexes.is_none(), "the built-in copy");
         let config = load(
             "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nclient_ip_header = \"forwarded\"\n\
              geoip_database = \"/x.mmdb\"\ngeo_coordinates = true\nuser_agent_cache_size = 5\n\

@@ -2,7 +2,9 @@
 //!
 //! The database is read into memory and swapped atomically when the file changes: a watcher
 //! thread compares the file's modification time and length every few seconds, so a new
-//! monthly database is picked up without a restart. Lookups never touch the disk.
+//! monthly database is picked up without a restart. Lookups never touch the disk. The file
+//! must load at start: a configured database that is missing or unreadable fails the start
+//! instead of leaving the geo attributes off unnoticed.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -33,23 +35,32 @@ struct Inner {
     tried: RwLock<Option<Stamp>>,
 }
 
+/// Why the configured GeoIP database could not be loaded at start.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "enrich.geoip_database = {:?} cannot be loaded: {message}. Point it at a MaxMind City or \
+     Country database, or remove enrich.geoip_database to run without geo attributes.",
+    .path.display().to_string()
+)]
+pub struct GeoError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
 impl Geo {
-    /// Opens `path` and starts watching it every `check_every`. A missing or unreadable file
-    /// leaves geolocation off (with a warning) until a good file appears there.
-    pub fn open(path: &Path, coordinates: bool, check_every: Duration) -> Geo {
+    /// Opens `path` and starts watching it every `check_every`. The file must be there and
+    /// readable now; a later version that cannot be read keeps the one loaded.
+    pub fn open(path: &Path, coordinates: bool, check_every: Duration) -> Result<Geo, GeoError> {
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             coordinates,
             db: RwLock::new(None),
             tried: RwLock::new(None),
         });
-        inner.reload_if_changed();
-        if inner.current().is_none() {
-            tracing::warn!(
-                path = %path.display(),
-                "GeoIP database not loaded: geo attributes are off until a readable file appears there."
-            );
-        }
+        inner.load().map_err(|message| GeoError {
+            path: path.to_path_buf(),
+            message,
+        })?;
         let weak = Arc::downgrade(&inner);
         let spawned = std::thread::Builder::new()
             .name("geoip-watch".into())
@@ -57,7 +68,7 @@ impl Geo {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "Could not start the GeoIP file watcher: changes need a restart.");
         }
-        Geo { inner }
+        Ok(Geo { inner })
     }
 
     /// Whether a database is loaded.
@@ -118,33 +129,49 @@ impl Inner {
         self.db.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The file's version on disk.
+    fn stamp(&self) -> std::io::Result<Stamp> {
+        let meta = std::fs::metadata(&self.path)?;
+        Ok((meta.modified().ok(), meta.len()))
+    }
+
+    /// Loads the file now (at start), whatever was tried before.
+    fn load(&self) -> Result<(), String> {
+        let stamp = self.stamp().map_err(|e| e.to_string())?;
+        *self.tried.write().unwrap_or_else(|e| e.into_inner()) = Some(stamp);
+        self.read().map_err(|e| e.to_string())
+    }
+
     fn reload_if_changed(&self) {
-        let stamp = match std::fs::metadata(&self.path) {
-            Ok(meta) => (meta.modified().ok(), meta.len()),
-            // A missing file keeps the loaded database: a replacement is on its way.
-            Err(_) => return,
+        // A missing file keeps the loaded database: a replacement is on its way.
+        let Ok(stamp) = self.stamp() else {
+            return;
         };
         if *self.tried.read().unwrap_or_else(|e| e.into_inner()) == Some(stamp) {
             return;
         }
         *self.tried.write().unwrap_or_else(|e| e.into_inner()) = Some(stamp);
-        match Reader::open_readfile(&self.path) {
-            Ok(db) => {
-                tracing::info!(
-                    path = %self.path.display(),
-                    database_type = %db.metadata().database_type,
-                    build_epoch = db.metadata().build_epoch,
-                    "Loaded the GeoIP database."
-                );
-                *self.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(db));
-            }
-            // Half-written files land here; the complete one has a new stamp.
-            Err(e) => tracing::warn!(
+        // Half-written files land here; the complete one has a new stamp.
+        if let Err(e) = self.read() {
+            tracing::warn!(
                 path = %self.path.display(),
                 error = %e,
                 "Could not read the GeoIP database; keeping the previous one."
-            ),
+            );
         }
+    }
+
+    /// Reads the file and swaps it in.
+    fn read(&self) -> Result<(), maxminddb::MaxMindDbError> {
+        let db = Reader::open_readfile(&self.path)?;
+        tracing::info!(
+            path = %self.path.display(),
+            database_type = %db.metadata().database_type,
+            build_epoch = db.metadata().build_epoch,
+            "Loaded the GeoIP database."
+        );
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(db));
+        Ok(())
     }
 }
 
@@ -176,7 +203,7 @@ mod tests {
     #[test]
     fn the_known_lookups_of_the_city_test_databases() {
         for file in ["GeoIP2-City-Test.mmdb", "GeoLite2-City-Test.mmdb"] {
-            let geo = Geo::open(&db(file), false, Duration::from_secs(3600));
+            let geo = Geo::open(&db(file), false, Duration::from_secs(3600)).expect("open");
             assert!(geo.is_loaded());
             let cases = [
                 ("81.2.69.142", "London", "GB", "GB-ENG", "EU"),
@@ -207,7 +234,8 @@ mod tests {
             &db("GeoLite2-Country-Test.mmdb"),
             true,
             Duration::from_secs(3600),
-        );
+        )
+        .expect("open");
         let a = lookup(&geo, "81.2.69.142");
         assert_eq!(a["geo.country.iso_code"], "GB");
         assert_eq!(a["geo.continent.code"], "EU");
@@ -215,20 +243,34 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_bad_file_leaves_geo_off_until_a_good_one_appears() {
+    fn a_missing_or_bad_file_fails_the_open_naming_the_setting() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("geo.mmdb");
-        let geo = Geo::open(&path, false, Duration::from_secs(3600));
-        assert!(!geo.is_loaded());
-        assert!(lookup(&geo, "81.2.69.142").is_empty());
+        let open = || Geo::open(&path, false, Duration::from_secs(3600));
+        let err = open().err().expect("missing").to_string();
+        assert!(err.contains("enrich.geoip_database"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
         std::fs::write(&path, b"not a database").expect("write");
-        geo.reload_if_changed();
-        assert!(!geo.is_loaded());
+        assert!(open().is_err(), "unreadable");
+    }
+
+    #[test]
+    fn a_bad_or_missing_replacement_keeps_the_loaded_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("geo.mmdb");
+        std::fs::copy(db("GeoLite2-Country-Test.mmdb"), &path).expect("copy");
+        let geo = Geo::open(&path, false, Duration::from_secs(3600)).expect("open");
+        assert!(lookup(&geo, "81.2.69.142")
+            .get("geo.locality.name")
+            .is_none());
         std::fs::copy(db("GeoIP2-City-Test.mmdb"), &path).expect("copy");
         geo.reload_if_changed();
         assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
-        // A broken replacement keeps the working database.
+        // A broken replacement, then none at all, keep the working database.
         std::fs::write(&path, b"truncated").expect("write");
+        geo.reload_if_changed();
+        assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
+        std::fs::remove_file(&path).expect("remove");
         geo.reload_if_changed();
         assert_eq!(lookup(&geo, "81.2.69.142")["geo.locality.name"], "London");
     }

@@ -10,7 +10,9 @@
 //! * [`clock_skew`]: shifts browser timestamps by the offset validation measured, when the
 //!   browser's clock is off.
 //!
-//! It cannot fail: what it reads was checked by validation.
+//! Building it fails when an enrichment that is on has no file to work from (the configured
+//! GeoIP database, the user-agent regexes): the gateway does not start rather than drop
+//! attributes unnoticed. Running it cannot fail: what it reads was checked by validation.
 //!
 //! The gateway owns these attribute names: the same keys sent by the browser are dropped,
 //! so a page cannot claim another address or country. OTLP spans (from backends) pass
@@ -21,6 +23,7 @@ pub mod clock_skew;
 pub mod config;
 pub mod geo;
 pub mod user_agent;
+pub mod user_agent_regexes;
 
 /// uap-core's own test suites against the parser (a unit test: the parser is crate-private).
 #[cfg(test)]
@@ -29,7 +32,7 @@ mod uap_suites;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap};
 use serde_json::Value;
@@ -40,8 +43,18 @@ use crate::validate::ValidBatch;
 
 pub use client_ip::TrustedProxies;
 pub use config::EnrichConfig;
-use geo::Geo;
+use geo::{Geo, GeoError};
 use user_agent::UserAgents;
+use user_agent_regexes::{Regexes, RegexesError};
+
+/// Why the enrich stage cannot be built: the gateway does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichError {
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+    #[error(transparent)]
+    UserAgentRegexes(#[from] RegexesError),
+}
 
 /// What the enrich stage needs to know about one request: who sent it.
 #[derive(Debug, Clone, Default)]
@@ -87,37 +100,47 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    /// Loads the GeoIP database and compiles the user-agent regexes (about a second: call
-    /// it off the async runtime). A missing file turns its part off with a warning.
-    pub fn from_config(config: &EnrichConfig) -> Enricher {
+    /// Loads the GeoIP database and compiles the user-agent regexes (about a second the
+    /// first time in the process: call it off the async runtime). `data_dir` is one of the
+    /// places the regexes are looked for when not configured and not built in. A part that
+    /// is on without its file is an error.
+    pub fn from_config(config: &EnrichConfig, data_dir: &Path) -> Result<Enricher, EnrichError> {
         let proxies = config.trusted_proxies().unwrap_or_else(|e| {
             // Config::resolve has checked the list; this is unreachable in practice.
             tracing::error!(error = %e, "Invalid enrich.trusted_proxies; trusting no proxy.");
             TrustedProxies::default()
         });
-        let geo = config.geoip_database.as_deref().map(|path| {
-            Geo::open(
+        let geo = match config.geoip_database.as_deref() {
+            Some(path) => Some(Geo::open(
                 path,
                 config.geo_coordinates,
                 Duration::from_millis(config.geoip_check_interval_ms),
-            )
-        });
-        if geo.is_none() {
-            tracing::warn!("No enrich.geoip_database configured: geo attributes are off.");
-        }
-        let regexes = config.user_agent_regexes();
+            )?),
+            None => {
+                tracing::info!("No enrich.geoip_database configured: geo attributes are off.");
+                None
+            }
+        };
         let cache = NonZeroUsize::new(config.user_agent_cache_size).unwrap_or(NonZeroUsize::MIN);
         let user_agents = if config.user_agent_parsing {
-            load_user_agents(&regexes, cache)
+            let regexes = Regexes::locate(config.user_agent_regexes.as_deref(), data_dir)?;
+            let started = Instant::now();
+            let parser = UserAgents::new(&regexes, cache)?;
+            tracing::info!(
+                origin = %regexes.origin,
+                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "Loaded the user-agent regexes."
+            );
+            Some(parser)
         } else {
             tracing::info!("enrich.user_agent_parsing is false: user_agent.*, os.* and device.* attributes are off.");
             None
         };
-        Enricher {
+        Ok(Enricher {
             proxies,
             geo,
             user_agents,
-        }
+        })
     }
 
     /// The GeoIP part, when configured.
@@ -173,32 +196,6 @@ impl Enricher {
             clock_skew::adjust(&mut batch, offset);
         }
         batch
-    }
-}
-
-fn load_user_agents(regexes: &Path, cache: NonZeroUsize) -> Option<UserAgents> {
-    if !regexes.exists() {
-        tracing::warn!(
-            path = %regexes.display(),
-            "User-agent regexes not found: user_agent.*, os.* and device.* attributes are off. \
-             Run scripts/ensure-tools.sh or set enrich.user_agent_regexes."
-        );
-        return None;
-    }
-    let started = std::time::Instant::now();
-    match UserAgents::load(regexes, cache) {
-        Ok(parser) => {
-            tracing::info!(
-                path = %regexes.display(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "Loaded the user-agent regexes."
-            );
-            Some(parser)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "User-agent parsing is off.");
-            None
-        }
     }
 }
 

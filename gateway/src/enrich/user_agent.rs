@@ -1,6 +1,7 @@
 //! User-agent parsing with uap-core's `regexes.yaml` (the `uaparser` crate), behind a
 //! bounded LRU cache: a site's visitors share a few hundred distinct user agents, and one
-//! parse walks some thousand regexes.
+//! parse walks some thousand regexes. Where the regexes come from and their compilation:
+//! [`super::user_agent_regexes`].
 
 use std::num::NonZeroUsize;
 use std::path::Path;
@@ -10,6 +11,7 @@ use lru::LruCache;
 use serde_json::Value;
 use uaparser::{Parser, UserAgentParser};
 
+use super::user_agent_regexes::{Regexes, RegexesError};
 use crate::model::Attributes;
 
 /// Longest user agent parsed and kept, in bytes. Real ones stay far below; a longer header
@@ -18,13 +20,6 @@ pub const MAX_USER_AGENT_BYTES: usize = 1024;
 
 /// uap-core's family for "not recognised".
 const OTHER: &str = "Other";
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot load the user-agent regexes {path}: {message}")]
-pub struct LoadError {
-    pub path: String,
-    pub message: String,
-}
 
 /// One parse's result, in uap-core's terms (`None` for an empty field).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,31 +73,26 @@ fn version(parts: &[&Option<String>]) -> Option<String> {
     (!present.is_empty()).then(|| present.join("."))
 }
 
-/// The parser and its cache.
+/// The parser (shared process-wide) and this instance's cache.
 pub struct UserAgents {
-    parser: UserAgentParser,
+    parser: Arc<UserAgentParser>,
     cache: Mutex<LruCache<String, Arc<Parsed>>>,
 }
 
 impl UserAgents {
-    /// Compiles the regexes: about a second of CPU, so call it off the async runtime.
-    pub fn load(regexes: &Path, cache_size: NonZeroUsize) -> Result<UserAgents, LoadError> {
-        let error = |message: String| LoadError {
-            path: regexes.display().to_string(),
-            message,
-        };
-        let bytes = std::fs::read(regexes).map_err(|e| error(e.to_string()))?;
-        // ASCII classes, as other uap-core implementations use: with Unicode `\d`/`\w` the
-        // compiled regexes take over 100 MB more memory, for no difference on the uap-core
-        // test suites (tests/uap_suites.rs).
-        let parser = UserAgentParser::builder()
-            .with_unicode_support(false)
-            .build_from_bytes(&bytes)
-            .map_err(|e| error(e.to_string()))?;
+    /// A parser of `regexes` with a cache of `cache_size` entries. The first compilation of
+    /// a `regexes.yaml` in the process takes about a second of CPU: call it off the async
+    /// runtime.
+    pub fn new(regexes: &Regexes, cache_size: NonZeroUsize) -> Result<UserAgents, RegexesError> {
         Ok(UserAgents {
-            parser,
+            parser: regexes.compile()?,
             cache: Mutex::new(LruCache::new(cache_size)),
         })
+    }
+
+    /// [`UserAgents::new`] with the file at `path`.
+    pub fn load(path: &Path, cache_size: NonZeroUsize) -> Result<UserAgents, RegexesError> {
+        UserAgents::new(&Regexes::configured(path)?, cache_size)
     }
 
     /// Parses `user_agent` (cut to [`MAX_USER_AGENT_BYTES`]), from the cache when seen.

@@ -57,7 +57,7 @@ impl InProcess {
         let config = config(overrides).expect("config");
         let (store, writer) = writer::start(dir.path(), queue).expect("store");
         InProcess {
-            ingest: ingest_router(&config, store.clone()),
+            ingest: ingest_router(&config, store.clone()).expect("enrich stage"),
             admin: admin_router(store.clone()),
             store,
             dir,

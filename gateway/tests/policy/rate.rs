@@ -42,7 +42,7 @@ async fn an_apps_own_rate_limit_overrides_the_default() {
     };
     let config = Config::from_toml(text, overrides).expect("config");
     let (store, _writer) = writer::start(dir.path(), 8).expect("store");
-    let ingest = ingest_router(&config, store);
+    let ingest = ingest_router(&config, store).expect("enrich stage");
     let request = |key: &str| {
         let mut r = post_otlp(&otlp(vec![otlp_span([1; 16], [1; 8], 1)]), None);
         r.headers_mut().insert(
