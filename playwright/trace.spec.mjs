@@ -99,12 +99,17 @@ test('demo page: page view with five vitals, and the fetch joined to the backend
     for (const t of traces) {
       const trace = await gateway.api('/api/traces/' + t.trace_id);
       const fetchSpan = trace.spans.find((s) => s.kind === 'client' && String(s.attributes['url.full']).endsWith('/api/cart'));
-      const server = trace.spans.find((s) => s.kind === 'server');
+      const server = trace.spans.find((s) => s.kind === 'server' && s.name === 'POST /api/cart');
       if (fetchSpan && server) return { trace, fetchSpan, server };
     }
   }, 15000, 'one trace with the fetch span and the server span');
   const { trace, fetchSpan, server } = joined;
   assert.equal(server.parent_span_id, fetchSpan.span_id, 'the server span is the child of the fetch span');
+  // The click that made the call is the trace's root: the fetch is the action's child.
+  const action = trace.spans.find((s) => s.span_id === fetchSpan.parent_span_id);
+  assert.ok(action, 'the fetch span has its action in the trace');
+  assert.equal(action.attributes['rum.action.name'], 'Add to cart');
+  assert.equal(action.parent_span_id ?? null, null, 'the action is the root');
   assert.equal(server.trace_id, fetchSpan.trace_id);
   assert.equal(fetchSpan.source, 'browser');
   assert.equal(server.source, 'otlp');
@@ -131,13 +136,13 @@ test('demo page: page view with five vitals, and the fetch joined to the backend
 
 test('the viewer lists the trace and renders its waterfall', async () => {
   const { traces } = await gateway.api('/api/traces?limit=100');
-  // The cart call's trace: a browser client span as root with the backend span under it (the
-  // page load's trace has the backend's GET / as its root).
+  // The cart click's trace: the action span as root, the browser's client spans under it and
+  // the backend's spans under those (the page load's trace has the backend's GET / as its root).
   const withServer = [];
   for (const t of traces) {
     if (t.span_count < 2) continue;
     const { spans } = await gateway.api('/api/traces/' + t.trace_id);
-    if (spans.some((s) => s.kind === 'client' && !s.parent_span_id) && spans.some((s) => s.kind === 'server')) withServer.push(t);
+    if (spans.some((s) => s.attributes['rum.action.type'] && !s.parent_span_id) && spans.some((s) => s.kind === 'server')) withServer.push(t);
   }
   assert.ok(withServer.length > 0, 'the first test stored a joined trace');
   const page = await browser.newPage();
@@ -154,8 +159,9 @@ test('the viewer lists the trace and renders its waterfall', async () => {
   await page.goto(gateway.admin + '/#/trace/' + withServer[0].trace_id);
   await page.waitForSelector('#waterfall .row');
   const rows = await page.$$eval('#waterfall .row', (els) => els.map((e) => ({ depth: Number(e.dataset.depth), text: e.textContent })));
-  assert.ok(rows.some((r) => r.depth === 0 && /client/.test(r.text)), 'the browser fetch span is a root');
-  assert.ok(rows.some((r) => r.depth === 1 && /server/.test(r.text)), 'the backend span is indented under it');
+  assert.ok(rows.some((r) => r.depth === 0 && /click Add to cart/.test(r.text)), 'the click is the root');
+  assert.ok(rows.some((r) => r.depth === 1 && /client/.test(r.text)), 'the browser fetch span is under it');
+  assert.ok(rows.some((r) => r.depth === 2 && /server/.test(r.text)), 'the backend span is indented under that');
   assert.ok((await page.$$('[data-vital]')).length === 5, 'the page view vitals are shown');
   assert.deepEqual(errors, []);
   await page.close();

@@ -41,10 +41,11 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
     const change = session.touch();
     if (!change) return;
     if (change.ended) event('session.end');
-    drain();
-    const s = session.current;
-    io.call(wasm.session, [+s.sampled], [s.id]);
-    newView(-1);
+    // The view ends in the old session; a new one begins in the new.
+    newView(-1, () => {
+      const s = session.current;
+      io.call(wasm.session, [+s.sampled], [s.id]);
+    });
     started();
   };
   const started = () => session.current.previous != null && event('session.start', session.current.previous ? { 'session.previous_id': session.current.previous } : {});
@@ -77,12 +78,14 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
   addEventListener('keydown', (e) => e.isTrusted && (e.key == 'Enter' || e.key == ' ') && e.target.closest?.('[role]') && onAction(e, 1), true);
 
   let url = location.href;
-  // A new view at `trigger` (a route change), or for a new session (-1).
-  const newView = (trigger) => {
+  // A new view at `trigger` (a route change), or for a new session (-1, which `between`
+  // starts once the old view's last beacons have left).
+  const newView = (trigger, between) => {
     const t = now();
     vitals.newView();
     wasm.leave(t);
     drain();
+    if (between) between();
     const p = ctx.current && t <= ctx.current.until ? ctx.current : undefined;
     const traceId = p ? p.traceId : randomHex(16);
     const spanId = randomHex(8);

@@ -81,8 +81,11 @@ export function createSession(rate, idle, max, now = Date.now, store = storage()
     /** Counts one more item; false when the session's cap is reached. */
     take() {
       const stored = read();
-      if (stored && stored.id == s.id) s.items = stored.items;
-      save(++s.items);
+      const mine = !stored || stored.id == s.id;
+      if (stored && mine) s.items = stored.items;
+      s.items++;
+      // Another tab's newer session is not overwritten: this tab adopts it at its next touch.
+      if (mine) save();
       return s.items <= SESSION_ITEMS;
     },
   };

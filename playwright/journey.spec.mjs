@@ -1,0 +1,198 @@
+// User journeys end to end in real Chromium: the demo SPA's route changes and clicks become
+// ONE session of views and actions in the gateway; the add-to-cart click is ONE trace from
+// the click to the backend; frustration signals; API calls made before the wasm loaded; a
+// session that expires; the viewer's session timeline, which shows beacon text as text.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, startDemo, startStatic, launchBrowser, eventually, watchErrors, sdkLoaded } from './harness.mjs';
+
+let gateway, demo, pages, browser;
+before(async () => {
+  gateway = await startGateway();
+  demo = await startDemo(gateway);
+  pages = await startStatic(gateway);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+  await pages?.stop();
+  await gateway?.stop();
+});
+
+const sessionId = (page) => page.evaluate(() => localStorage.getItem('rum.session').split('.')[0]);
+const session = (id) => gateway.api('/api/sessions/' + id);
+
+test('a journey of two route changes and three clicks is one session of three views and three actions', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  // The wasm is held back until the page has called the API: those calls must be queued.
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route('**/rum_sdk_bg.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(demo.url);
+  await page.waitForFunction(() => window.rum && document.querySelector('a[data-sku]'));
+  await page.evaluate(() => window.rum.event('early.event', { step: 1, ok: true, nested: { dropped: 1 } }));
+  release();
+  await sdkLoaded(page);
+
+  await page.click('a[data-sku]'); // route change 1, action 1
+  await page.waitForSelector('#add-to-cart');
+  await page.click('#add-to-cart'); // action 2: POST /api/cart and GET /api/cart/count
+  await page.waitForFunction(() => document.querySelector('#cart-count')?.textContent.trim() === '1');
+  await page.click('#cart-link'); // route change 2, action 3
+  await page.waitForTimeout(1500); // the last action's frustration window
+  const id = await sessionId(page);
+  await page.evaluate(() => window.rum.flush());
+  await page.goto('about:blank');
+
+  const s = await eventually(async () => {
+    const s = await session(id);
+    return s.views.length === 3 && s.items.filter((i) => i.type === 'action').length === 3 && s.views[2].end_time_unix_nano && s;
+  }, 15000, 'the session with three views and three actions');
+  assert.deepEqual(s.views.map((v) => v.name), ['/', '/product/:sku', '/cart'], 'views in order, named by setView');
+  assert.deepEqual(s.views.map((v) => v.navigation_type), ['navigate', 'route-change', 'route-change']);
+  assert.equal(s.views[1].previous_view_id, s.views[0].view_id);
+  assert.equal(s.views[2].previous_view_id, s.views[1].view_id);
+  const actions = s.items.filter((i) => i.type === 'action');
+  assert.deepEqual(actions.map((a) => a.attributes['rum.action.name']), ['Open product', 'Add to cart', 'Cart']);
+  assert.ok(actions.every((a) => !a.attributes['rum.action.frustration.type']), 'no frustration in a normal journey');
+  const routes = s.items.filter((i) => i.type === 'route_change');
+  assert.equal(routes.length, 2);
+  assert.equal(s.session.user_id, 'demo-user-1', 'setUser called before the wasm loaded');
+  const events = s.items.filter((i) => i.type === 'event').map((e) => e.name);
+  assert.ok(events.includes('early.event'), 'rum.event called before the wasm loaded: ' + events);
+  assert.ok(events.includes('session.start'), 'the session start: ' + events);
+
+  // The add-to-cart click: ONE trace of the action, its two fetches and the backend's spans.
+  const add = actions[1];
+  const trace = await eventually(async () => {
+    const t = await gateway.api('/api/traces/' + add.trace_id);
+    return t.spans.some((x) => x.kind === 'server' && x.name === 'GET /api/cart/count') && t;
+  }, 15000, 'the click trace with both backend calls');
+  const byId = new Map(trace.spans.map((x) => [x.span_id, x]));
+  const root = byId.get(add.span_id);
+  assert.ok(root && !root.parent_span_id, 'the action span is the root');
+  const fetches = trace.spans.filter((x) => x.kind === 'client');
+  assert.deepEqual(fetches.map((f) => f.attributes['url.full'].replace(demo.url, '')).sort(), ['/api/cart', '/api/cart/count']);
+  assert.ok(fetches.every((f) => f.parent_span_id === root.span_id), 'both fetches are the action’s children');
+  for (const name of ['POST /api/cart', 'GET /api/cart/count']) {
+    const server = trace.spans.find((x) => x.kind === 'server' && x.name === name);
+    assert.ok(server, name);
+    assert.equal(byId.get(server.parent_span_id)?.kind, 'client', name + ' under its fetch span');
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a rage click and a dead click are flagged, a normal click is not', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(demo.url + '/product/tea-01');
+  await sdkLoaded(page);
+  await page.waitForSelector('#wishlist');
+  await page.click('#wishlist'); // does nothing: dead
+  await page.waitForTimeout(1200);
+  for (let i = 0; i < 3; i++) await page.click('#add-to-cart', { delay: 10 }); // rage, not dead
+  await page.waitForTimeout(1500);
+  await page.click('#cart-link'); // normal
+  await page.waitForTimeout(1500);
+  const id = await sessionId(page);
+  await page.evaluate(() => window.rum.flush());
+  const actions = await eventually(async () => {
+    const a = (await session(id)).items.filter((i) => i.type === 'action');
+    return a.length === 3 && a;
+  }, 15000, 'three actions');
+  const signals = actions.map((a) => [a.attributes['rum.action.name'], a.attributes['rum.action.frustration.type'] || []]);
+  assert.deepEqual(signals, [
+    ['Add to wishlist', ['dead_click']],
+    ['Add to cart', ['rage_click']],
+    ['Cart', []],
+  ]);
+  assert.equal(actions[1].attributes['rum.action.click_count'], 3);
+  await context.close();
+});
+
+test('a session idle past its timeout gets a new id, with its end and the new start recorded', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(pages.url + '/pages/esm.html?idle=1500');
+  await sdkLoaded(page);
+  const first = await sessionId(page);
+  await page.click('#b');
+  await page.waitForTimeout(2500);
+  await page.click('#b'); // activity after the timeout: a new session
+  const second = await sessionId(page);
+  await page.waitForTimeout(1200); // the click's frustration window
+  assert.notEqual(second, first);
+  assert.match(second, /^[0-9a-f]{32}$/);
+  await page.evaluate(() => window.rum.flush());
+  const ended = await eventually(async () => {
+    const s = await session(first);
+    return s.items.some((i) => i.type === 'event' && i.name === 'session.end') && s;
+  }, 15000, 'session.end in the first session');
+  assert.ok(ended.views.length >= 1);
+  const next = await eventually(async () => {
+    const s = await session(second);
+    return s.items.some((i) => i.type === 'event' && i.name === 'session.start') && s;
+  }, 15000, 'session.start in the second session');
+  const start = next.items.find((i) => i.type === 'event' && i.name === 'session.start');
+  assert.equal(start.attributes['session.previous_id'], first);
+  assert.equal(next.items.filter((i) => i.type === 'action').length, 1, 'the click that renewed it is in the new session');
+  await context.close();
+});
+
+test('the viewer shows the session timeline and runs no script from beacon content', async () => {
+  // A page whose view name and clicked text are markup.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(pages.url + '/pages/esm.html');
+  await sdkLoaded(page);
+  const payload = '<img src=x onerror="window.__xss=1">';
+  await page.evaluate((p) => {
+    window.rum.setView(p);
+    const b = document.createElement('button');
+    b.id = 'evil';
+    b.textContent = p;
+    b.onclick = () => (document.body.dataset.clicked = '1');
+    document.body.append(b);
+  }, payload);
+  await page.click('#evil');
+  await page.waitForTimeout(1200);
+  const evil = await sessionId(page);
+  await page.evaluate(() => window.rum.flush());
+  await eventually(async () => (await session(evil)).items.some((i) => i.type === 'action'), 15000, 'the markup action');
+  await context.close();
+
+  // The journey session of the first test: three views on the timeline.
+  const { sessions } = await gateway.api('/api/sessions?limit=100');
+  const journey = sessions.find((s) => s.user_id === 'demo-user-1' && s.view_count === 3);
+  assert.ok(journey, 'the journey session is listed');
+  const viewer = await browser.newPage();
+  const errors = watchErrors(viewer);
+  await viewer.goto(gateway.admin + '/#/sessions');
+  await viewer.waitForSelector(`.session-row[data-session-id="${journey.session_id}"]`);
+  await viewer.goto(gateway.admin + '/#/session/' + journey.session_id);
+  await viewer.waitForSelector('#timeline .view-band');
+  const bands = await viewer.$$eval('#timeline .view-band', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(bands, ['/', '/product/:sku', '/cart']);
+  assert.equal((await viewer.$$('#timeline .action-mark')).length, 3);
+  const shot = await viewer.screenshot({ fullPage: true });
+  assert.ok(shot.length > 10000, 'a screenshot of the timeline');
+  const box = await viewer.$eval('#timeline', (e) => e.getBoundingClientRect().width);
+  assert.ok(box > 300, 'the timeline is laid out');
+
+  await viewer.goto(gateway.admin + '/#/session/' + evil);
+  await viewer.waitForSelector('#timeline .view-band');
+  await viewer.waitForTimeout(300);
+  assert.equal(await viewer.evaluate(() => window.__xss), undefined, 'no script ran');
+  assert.equal(await viewer.$$eval('#app img', (els) => els.length), 0, 'no element made from beacon text');
+  const text = await viewer.$eval('#app', (e) => e.textContent);
+  assert.ok(text.includes(payload), 'the markup is shown as text');
+  assert.deepEqual(errors, []);
+  await viewer.close();
+});
