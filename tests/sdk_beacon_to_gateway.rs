@@ -271,3 +271,146 @@ async fn the_gateway_stores_the_sdk_beacon_exactly() {
     assert_eq!(view["vitals"]["LCP"]["attribution"]["target"], "main>img");
     assert_eq!(view["vitals"]["CLS"]["value"], 0.123_456_789);
 }
+
+/// A journey as the SDK records it (the calls `bindings.rs` makes for a user who names the
+/// view, clicks a button that calls the backend, and changes route), sent as the SDK sends
+/// it, and read back from the gateway's session API.
+#[tokio::test]
+async fn the_gateway_reads_back_the_sdk_journey() {
+    use rum_sdk::journey::action::{Action, ActionType};
+    use rum_sdk::journey::route::RouteChange;
+    use rum_sdk::journey::settle::Settle;
+    use rum_sdk::text::Text;
+
+    let gw = InProcess::dev();
+    let origin = now_ms();
+    let mut arena = vec![0u8; rum_sdk::batch::QUEUE_BYTES];
+    let view = View::new(
+        VIEW.as_bytes(),
+        b"http://localhost:8080/",
+        b"",
+        b"navigate",
+        0.0,
+    );
+    let envelope = Envelope {
+        service: [b"shop-web", b"1.4.0", b"prod"],
+        sdk_version: "0.1.0",
+        ..Envelope::default()
+    };
+    let mut r = Recorder::new(&envelope, SESSION.as_bytes(), view, origin, 7, &mut arena);
+    let mut beacons = Vec::new();
+    let mut out = vec![0u8; rum_sdk::batch::MAX_BYTES];
+    let mut drain = |r: &mut Recorder, at: f64| loop {
+        let n = r.next_beacon(origin + at, &mut out);
+        if n == 0 {
+            break;
+        }
+        beacons.push(out[..n].to_vec());
+    };
+    r.user(b"u-42", br#"{"plan":"pro"}"#);
+    r.journey.view.name = Text::new(b"/");
+    r.event(50.0, b"early.event", br#"{"step":1}"#, true);
+    let trace = TraceId::from_hex(b"1af7651916cd43dd8448eb211c80319c").expect("hex");
+    let action = SpanId::from_hex(b"c7ad6b7169203331").expect("hex");
+    r.action(
+        Action::new(
+            trace,
+            action,
+            ActionType::Click,
+            100.0,
+            b"Add to cart",
+            b"button#add",
+            true,
+        ),
+        false,
+        true,
+    );
+    r.mark(rum_sdk::journey::Fact::RequestStart, 110.0, 0.0);
+    r.http(&HttpCall {
+        trace_id: trace,
+        span_id: SpanId::from_hex(b"d7ad6b7169203331").expect("hex"),
+        parent: Some(action),
+        method: b"POST",
+        url: b"http://localhost:8080/api/cart",
+        start: 110.0,
+        end: 180.0,
+        status: 200,
+        error: b"",
+    });
+    r.mark(rum_sdk::journey::Fact::RequestEnd, 180.0, 110.0);
+    r.mark(rum_sdk::journey::Fact::Mutation, 190.0, 0.0);
+    assert_eq!(r.tick(1200.0), (false, false), "the action is over");
+    r.leave(2000.0);
+    drain(&mut r, 2000.0);
+    let mut next = View::new(
+        b"b1b2c3d4e5f60718",
+        b"http://localhost:8080/cart",
+        b"http://localhost:8080/",
+        b"route-change",
+        2000.0,
+    );
+    next.previous = Some(*b"a1b2c3d4e5f60718");
+    next.name = Text::new(b"/cart");
+    assert!(r.admit_route(true));
+    r.enter(
+        next,
+        Some(RouteChange {
+            trace_id: TraceId::from_hex(b"2af7651916cd43dd8448eb211c80319c").expect("hex"),
+            span_id: SpanId::from_hex(b"e7ad6b7169203331").expect("hex"),
+            parent: None,
+            trigger: "pushState",
+            settle: Settle::new(2000.0),
+        }),
+    );
+    r.tick(2200.0);
+    r.leave(3000.0);
+    drain(&mut r, 3000.0);
+    assert!(beacons.len() >= 2);
+
+    for bytes in beacons {
+        let request = Request::post("/v1/rum?key=dev")
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("origin", "http://localhost:8080")
+            .body(Body::from(bytes))
+            .expect("request");
+        let (status, body, _) = send(&gw.ingest, request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, s) = get(&gw.admin, &format!("/api/sessions/{SESSION}")).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(s["session"]["user_id"], "u-42");
+    let views = s["views"].as_array().expect("views");
+    let names: Vec<_> = views.iter().map(|v| v["name"].clone()).collect();
+    assert_eq!(names, ["/", "/cart"]);
+    assert_eq!(views[1]["previous_view_id"], VIEW);
+    assert!(
+        views.iter().all(|v| v["end_time_unix_nano"].is_string()),
+        "{views:?}"
+    );
+    let items = s["items"].as_array().expect("items");
+    let of = |t: &str| {
+        items
+            .iter()
+            .filter(|i| i["type"] == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let actions = of("action");
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0]["attributes"]["rum.action.name"], "Add to cart");
+    assert_eq!(actions[0]["attributes"]["plan"], "pro", "global attributes");
+    assert_eq!(actions[0]["attributes"]["user.id"], "u-42");
+    let fetches = of("fetch");
+    assert_eq!(
+        fetches[0]["trace_id"], actions[0]["trace_id"],
+        "the click's fetch is in its trace"
+    );
+    assert_eq!(of("route_change").len(), 1);
+    let events = of("event");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["name"] == "early.event" && e["attributes"]["step"] == 1),
+        "{events:?}"
+    );
+}

@@ -19,7 +19,18 @@ export interface InitOptions {
   reportAllChanges?: boolean;
   /** Attribution of each vital, as web-vitals/attribution gives it. Defaults to true. */
   attribution?: boolean;
+  /**
+   * Milliseconds without user activity (click, key press, scroll) after which the session ends;
+   * the next activity starts a new one, with a new id and a new sampling decision. Defaults to
+   * 1,800,000 (30 minutes).
+   */
+  sessionIdleTimeout?: number;
+  /** Milliseconds after its start at which a session ends however active. Defaults to 14,400,000 (4 hours). */
+  sessionMaxDuration?: number;
 }
+
+/** Attribute values the SDK sends; others (objects, arrays, NaN) are left out. */
+export type Attributes = Record<string, string | number | boolean>;
 
 /** A web vital report, the same shape as web-vitals' `Metric`. */
 export interface Metric {
@@ -54,7 +65,31 @@ export interface Rum {
    * synchronously inside the visibilitychange/pagehide handling, so it may use sendBeacon.
    */
   onMetric(callback: (metric: Metric) => void): void;
+  event: typeof event;
+  setUser: typeof setUser;
+  setAttributes: typeof setAttributes;
+  setView: typeof setView;
 }
+
+/**
+ * Records a custom event (`rum.event('checkout', { items: 2 })`), sent as an `events` item of the
+ * current view and exported as an OpenTelemetry log record with `event.name`. Like the other
+ * calls below, it works before {@link init} and before the wasm has loaded: calls are queued (at
+ * most 100) with their time.
+ */
+export function event(name: string, attributes?: Attributes): void;
+/**
+ * Sets `user.id` on everything recorded from now on. Send an opaque id, never an e-mail address
+ * (the gateway masks one if it sees it).
+ */
+export function setUser(user: { id?: string }): void;
+/** Sets attributes added to every span and event recorded from now on (replacing earlier ones). */
+export function setAttributes(attributes: Attributes): void;
+/**
+ * Names the current view, e.g. with its route template (`/product/:sku`): the viewer groups views
+ * by name. Call it after the route has changed (after `history.pushState`).
+ */
+export function setView(name: string): void;
 
 /** Starts the SDK. Never throws; if the wasm cannot load, the page is untouched apart from the fetch and XHR wrappers. */
 export function init(options: InitOptions): Rum;
