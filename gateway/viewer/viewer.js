@@ -335,6 +335,8 @@ async function renderSession(id) {
       mark = el('span', { class: 'vital-mark ' + item.rating, 'data-vital': item.name, title }, el('span', { class: 'mark-label' }, item.name));
     } else continue;
     mark.style.left = pct(t);
+    // Near the right edge a label reads leftwards, so it stays inside the timeline.
+    if (t > total * 0.85 && item.type !== 'fetch' && item.type !== 'route_change') mark.classList.add('at-end');
     mark.setAttribute('data-ms', t.toFixed(3));
     track(lanes[item.type]).append(mark);
   }
