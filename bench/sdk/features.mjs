@@ -24,15 +24,17 @@ export const SDKS = {
     name: '@rum/sdk (this repo)',
     packages: [],
     fullFeatured: false,
-    features: all(['vitals', 'attribution', 'pageLoad', 'resources', 'fetch', 'propagation', 'sessions'], {
+    features: all(['vitals', 'attribution', 'pageLoad', 'resources', 'fetch', 'propagation', 'interactions', 'sessions'], {
       vitals: 'CLS, FCP, INP, LCP, TTFB',
       attribution: "web-vitals/attribution's fields, plain values",
       pageLoad: 'documentLoad/documentFetch spans (OpenTelemetry document-load shape), joined to the server span named by Server-Timing or meta traceparent',
       resources: 'resourceFetch spans for resources loaded before load, at most 250 per page',
       propagation: 'W3C traceparent on fetch and XHR',
+      interactions: 'click and key actions as spans parenting their fetches, rage/dead/error clicks; SPA route changes as views',
+      sessions: 'shared across tabs, 30 min idle / 4 h max, session.start/end events',
     }),
     // XHR tracing is switched on by size.mjs when the built js/dist wraps XMLHttpRequest.
-    notes: ['no error or click tracking, no SPA views yet (the journeys and errors issues)'],
+    notes: ['no error capture yet (the errors issue)'],
   },
   faro: {
     name: 'Grafana Faro',
