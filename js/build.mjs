@@ -1,5 +1,5 @@
 // Builds the npm package and the script-tag build into dist/:
-//   cargo (wasm32, profile `wasm`) → wasm-opt -Oz → esbuild.
+//   cargo (wasm32, profile `wasm`) → wasm-opt -Oz → esbuild (bundle) → terser (minify).
 // Then prints the size report. Needs the wasm32 target and npm's binaryen (npm ci).
 // The wasm imports nothing and exports plain functions of numbers, loaded by
 // src/wasm.js: no wasm-bindgen glue (docs/architecture.md has the measurement).
@@ -17,7 +17,11 @@ rmSync(here + 'pkg', { recursive: true, force: true });
 rmSync(here + 'dist', { recursive: true, force: true });
 mkdirSync(here + 'dist');
 run(here + 'node_modules/.bin/wasm-opt', [
-  '-Oz', '--strip-debug', '--strip-producers', '--strip-target-features', '--converge',
+  // Flattening and re-looping before -Oz, and telling wasm-opt that the module's own memory
+  // starts zeroed with nothing below 1 KB (rustc puts the stack first), save about 180 B
+  // brotli over -Oz alone.
+  '--flatten', '--rereloop', '-Oz', '-Oz', '--zero-filled-memory', '--low-memory-unused',
+  '--strip-debug', '--strip-producers', '--strip-target-features', '--converge',
   // The features rustc's wasm32 target emits by default; wasm-opt must be told.
   '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
   '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
@@ -25,8 +29,12 @@ run(here + 'node_modules/.bin/wasm-opt', [
 ]);
 checkExports(here + 'dist/rum_sdk_bg.wasm');
 const esbuild = here + 'node_modules/.bin/esbuild';
-run(esbuild, ['src/index.js', '--bundle', '--minify', '--format=esm', '--target=es2020', '--outfile=dist/index.js', '--log-level=warning']);
-run(esbuild, ['src/script.js', '--bundle', '--minify', '--format=iife', '--global-name=RUM', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent']);
+run(esbuild, ['src/index.js', '--bundle', '--format=esm', '--target=es2020', '--outfile=dist/index.js', '--log-level=warning']);
+run(esbuild, ['src/script.js', '--bundle', '--format=iife', '--global-name=RUM', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent']);
+// terser's three compress passes shrink the bundle about 3% more than esbuild's minifier.
+for (const [file, module] of [['dist/index.js', true], ['dist/rum.js', false]]) {
+  run(here + 'node_modules/.bin/terser', [file, '--compress', 'passes=3,pure_getters=true,unsafe_arrows=true', '--mangle', '--ecma', '2020', ...(module ? ['--module'] : []), '-o', file]);
+}
 copyFileSync(here + 'src/index.d.ts', here + 'dist/index.d.ts');
 report();
 
