@@ -93,7 +93,7 @@ export async function startDemo(gateway) {
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
 /**
- * A loopback static server: `/sdk/*` from js/dist, `/pages/*` from playwright/pages (with
+ * A loopback static server: `/sdk/*` from js/dist, `/src/*` from js/src, `/pages/*` from playwright/pages (with
  * `__GATEWAY__` replaced), and `/echo` which records each request's headers and answers with
  * permissive CORS (so a cross-origin page may call it).
  */
@@ -131,6 +131,8 @@ export async function startStatic(gateway) {
     }
     const bases = {
       sdk: join(root, 'js', 'dist'),
+      // The SDK's sources as modules, for tests of one function in a real DOM.
+      src: join(root, 'js', 'src'),
       pages: join(root, 'playwright', 'pages'),
       wv: join(root, 'playwright', 'node_modules', 'web-vitals', 'dist'),
       apm: join(root, 'js', 'node_modules', '@elastic', 'apm-rum', 'dist', 'bundles'),

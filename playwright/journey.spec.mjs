@@ -196,3 +196,27 @@ test('the viewer shows the session timeline and runs no script from beacon conte
   assert.deepEqual(errors, []);
   await viewer.close();
 });
+
+test('actions are named and classified as the docs say (js/src/journey.js describe, in a real DOM)', async () => {
+  const page = await browser.newPage();
+  await page.goto(pages.url + '/pages/naming.html');
+  await page.waitForFunction(() => window.ready);
+  const d = (id, key = 0) => page.evaluate(([id, key]) => window.describe(id, key), [id, key]);
+  assert.deepEqual(await d('#inside-named'), { element: 'named-parent', name: 'Checkout panel', selector: '#named-parent', lively: 1 }, 'the nearest control, named by an ancestor data-rum-name');
+  assert.equal((await d('#labelled')).name, 'Close dialog', 'aria-label first');
+  assert.equal((await d('#text-link')).name, 'Your cart (2 items)', 'text, whitespace collapsed');
+  assert.equal((await d('#submit')).name, 'Send order', 'an input button by its value');
+  const img = await d('#logo');
+  assert.equal(img.element, 'img-link', 'a click on the image acts on its link');
+  assert.equal(img.lively, 1);
+  assert.equal((await d('#long')).name.length, 100, 'text cut at 100 characters');
+  const plain = await d('#plain');
+  assert.equal(plain.name, 'Just text');
+  assert.equal(plain.lively, 0, 'plain text is no control: never a dead click');
+  assert.equal((await d('.spacer')).name, 'html>body>div.card.spacer', 'nothing to read: the selector');
+  assert.equal((await d('#role-button', 1)).name, 'Open menu', 'Enter on a role=button');
+  assert.equal(await d('#submit', 1), undefined, 'Enter on a native control is its click, not a second action');
+  assert.equal((await d('#field')).lively, 0, 'a text field is no dead-click candidate');
+  assert.equal((await d('#field')).name, 'Search', 'a field by its title');
+  await page.close();
+});

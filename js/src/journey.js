@@ -52,18 +52,15 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
   for (const type of ['click', 'keydown', 'scroll']) addEventListener(type, activity, { capture: true, passive: true });
 
   const onAction = (e, key) => {
-    const t = e.target;
-    const el = t.closest && (t.closest(TARGET) || t);
-    if (!el || (key && el.closest(NATIVE))) return;
-    const named = el.closest('[data-rum-name]');
-    const text = (el.getAttribute('aria-label') || el.textContent || el.value || el.alt || el.title || '').trim().replace(/\s+/g, ' ');
-    const sel = selector(el);
+    const d = describe(e.target, key);
+    if (!d) return;
+    const [el, name, sel, lively] = d;
     const traceId = randomHex(16);
     const spanId = randomHex(8);
     const r = io.call(
       wasm.act,
-      [e.timeStamp, key || (e.detail ? 0 : 1), +el.matches(LIVELY), +(el == lastTarget), +session.take()],
-      [traceId, spanId, (named && named.dataset.rumName) || text.slice(0, 100) || sel, sel],
+      [e.timeStamp, key || (e.detail ? 0 : 1), lively, +(el == lastTarget), +session.take()],
+      [traceId, spanId, name, sel],
     );
     lastTarget = el;
     // Calls the handlers start, and those within 100 ms after them, are the action's.
@@ -132,6 +129,22 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
     },
     mark: (what, t, started) => wasm.mark(what, t, started || 0),
   };
+}
+
+/**
+ * What a click (or, `key`, Enter or Space) on `target` acts on: [element, action name,
+ * selector, 1 if it is a control that should visibly respond]; undefined when it is no
+ * action (a key press on a native control, whose activation fires a click of its own).
+ * The name: the nearest `data-rum-name`, else the element's aria-label, text (whitespace
+ * collapsed, first 100 characters), value, alt or title, else its selector.
+ */
+export function describe(target, key) {
+  const el = target.closest && (target.closest(TARGET) || target);
+  if (!el || (key && el.closest(NATIVE))) return;
+  const named = el.closest('[data-rum-name]');
+  const text = (el.getAttribute('aria-label') || el.textContent || el.value || el.alt || el.title || '').trim().replace(/\s+/g, ' ');
+  const sel = selector(el);
+  return [el, (named && named.dataset.rumName) || text.slice(0, 100) || sel, sel, +el.matches(LIVELY)];
 }
 
 // Attributes as JSON: strings, finite numbers and booleans (others are left out), with lone
