@@ -146,6 +146,27 @@ test('a session idle past its timeout gets a new id, with its end and the new st
   await context.close();
 });
 
+test('a click on a link to another page arrives, sent as the page unloads, and is no dead click', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(pages.url + '/pages/esm.html');
+  await sdkLoaded(page);
+  const id = await sessionId(page);
+  await Promise.all([page.waitForURL(/next=1/), page.click('#next')]);
+  await sdkLoaded(page);
+  assert.equal(await sessionId(page), id, 'the next page continues the session');
+  const s = await eventually(async () => {
+    const s = await session(id);
+    return s.views.length === 2 && s.items.some((i) => i.type === 'action') && s;
+  }, 15000, 'the link click of the first page');
+  const action = s.items.find((i) => i.type === 'action');
+  assert.equal(action.attributes['rum.action.name'], 'Next page');
+  assert.equal(action.view_id, s.views[0].view_id, 'in the view it happened in');
+  assert.equal(action.attributes['rum.action.frustration.type'], undefined, 'it navigated: not dead');
+  assert.ok(s.views[0].end_time_unix_nano, 'the first page view ended at pagehide');
+  await context.close();
+});
+
 test('the viewer shows the session timeline and runs no script from beacon content', async () => {
   // A page whose view name and clicked text are markup.
   const context = await browser.newContext();

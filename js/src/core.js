@@ -144,18 +144,11 @@ export function createInit(defaultWasmUrl) {
             // back/forward cache) everything leaves at once, uncompressed.
             const onHidden = (e) => {
               vitals.hidden(e.timeStamp);
+              wasm.seen(e.timeStamp, 0);
               if (e.type == 'pagehide') wasm.leave(e.timeStamp);
               drain(e.type == 'pagehide');
             };
-            document.addEventListener(
-              'visibilitychange',
-              (e) => {
-                const visible = document.visibilityState == 'visible';
-                wasm.seen(e.timeStamp, +visible);
-                visible || onHidden(e);
-              },
-              true,
-            );
+            document.addEventListener('visibilitychange', (e) => (document.visibilityState == 'visible' ? wasm.seen(e.timeStamp, 1) : onHidden(e)), true);
             addEventListener('pagehide', onHidden, true);
             setInterval(drain, interval);
             recordPageLoad(wasm, io, drain);

@@ -170,10 +170,14 @@ impl<'a> Recorder<'a> {
     }
 
     /// The page became visible or hidden at `now`: the view's visible time. A hidden page
-    /// sends the view's update.
+    /// writes its open action and route change as they are, and sends the view's update.
     pub fn visibility(&mut self, now: f64, visible: bool) {
         self.journey.view.visibility(now, visible);
-        self.update |= !visible;
+        if !visible && self.recording {
+            let origin = self.time_origin;
+            self.journey.cut(now, origin, &mut self.batch);
+            self.update = true;
+        }
     }
 
     /// Whether one more route change may be recorded ([`Journey::admit_route`]).

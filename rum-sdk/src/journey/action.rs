@@ -99,24 +99,31 @@ impl Action {
 
     /// Its end time, once it has settled and its frustration window has passed.
     pub fn end(&self, now: f64) -> Option<f64> {
-        if now - self.last_click < WINDOW_MS {
+        if !self.window_passed(now) {
             return None;
         }
         self.settle.end(now)
     }
 
-    /// The frustration signals, as `rum.action.frustration.type` values.
-    pub fn frustration(&self) -> [Option<&'static str>; 3] {
+    /// Whether its frustration window has passed at `now`.
+    pub fn window_passed(&self, now: f64) -> bool {
+        now - self.last_click >= WINDOW_MS
+    }
+
+    /// The frustration signals, as `rum.action.frustration.type` values. `complete`: its
+    /// window has passed; an action cut short (the page hid or unloaded) is no dead click,
+    /// since the page may yet have responded.
+    pub fn frustration(&self, complete: bool) -> [Option<&'static str>; 3] {
         [
             (self.clicks >= RAGE_CLICKS).then_some("rage_click"),
-            (self.interactive && !self.changed).then_some("dead_click"),
+            (complete && self.interactive && !self.changed).then_some("dead_click"),
             self.errored.then_some("error_click"),
         ]
     }
 
     /// The span, ended at `end`, named `{type} {name}`; times made absolute by
-    /// `time_origin`.
-    pub fn write(&self, end: f64, time_origin: f64, j: &mut Json) {
+    /// `time_origin`; `complete` as for [`Action::frustration`].
+    pub fn write(&self, end: f64, complete: bool, time_origin: f64, j: &mut Json) {
         let kind = match self.kind {
             ActionType::Click => "click",
             ActionType::Key => "key",
@@ -139,7 +146,7 @@ impl Action {
         j.key("rum.action.name").text(self.name.get());
         j.key("rum.action.target").text(self.target.get());
         j.key("rum.action.click_count").uint(self.clicks.into());
-        let signals = self.frustration();
+        let signals = self.frustration(complete);
         if signals.iter().any(Option::is_some) {
             j.key("rum.action.frustration.type").open(b'[');
             for signal in signals.into_iter().flatten() {
@@ -171,7 +178,7 @@ mod tests {
     fn written(a: &Action, end: f64) -> Value {
         let mut buf = [0u8; 2048];
         let mut j = Json::new(&mut buf);
-        a.write(end, 1_700_000_000_000.0, &mut j);
+        a.write(end, true, 1_700_000_000_000.0, &mut j);
         serde_json::from_slice(j.bytes()).expect("an action is JSON")
     }
 
@@ -190,7 +197,7 @@ mod tests {
             }
         }
         assert!(a.end(5000.0).is_some());
-        a.frustration().into_iter().flatten().collect()
+        a.frustration(true).into_iter().flatten().collect()
     }
 
     #[test]
@@ -239,6 +246,16 @@ mod tests {
             ),
             ["rage_click", "dead_click", "error_click"]
         );
+    }
+
+    #[test]
+    fn cut_short_before_its_window_passed_it_is_no_dead_click() {
+        let mut a = click(0.0, true);
+        assert!(!a.window_passed(300.0));
+        assert!(a.frustration(false).iter().all(Option::is_none));
+        a.click_again(100.0, true);
+        a.click_again(200.0, true);
+        assert_eq!(a.frustration(false), [Some("rage_click"), None, None]);
     }
 
     #[test]

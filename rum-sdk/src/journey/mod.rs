@@ -106,7 +106,8 @@ impl Journey {
             None if cut => a.settle.end_now(now),
             None => return false,
         };
-        let due = batch.push(ItemKind::Span, &mut |j| a.write(end, origin, j));
+        let complete = a.window_passed(now);
+        let due = batch.push(ItemKind::Span, &mut |j| a.write(end, complete, origin, j));
         self.action = None;
         due
     }
@@ -130,6 +131,12 @@ impl Journey {
         self.view.end = Some(now);
         self.view.visibility(now, false);
         self.finish_route(now, true, origin, batch)
+    }
+
+    /// The page hid or unloads at `now`: what is open is written now, as it is (a hidden page
+    /// may never run again).
+    pub fn cut(&mut self, now: f64, origin: f64, batch: &mut Batch) -> bool {
+        self.finish_action(now, true, origin, batch) | self.finish_route(now, true, origin, batch)
     }
 
     /// Whether one more route change may be recorded this page load (counted when not).

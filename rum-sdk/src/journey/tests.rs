@@ -170,3 +170,22 @@ fn route_changes_over_the_cap_are_counted_not_recorded() {
     let v: Value = serde_json::from_slice(w.bytes()).expect("JSON");
     assert_eq!(v["view"]["dropped"]["routeChanges"], 2);
 }
+
+#[test]
+fn a_page_that_hides_writes_its_held_action_without_calling_it_dead() {
+    let mut arena = vec![0u8; 64 * 1024];
+    let mut batch = Batch::new(&mut arena);
+    let mut j = journey();
+    // A link to another page: it unloads 300 ms after the click, within the window.
+    j.action(click(100.0, b'1', true), false, true, ORIGIN, &mut batch);
+    j.cut(400.0, ORIGIN, &mut batch);
+    let s = spans(&batch);
+    assert_eq!(s.len(), 1, "written at once");
+    assert_eq!(s[0]["end"], ORIGIN + 100.0);
+    assert!(s[0]["attrs"].get("rum.action.frustration.type").is_none());
+    assert_eq!(
+        j.tick(5000.0, ORIGIN, &mut batch),
+        (false, false),
+        "nothing left open"
+    );
+}
