@@ -17,7 +17,7 @@ const NATIVE = 'a,button,input,select,textarea,summary';
 /** `ctx` holds the open action or route change the fetch wrapper parents calls to. */
 export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
   const now = () => performance.now();
-  let lastTarget;
+  let last;
   let timer;
   const mutations = new MutationObserver(() => wasm.mark(0, now(), 0));
   const tick = () => {
@@ -52,17 +52,20 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
   for (const type of ['click', 'keydown', 'scroll']) addEventListener(type, activity, { capture: true, passive: true });
 
   const onAction = (e, key) => {
-    const d = describe(e.target, key);
+    // Clicks on the element of the last one reuse its description (rage clicks are cheap).
+    const prev = last;
+    const d = describe(e.target, key, prev);
     if (!d) return;
-    const [el, name, sel, lively] = d;
-    const traceId = randomHex(16);
-    const spanId = randomHex(8);
+    last = d;
+    const [, name, sel, lively] = d;
+    const ids = randomHex(24);
+    const traceId = ids.slice(0, 32);
+    const spanId = ids.slice(32);
     const r = io.call(
       wasm.act,
-      [e.timeStamp, key || (e.detail ? 0 : 1), lively, +(el == lastTarget), +session.take()],
+      [e.timeStamp, key || (e.detail ? 0 : 1), lively, +(d == prev), +session.take()],
       [traceId, spanId, name, sel],
     );
-    lastTarget = el;
     // Calls the handlers start, and those within 100 ms after them, are the action's.
     if (!(r & 2)) ctx.current = { traceId, spanId };
     const c = ctx.current;
@@ -136,11 +139,13 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
  * selector, 1 if it is a control that should visibly respond]; undefined when it is no
  * action (a key press on a native control, whose activation fires a click of its own).
  * The name: the nearest `data-rum-name`, else the element's aria-label, text (whitespace
- * collapsed, first 100 characters), value, alt or title, else its selector.
+ * collapsed, first 100 characters), value, alt or title, else its selector. `last`: the
+ * previous answer, returned again for the same element.
  */
-export function describe(target, key) {
+export function describe(target, key, last) {
   const el = target.closest && (target.closest(TARGET) || target);
   if (!el || (key && el.closest(NATIVE))) return;
+  if (last && last[0] == el) return last;
   const named = el.closest('[data-rum-name]');
   const text = (el.getAttribute('aria-label') || el.textContent || el.value || el.alt || el.title || '').trim().replace(/\s+/g, ' ');
   const sel = selector(el);

@@ -5,7 +5,8 @@
 // (the traceparent's sampled flag) before the wasm has loaded.
 //
 // Stored as `{id}.{sampled}.{start}.{last activity}.{items}`, times in base 36 unix ms;
-// `items` counts the actions, events and route changes the session recorded, for its cap.
+// `items` counts the actions, events and route changes the session recorded, for its cap
+// (each tab adds its count at its next activity).
 //
 // The sampling rule is rum-sdk/src/session.rs's, mirrored here: sampled when the id's first
 // 32 bits are below rate · 2³². Both are tested against rum-sdk/tests/fixtures/sampling.json.
@@ -55,6 +56,8 @@ export function createSession(rate, idle, max, now = Date.now, store = storage()
     return { id, sampled: isSampled(id, rate), start: t, last: t, items: 0 };
   };
   let s;
+  // Items taken since the last save.
+  let pending = 0;
   const session = {
     /**
      * Activity now: the stored session (another tab's, maybe) if it lives, else a new one.
@@ -74,19 +77,20 @@ export function createSession(rate, idle, max, now = Date.now, store = storage()
         s.previous = ended ? ended.id : '';
       }
       if (activity) s.last = t;
+      // Items pending for a session that ended count for none.
+      s.items += had && had.id != s.id ? 0 : pending;
+      pending = 0;
       save();
       session.current = s;
       if (had && had.id != s.id) return { had, ended: !!ended };
     },
-    /** Counts one more item; false when the session's cap is reached. */
+    /**
+     * Counts one more item; false when the session's cap is reached. Counted in memory and
+     * added to the stored count at the next touch: a write per click would cost more than
+     * the rest of the click's handling.
+     */
     take() {
-      const stored = read();
-      const mine = !stored || stored.id == s.id;
-      if (stored && mine) s.items = stored.items;
-      s.items++;
-      // Another tab's newer session is not overwritten: this tab adopts it at its next touch.
-      if (mine) save();
-      return s.items <= SESSION_ITEMS;
+      return s.items + ++pending <= SESSION_ITEMS;
     },
   };
   session.touch(false);

@@ -81,13 +81,18 @@ export function startVitals(module, io, { reportAllChanges, attribution, viewId,
 
   // LCP is final at the first trusted keydown or click (a script's synthetic events do not
   // count), reported when the browser is next idle or the page hides, as web-vitals does.
+  // Only the first counts, so the listeners go then (a click costs nothing more after it).
   const onInput = () => {
     drain();
     wasm.input();
   };
-  for (const type of ['keydown', 'click']) {
-    addEventListener(type, (e) => e.isTrusted && whenIdleOrHidden(onInput), true);
-  }
+  const onFirstInput = (e) => {
+    if (!e.isTrusted) return;
+    types.forEach((t) => removeEventListener(t, onFirstInput, true));
+    whenIdleOrHidden(onInput);
+  };
+  const types = ['keydown', 'click'];
+  types.forEach((t) => addEventListener(t, onFirstInput, true));
   // TTFB once the page has loaded, as web-vitals reports it.
   const onLoad = () =>
     setTimeout(() => {
