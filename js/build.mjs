@@ -46,7 +46,7 @@ function checkExports(path) {
   if (imports.length) throw new Error('the wasm imports ' + imports.map((i) => i.module + '.' + i.name));
   const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   const called = new Set();
-  for (const file of ['core.js', 'channel.js', 'vitals.js', 'document-load.js', 'journey.js']) {
+  for (const file of ['core.js', 'channel.js', 'vitals.js', 'document-load.js', 'journey.js', 'errors.js']) {
     for (const m of readFileSync(here + 'src/' + file, 'utf8').matchAll(/\b(?:wasm|module)\.([A-Za-z]+)\b(?!['"])/g)) called.add(m[1]);
   }
   for (const name of [...called, 'memory', 'fcp', 'lcp', 'shift', 'event', 'input', 'hidden', 'loaded', 'restore', 'restorePaint', 'newView']) {

@@ -12,7 +12,8 @@ import { startVitals } from './vitals.js';
 import { channel } from './channel.js';
 import { createSender } from './send.js';
 import { watchPageLoad } from './document-load.js';
-import { startJourney } from './journey.js';
+import { startJourney, json } from './journey.js';
+import { watchErrors, HANDLED } from './errors.js';
 
 // Fetch and XHR records, and API calls, kept while the wasm loads; beyond this they are
 // dropped.
@@ -36,6 +37,8 @@ export const setUser = api('setUser');
 export const setAttributes = api('setAttributes');
 /** `rum.setView(name)`: names the current view (a route template such as `/product/:sku`). */
 export const setView = api('setView');
+/** `rum.error(error, attributes)`: a handled error. */
+export const error = api('error');
 
 export function createInit(defaultWasmUrl) {
   return function init(options) {
@@ -47,6 +50,7 @@ export function createInit(defaultWasmUrl) {
       setUser,
       setAttributes,
       setView,
+      error,
       /** Sends whatever is queued now. */
       flush() {
         if (drain) drain();
@@ -84,6 +88,10 @@ export function createInit(defaultWasmUrl) {
       // An unsampled session still propagates its decision, but sends nothing and never
       // downloads the wasm.
       if (!session.current.sampled) return handle;
+      // Errors from now on; kept (at most 100) until the wasm is live.
+      let errors = [];
+      let recordError = (numbers, strings) => errors.length < MAX_PENDING && errors.push([numbers, strings]);
+      const reportError = watchErrors((numbers, strings) => recordError(numbers, strings), o.captureConsole);
       const recordPageLoad = watchPageLoad();
       const viewId = randomHex(8);
       const navType = navigationType();
@@ -136,7 +144,10 @@ export function createInit(defaultWasmUrl) {
               setView: (name) => journey.setView(String(name)),
               setUser: (u) => journey.setUser((user = Object(u)).id, attributes),
               setAttributes: (attrs) => journey.setUser(user.id, (attributes = Object(attrs))),
+              error: (thrown, attrs) => reportError(HANDLED, thrown, undefined, '', 0, 0, json(attrs)),
             };
+            recordError = (numbers, strings) => due(io.call(wasm.error, [...numbers, +session.take()], strings));
+            errors.splice(0).forEach((e) => recordError(...e));
             live = (name, args, t) => methods[name](args[0], args[1], t);
             calls.splice(0).forEach((c) => live(...c));
             // Hidden or unloading: final values, then send. A hidden page still runs, so its

@@ -6,6 +6,10 @@
 
 import { randomHex } from './ids.js';
 
+// The errors fetch calls failed with, to their call records: an error report names the
+// request that caused it (js/src/errors.js).
+export const failedWith = new WeakMap();
+
 // The part both wrappers share: which calls are traced, their ids, and the header value.
 // A call made while a user action's handlers run (or a route change starts) is its child:
 // `parent()` names that span, and `began` hears of each call.
@@ -58,7 +62,10 @@ export function instrumentFetch(tracer) {
     if (record) {
       result.then(
         (response) => tracer.finish(record, response.status),
-        (error) => tracer.finish(record, 0, (error && error.name) || 'Error'),
+        (error) => {
+          if (error instanceof Object) failedWith.set(error, record);
+          tracer.finish(record, 0, (error && error.name) || 'Error');
+        },
       );
     }
     return result;

@@ -27,6 +27,8 @@ export interface InitOptions {
   sessionIdleTimeout?: number;
   /** Milliseconds after its start at which a session ends however active. Defaults to 14,400,000 (4 hours). */
   sessionMaxDuration?: number;
+  /** Record `console.error` calls as errors (kind `console`). Defaults to false. */
+  captureConsole?: boolean;
 }
 
 /** Attribute values the SDK sends; others (objects, arrays, NaN) are left out. */
@@ -69,6 +71,7 @@ export interface Rum {
   setUser: typeof setUser;
   setAttributes: typeof setAttributes;
   setView: typeof setView;
+  error: typeof error;
 }
 
 /**
@@ -93,3 +96,8 @@ export function setView(name: string): void;
 
 /** Starts the SDK. Never throws; if the wasm cannot load, the page is untouched apart from the fetch and XHR wrappers. */
 export function init(options: InitOptions): Rum;
+/**
+ * Records a handled error (kind `handled`) with optional attributes. Uncaught errors, unhandled
+ * rejections and failed script, stylesheet and image loads are recorded without a call.
+ */
+export function error(error: unknown, attributes?: Attributes): void;

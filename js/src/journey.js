@@ -118,8 +118,6 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
   });
   addEventListener('popstate', () => onRoute(2), true);
   addEventListener('hashchange', () => onRoute(3), true);
-  addEventListener('error', () => wasm.mark(3, now(), 0));
-  addEventListener('unhandledrejection', () => wasm.mark(3, now(), 0));
 
   const event = (name, attrs, t = now()) => due(io.call(wasm.custom, [t, +session.take()], [name, json(attrs)]));
   started();

@@ -32,6 +32,7 @@ pub enum ItemKind {
     Span,
     Vital,
     Event,
+    Error,
 }
 
 pub struct Batch<'a> {

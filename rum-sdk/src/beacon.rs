@@ -131,8 +131,8 @@ pub fn vital(
     j.close(b'}');
 }
 
-/// Room the closing of a beacon takes: `,"spans":[` … `],"vitals":[` … `],"events":[]}`.
-const CLOSING: usize = 36;
+/// Room the closing of a beacon takes: `,"spans":[` … `],"vitals":[` … `],"events":[],"errors":[]}`.
+const CLOSING: usize = 48;
 
 /// Writes into `out` one beacon of the items (from the front, in order) that fit in it,
 /// and returns how many it holds and its length; 0 items when even the first does not fit
@@ -169,7 +169,12 @@ pub fn write(
         (ItemKind::Span, "spans"),
         (ItemKind::Vital, "vitals"),
         (ItemKind::Event, "events"),
+        (ItemKind::Error, "errors"),
     ] {
+        // Only the arrays that have items: an empty one is bytes for nothing.
+        if !items.iter().take(n).any(|&(k, _)| k == kind) {
+            continue;
+        }
         j.key(key).open(b'[');
         let mut at = 0;
         for &(k, len) in items.iter().take(n) {

@@ -265,6 +265,46 @@ pub extern "C" fn named(len: usize) {
     RECORDER.with(|r| r.journey.view.name = crate::text::Text::new(name));
 }
 
+/// An error. Numbers: time, kind (an index of [`crate::errors::KINDS`]), line, column,
+/// within the session's cap (1). Strings: type, message, stack, source URL, and the trace
+/// and span ids of the request that failed with it (or empty), attributes as a JSON object
+/// (or empty). Returns 1 when a beacon is due.
+#[no_mangle]
+pub extern "C" fn error(len: usize) -> u32 {
+    let mut i = io::input(len);
+    let n = i.numbers;
+    let kind = crate::errors::KINDS
+        .get(n[1] as usize)
+        .copied()
+        .unwrap_or("handled");
+    let (error_type, message, stack, source) = (
+        i.string(64),
+        i.string(crate::errors::MAX_MESSAGE_BYTES),
+        i.string(crate::errors::MAX_STACK_BYTES),
+        i.string(MAX_STRING_BYTES),
+    );
+    let request = TraceId::from_hex(i.string(32)).zip(SpanId::from_hex(i.string(16)));
+    let attrs = i.string(crate::journey::event::MAX_ATTRS_BYTES);
+    RECORDER
+        .with(|r| {
+            let e = crate::errors::PageError {
+                kind,
+                error_type,
+                message,
+                stack,
+                source,
+                line: n[2] as u32,
+                col: n[3] as u32,
+                time: n[0],
+                request,
+                action: r.journey.action_at(n[0]),
+                attrs,
+            };
+            r.error(&e, n[4] == 1.0)
+        })
+        .unwrap_or(false) as u32
+}
+
 /// An event at number 0, within the session's cap (number 1: 1). Strings: name, attributes
 /// as a JSON object (or empty). Returns 1 when a beacon is due.
 #[no_mangle]

@@ -7,6 +7,7 @@
 //! * [`trace`]: spans: fetch and XHR calls ([`trace::http`]) and the page load
 //!   ([`trace::document_load`]), with their W3C ids.
 //! * [`session`]: the session's head-sampling rule (mirrored in `js/src/session.js`).
+//! * [`errors`]: the page's errors, de-duplicated per view.
 //! * [`journey`]: views (the page load and SPA routes), route changes, user actions with
 //!   their frustration signals, and events.
 //! * [`recorder`]: what one page records; [`batch`]: when beacons leave and how large
@@ -31,6 +32,7 @@ extern crate alloc;
 
 pub mod batch;
 pub mod beacon;
+pub mod errors;
 // The exports: wasm only, so their unmangled names never meet a native link.
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;

@@ -10,6 +10,7 @@
 
 use crate::batch::{Batch, ItemKind};
 use crate::beacon::{self, Envelope};
+use crate::errors::{Errors, PageError};
 use crate::journey::action::Action;
 use crate::journey::route::RouteChange;
 use crate::journey::view::{Counted, View};
@@ -35,6 +36,8 @@ pub struct Recorder<'a> {
     user: [u8; USER_BYTES],
     user_len: usize,
     pub journey: Journey,
+    /// The current view's errors, for de-duplication.
+    errors: Errors,
     /// Whether the view has news for the gateway even with nothing queued.
     update: bool,
     time_origin: f64,
@@ -65,6 +68,7 @@ impl<'a> Recorder<'a> {
             user: [0; USER_BYTES],
             user_len: 0,
             journey: Journey::new(view),
+            errors: Errors::default(),
             update: false,
             time_origin,
             batch: Batch::new(arena),
@@ -136,6 +140,21 @@ impl<'a> Recorder<'a> {
         self.push(ItemKind::Event, &mut |j| event::write(j, name, time, attrs))
     }
 
+    /// An error (see [`crate::errors`]); `allowed` false when the session's cap is reached.
+    /// True when a beacon is due.
+    pub fn error(&mut self, e: &PageError, allowed: bool) -> bool {
+        if !self.recording {
+            return false;
+        }
+        self.journey.mark(Fact::Error, e.time, 0.0);
+        if self.errors.seen_again(e) || !self.journey.view.admit(Counted::Error, allowed) {
+            return false;
+        }
+        let origin = self.time_origin;
+        self.errors
+            .record(e, &mut self.ids, origin, &mut self.batch)
+    }
+
     /// A click or key press (see [`Journey::action`]).
     pub fn action(&mut self, action: Action, same: bool, allowed: bool) -> (bool, bool) {
         if !self.recording {
@@ -185,9 +204,10 @@ impl<'a> Recorder<'a> {
         self.journey.admit_route(allowed)
     }
 
-    /// A new view begins, with the route change into it.
+    /// A new view begins, with the route change into it; its errors are counted afresh.
     pub fn enter(&mut self, view: View, route: Option<RouteChange>) {
         self.journey.enter(view, route);
+        self.errors = Errors::default();
     }
 
     /// The navigation entry, complete (`last` false), before its resources; then again
@@ -223,6 +243,7 @@ impl<'a> Recorder<'a> {
         if !self.recording {
             return 0;
         }
+        self.errors.updates(self.time_origin, &mut self.batch);
         let envelope = self.envelope.get(..self.envelope_len).unwrap_or_default();
         let user = self.user.get(..self.user_len).unwrap_or_default();
         let (session, view, origin) = (&self.session_id, &self.journey.view, self.time_origin);

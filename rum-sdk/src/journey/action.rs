@@ -83,7 +83,8 @@ impl Action {
         merged
     }
 
-    fn in_window(&self, t: f64) -> bool {
+    /// Whether `t` is within its frustration window.
+    pub fn in_window(&self, t: f64) -> bool {
         t >= self.settle.start && t - self.last_click <= WINDOW_MS
     }
 

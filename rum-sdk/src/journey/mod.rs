@@ -67,6 +67,14 @@ impl Journey {
         (due, false)
     }
 
+    /// The action whose window `t` is in (an error then is its error click).
+    pub fn action_at(&self, t: f64) -> Option<crate::trace::ids::SpanId> {
+        self.action
+            .as_ref()
+            .filter(|a| a.in_window(t))
+            .map(|a| a.span_id)
+    }
+
     /// A fact at `now`; `started` is a finished request's start.
     pub fn mark(&mut self, fact: Fact, now: f64, started: f64) {
         if let Some(a) = &mut self.action {

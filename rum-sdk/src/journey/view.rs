@@ -21,10 +21,12 @@ pub enum Counted {
     Action,
     Event,
     RouteChange,
+    Error,
 }
 
 /// Items of each [`Counted`] kind one view keeps; more are counted in `view.dropped`.
-pub const CAPS: [u32; 3] = [200, 200, 100];
+/// (Route changes are counted per page load; errors are distinct errors.)
+pub const CAPS: [u32; 4] = [200, 200, 100, crate::errors::MAX_PER_VIEW as u32];
 
 pub struct View {
     /// 16 hex digits.
@@ -40,8 +42,8 @@ pub struct View {
     visible: f64,
     visible_since: Option<f64>,
     pub end: Option<f64>,
-    kept: [u32; 3],
-    dropped: [u32; 3],
+    kept: [u32; 4],
+    dropped: [u32; 4],
 }
 
 impl View {
@@ -61,8 +63,8 @@ impl View {
             visible: 0.0,
             visible_since: None,
             end: None,
-            kept: [0; 3],
-            dropped: [0; 3],
+            kept: [0; 4],
+            dropped: [0; 4],
         }
     }
 
@@ -129,7 +131,7 @@ impl View {
         }
         if self.dropped.iter().any(|&n| n > 0) {
             j.key("dropped").open(b'{');
-            for (key, n) in ["actions", "events", "routeChanges"]
+            for (key, n) in ["actions", "events", "routeChanges", "errors"]
                 .iter()
                 .zip(self.dropped)
             {
