@@ -537,17 +537,23 @@ async fn a_beacon_and_otlp_arrive_with_ids_resources_and_attributes() {
     assert_eq!(gw.metric("rum_gateway_spans_accepted_total").await, 1);
     assert_eq!(gw.metric("rum_gateway_otlp_spans_accepted_total").await, 1);
     assert_eq!(gw.metric("rum_gateway_vitals_accepted_total").await, 1);
-    assert_eq!(
-        gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
-            .await,
-        2
-    );
-    assert_eq!(
-        gw.metric("rum_gateway_export_items_total{signal=\"logs\"}")
-            .await,
-        2
-    );
-    assert_eq!(gw.metric("rum_gateway_export_queue_bytes").await, 0);
+    // The exporter counts a batch (and empties the outbox) only once the receiver's answer is
+    // back, after the receiver has recorded it: waited for, not read at once.
+    eventually(
+        5,
+        "2 spans and 2 log records counted, an empty outbox",
+        || async {
+            gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
+                .await
+                == 2
+                && gw
+                    .metric("rum_gateway_export_items_total{signal=\"logs\"}")
+                    .await
+                    == 2
+                && gw.metric("rum_gateway_export_queue_bytes").await == 0
+        },
+    )
+    .await;
     gw.stop().await;
 }
 
@@ -590,11 +596,13 @@ async fn receiver_down_keeps_acknowledging_and_delivers_everything_once_it_is_up
     let attempts = receiver.0.lock().expect("inbox").attempts.clone();
     assert_eq!(attempts.len(), 1, "the backlog goes out as one batch");
     assert_eq!(attempts[0].1.len(), 5);
-    assert_eq!(
+    // Counted just after the outbox is emptied, on the exporter's thread.
+    eventually(2, "5 spans counted as exported", || async {
         gw.metric("rum_gateway_export_items_total{signal=\"traces\"}")
-            .await,
-        5
-    );
+            .await
+            == 5
+    })
+    .await;
     gw.stop().await;
 }
 
@@ -892,10 +900,13 @@ async fn journey_events_are_exported_as_named_log_records() {
         Some(&any_value::Value::IntValue(2))
     );
     assert_eq!(str_attr(&view.attributes, "user.id"), Some("u-1234"));
-    assert_eq!(
+    // The exporter counts the records once the receiver's answer is back, which is after the
+    // receiver has them: waited for, not read at once.
+    eventually(5, "3 log records counted as exported", || async {
         gw.metric("rum_gateway_export_items_total{signal=\"logs\"}")
-            .await,
-        3
-    );
+            .await
+            == 3
+    })
+    .await;
     gw.stop().await;
 }

@@ -1,5 +1,7 @@
 //! Rate limits (in-process and on a real loopback socket) and load shedding.
 
+use std::time::Instant;
+
 use super::*;
 
 #[tokio::test]
@@ -9,6 +11,7 @@ async fn an_ingest_key_over_its_rate_gets_429_with_retry_after() {
         64,
     );
     let request = || post_otlp(&otlp(vec![otlp_span([1; 16], [1; 8], 1)]), None);
+    let start = Instant::now();
     assert_eq!(send(&gw.ingest, request()).await.0, StatusCode::OK);
     assert_eq!(send(&gw.ingest, request()).await.0, StatusCode::OK);
     let (status, err, headers) = send(&gw.ingest, request()).await;
@@ -16,11 +19,26 @@ async fn an_ingest_key_over_its_rate_gets_429_with_retry_after() {
         (status, err["error"].as_str()),
         (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
     );
-    assert_eq!(
+    assert_retry_after(
         headers
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok()),
-        Some("4")
+        4,
+        start.elapsed(),
+    );
+}
+
+/// `Retry-After` for the next token of a bucket refilling one token per `refill_secs`,
+/// emptied at most `elapsed` ago: `refill_secs` when the requests came within a second (as
+/// they do), a little less when a loaded machine spread them out (the token is nearer).
+fn assert_retry_after(got: Option<&str>, refill_secs: u64, elapsed: Duration) {
+    let secs: u64 = got
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After {got:?}"));
+    let earliest = (refill_secs as f64 - elapsed.as_secs_f64()).ceil().max(1.0) as u64;
+    assert!(
+        (earliest..=refill_secs).contains(&secs),
+        "Retry-After {secs}, want {earliest}..={refill_secs} ({elapsed:?} after the first request)"
     );
 }
 
@@ -85,7 +103,7 @@ async fn raw_post(addr: SocketAddr) -> (u16, Option<String>) {
 
 #[tokio::test]
 async fn a_client_ip_over_its_rate_gets_429_on_a_real_socket() {
-    let gw = gateway_with("[limits]\nip_rate = { per_second = 0.5, burst = 2 }\n", 64);
+    let gw = gateway_with("[limits]\nip_rate = { per_second = 0.25, burst = 2 }\n", 64);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -95,9 +113,12 @@ async fn a_client_ip_over_its_rate_gets_429_on_a_real_socket() {
         .clone()
         .into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let start = Instant::now();
     assert_eq!(raw_post(addr).await.0, 200);
     assert_eq!(raw_post(addr).await.0, 200);
-    assert_eq!(raw_post(addr).await, (429, Some("2".to_string())));
+    let (status, retry) = raw_post(addr).await;
+    assert_eq!(status, 429);
+    assert_retry_after(retry.as_deref(), 4, start.elapsed());
     // In-process requests carry no peer address and are not limited per IP.
     let request = post_otlp(&otlp(vec![]), None);
     assert_eq!(send(&gw.ingest, request).await.0, StatusCode::OK);
