@@ -1,17 +1,25 @@
 //! The admin listener's JSON API (`docs/api.md`): recent traces, one trace's spans with its
 //! page view, recent page views with their vitals, recent sessions and one session's
-//! timeline, and health.
+//! timeline, error groups and their occurrences, source map uploads, and health.
 
-use axum::extract::{Path, Query, State};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::errors::sourcemap::UploadError;
+use crate::errors::SourceMaps;
 use crate::model::attr::PAGE_VIEW_ID;
+use crate::model::time::now_unix_nano;
 use crate::model::TraceId;
+use crate::store::errors::ErrorFilter;
 use crate::store::{self, StoreError, StoreHandle};
 
 /// Items a list returns when `limit` is absent.
@@ -19,8 +27,37 @@ const DEFAULT_LIMIT: u32 = 50;
 /// Most items a list returns.
 const MAX_LIMIT: u32 = 1000;
 
-pub fn router(store: StoreHandle) -> Router {
-    Router::new()
+/// Buckets of an error group's sparkline.
+const SPARKLINE_BUCKETS: usize = 24;
+
+/// What the handlers share: the store, and the source maps uploads go to.
+#[derive(Clone)]
+struct ApiState {
+    store: StoreHandle,
+    maps: Option<Arc<SourceMaps>>,
+}
+
+impl FromRef<ApiState> for StoreHandle {
+    fn from_ref(state: &ApiState) -> StoreHandle {
+        state.store.clone()
+    }
+}
+
+/// The API; `maps` enables `POST /api/sourcemaps`.
+pub fn router(store: StoreHandle, maps: Option<Arc<SourceMaps>>) -> Router {
+    let upload_limit = maps.as_ref().map_or(0, |m| {
+        usize::try_from(m.max_map_bytes())
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+    });
+    let mut router = Router::new();
+    if maps.is_some() {
+        router = router.route(
+            "/api/sourcemaps",
+            post(upload_sourcemap).layer(DefaultBodyLimit::max(upload_limit)),
+        );
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/api/traces", get(list_traces))
         .route("/api/traces/{trace_id}", get(get_trace))
@@ -28,8 +65,10 @@ pub fn router(store: StoreHandle) -> Router {
         .route("/api/pages", get(list_pages))
         .route("/api/sessions", get(list_sessions))
         .route("/api/sessions/{session_id}", get(get_session))
+        .route("/api/errors", get(list_errors))
+        .route("/api/errors/{fingerprint}", get(get_error_group))
         .fallback(not_found)
-        .with_state(store)
+        .with_state(ApiState { store, maps })
 }
 
 /// Any other path of the admin listener: the same JSON body as every refusal.
@@ -45,6 +84,12 @@ enum ApiError {
     NotFound,
     #[error("no session with that id")]
     NoSession,
+    #[error("no error group with that fingerprint")]
+    NoErrorGroup,
+    #[error("{0}")]
+    Upload(#[from] UploadError),
+    #[error("the source map could not be read: {0}")]
+    UploadBody(String),
     #[error("no admin endpoint at {0}")]
     NoEndpoint(String),
     #[error("store error: {0}")]
@@ -55,8 +100,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::NotFound | ApiError::NoSession | ApiError::NoEndpoint(_) => {
-                (StatusCode::NOT_FOUND, "not_found")
+            ApiError::NotFound
+            | ApiError::NoSession
+            | ApiError::NoErrorGroup
+            | ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Upload(UploadError::MissingParam(_) | UploadError::BadParam(_)) => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
+            ApiError::Upload(UploadError::InvalidMap(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_sourcemap")
+            }
+            ApiError::Upload(UploadError::TooLarge { .. }) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            ApiError::UploadBody(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Upload(UploadError::Io(e)) => {
+                tracing::error!(error = %e, "Storing an uploaded source map failed.");
+                (StatusCode::INTERNAL_SERVER_ERROR, "store_error")
             }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "Admin API read failed.");
@@ -184,4 +244,113 @@ async fn get_session(
         .await?
         .ok_or(ApiError::NoSession)?;
     Ok(Json(session).into_response())
+}
+
+#[derive(Deserialize)]
+struct ErrorsQuery {
+    limit: Option<u32>,
+    service: Option<String>,
+    version: Option<String>,
+    environment: Option<String>,
+    /// Unix milliseconds.
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// Unix milliseconds → nanoseconds, for a time filter.
+fn ms_to_nanos(ms: Option<i64>, name: &'static str) -> Result<Option<i64>, ApiError> {
+    match ms {
+        None => Ok(None),
+        Some(ms) => ms
+            .checked_mul(1_000_000)
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or(ApiError::BadRequest(name)),
+    }
+}
+
+/// Error groups, most recently seen first, with a sparkline of their occurrences.
+async fn list_errors(
+    State(store): State<StoreHandle>,
+    Query(q): Query<ErrorsQuery>,
+) -> Result<Response, ApiError> {
+    let limit = ListQuery { limit: q.limit }.limit()?;
+    let filter = ErrorFilter {
+        service: q.service.filter(|s| !s.is_empty()),
+        version: q.version.filter(|s| !s.is_empty()),
+        environment: q.environment.filter(|s| !s.is_empty()),
+        from: ms_to_nanos(q.from, "from must be unix milliseconds")?,
+        to: ms_to_nanos(q.to, "to must be unix milliseconds")?,
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if from > to {
+            return Err(ApiError::BadRequest("from must not be after to"));
+        }
+    }
+    let now = now_unix_nano();
+    let groups = store
+        .read(move |conn| store::errors::groups(conn, &filter, limit, SPARKLINE_BUCKETS, now))
+        .await?;
+    Ok(Json(json!({ "groups": groups, "sparkline_buckets": SPARKLINE_BUCKETS })).into_response())
+}
+
+/// One group and its latest occurrences (`limit`, default 50).
+async fn get_error_group(
+    State(store): State<StoreHandle>,
+    Path(fingerprint): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    if fingerprint.len() != 32 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::BadRequest("a fingerprint is 32 hex digits"));
+    }
+    let limit = q.limit()?;
+    let now = now_unix_nano();
+    let group = store
+        .read(move |conn| {
+            store::errors::group(
+                conn,
+                &fingerprint.to_ascii_lowercase(),
+                limit,
+                SPARKLINE_BUCKETS,
+                now,
+            )
+        })
+        .await?
+        .ok_or(ApiError::NoErrorGroup)?;
+    Ok(Json(group).into_response())
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    service: Option<String>,
+    version: Option<String>,
+    url: Option<String>,
+}
+
+/// `POST /api/sourcemaps?service=…&version=…&url=…` with the map as the body.
+async fn upload_sourcemap(
+    State(state): State<ApiState>,
+    Query(q): Query<UploadQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(maps) = state.maps else {
+        return Err(ApiError::NoEndpoint("/api/sourcemaps".into()));
+    };
+    let body = body.map_err(|e| match maps.max_map_bytes() {
+        max if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::UploadBody(format!("over errors.max_sourcemap_bytes ({max})"))
+        }
+        _ => ApiError::UploadBody(e.body_text()),
+    })?;
+    let stored = tokio::task::spawn_blocking(move || {
+        maps.upload(
+            q.service.as_deref(),
+            q.version.as_deref(),
+            q.url.as_deref(),
+            &body,
+        )
+    })
+    .await
+    .map_err(|_| ApiError::Store(StoreError::WriterGone))??;
+    Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
 }

@@ -3,14 +3,15 @@
 //!
 //! ```text
 //!  HTTP ─ connections ─ ingest/{beacon,otlp} ─ wire ─ validate ─► ValidBatch
-//!  ValidBatch ─ pipeline: enrich → scrub → truncate → sample → export::encode
+//!  ValidBatch ─ pipeline: enrich → scrub → errors → truncate → sample → export::encode
 //!             ─► store (rows + outbox, one transaction; ack after commit) ─► export::otlp
 //! ```
 //!
 //! The public surface is small, for the binary, the tests and tools: [`config`] (the
 //! configuration), [`server`] (running the listeners, the routers, [`server::OfflineIngest`]),
 //! [`store`] (opening a store and its row statements, for bulk loaders), [`model`] (the
-//! records and attribute keys) and [`wire`] (the beacon format). Everything else is
+//! records and attribute keys), [`wire`] (the beacon format) and [`errors`] (stack parsing,
+//! source maps and fingerprints, which the tests drive on recorded stacks). Everything else is
 //! crate-private.
 
 pub(crate) mod admin_auth;
@@ -19,6 +20,7 @@ pub(crate) mod apps;
 pub mod config;
 pub(crate) mod connections;
 pub(crate) mod enrich;
+pub mod errors;
 pub(crate) mod export;
 pub(crate) mod ingest;
 pub(crate) mod limit;

@@ -1,4 +1,4 @@
-//! The stages after validation, in the order data flows: enrich → scrub → truncate → sample,
+//! The stages after validation, in the order data flows: enrich → scrub → errors → truncate → sample,
 //! then the export encoding of what is kept. Both ingest endpoints call [`Pipeline::process`]
 //! between validation and the store. None of these stages can refuse a request: they
 //! transform it, and what they drop or cut is counted in the self-metrics.
@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::enrich::{Enricher, RequestContext};
+use crate::errors::Errors;
 use crate::export::encode::Encoder;
 use crate::limit::caps;
 use crate::model::attr::CLOCK_SKEW_ADJUSTED_MS;
@@ -19,6 +20,7 @@ use crate::validate::ValidBatch;
 pub struct Pipeline {
     enricher: Arc<Enricher>,
     scrubber: Scrubber,
+    errors: Errors,
     sampler: Sampler,
     max_string_chars: usize,
     /// `None` when export is off.
@@ -34,7 +36,7 @@ pub struct Processed {
 }
 
 /// The clock-skew correction of the journey's times, which `enrich::clock_skew` (spans and
-/// view starts) does not move: a view's end and the browser events shift by the same offset,
+/// view starts) does not move: a view's end, the browser events and errors shift by the same offset,
 /// so the timeline keeps its order.
 fn shift_journey_times(batch: &mut Batch, offset_nanos: i64) {
     let shift = |nanos: i64| nanos.saturating_add(offset_nanos).max(0);
@@ -48,12 +50,19 @@ fn shift_journey_times(batch: &mut Batch, offset_nanos: i64) {
             .attributes
             .insert(CLOCK_SKEW_ADJUSTED_MS.into(), ms.clone());
     }
+    for error in &mut batch.errors {
+        error.time_unix_nano = shift(error.time_unix_nano);
+        error
+            .attributes
+            .insert(CLOCK_SKEW_ADJUSTED_MS.into(), ms.clone());
+    }
 }
 
 impl Pipeline {
     pub fn new(
         enricher: Arc<Enricher>,
         scrub: &ScrubConfig,
+        errors: Errors,
         sample: &SampleConfig,
         max_string_chars: usize,
         encoder: Option<Encoder>,
@@ -62,6 +71,7 @@ impl Pipeline {
         Pipeline {
             enricher,
             scrubber: Scrubber::new(scrub),
+            errors,
             sampler: Sampler::new(sample),
             max_string_chars,
             encoder,
@@ -80,7 +90,10 @@ impl Pipeline {
         if let Some(offset) = clock_offset_nanos {
             shift_journey_times(&mut batch, offset);
         }
-        let batch = self.scrubber.scrub(batch);
+        let mut batch = self.scrubber.scrub(batch);
+        // Errors are parsed, symbolicated and grouped after scrubbing, so a masked e-mail
+        // address in a message cannot split a group.
+        self.errors.process(&mut batch);
         let (batch, truncated) = caps::truncate_strings(batch, self.max_string_chars);
         self.telemetry.add(Counter::StringsTruncated, truncated);
         let (batch, sampled_out) = self.sampler.sample(batch);

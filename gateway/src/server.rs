@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::connections::{self, ServeLimits};
 use crate::enrich::{EnrichError, Enricher};
+use crate::errors::{Errors, SourceMaps};
 use crate::export::otlp::Exporter;
 use crate::ingest::{self, IngestState};
 use crate::limit::RateLimits;
@@ -51,7 +52,18 @@ fn ingest_state(
     enricher: Arc<Enricher>,
     telemetry: Arc<Telemetry>,
 ) -> IngestState {
-    let pipeline = pipeline(config, enricher, telemetry);
+    let maps = Arc::new(SourceMaps::new(config.errors(), config.data_dir()));
+    ingest_state_with(config, store, enricher, telemetry, maps)
+}
+
+fn ingest_state_with(
+    config: &Config,
+    store: StoreHandle,
+    enricher: Arc<Enricher>,
+    telemetry: Arc<Telemetry>,
+    maps: Arc<SourceMaps>,
+) -> IngestState {
+    let pipeline = pipeline_with(config, enricher, telemetry, maps);
     IngestState {
         apps: config.apps().into(),
         limits: Arc::new(config.limits().clone()),
@@ -104,9 +116,20 @@ impl OfflineIngest {
 }
 
 fn pipeline(config: &Config, enricher: Arc<Enricher>, telemetry: Arc<Telemetry>) -> Pipeline {
+    let maps = Arc::new(SourceMaps::new(config.errors(), config.data_dir()));
+    pipeline_with(config, enricher, telemetry, maps)
+}
+
+fn pipeline_with(
+    config: &Config,
+    enricher: Arc<Enricher>,
+    telemetry: Arc<Telemetry>,
+    maps: Arc<SourceMaps>,
+) -> Pipeline {
     Pipeline::new(
         enricher,
         config.scrub(),
+        Errors::new(config.errors(), maps),
         config.sample(),
         config.limits().max_string_chars,
         config.export().enabled().then(|| config.export().encoder()),
@@ -119,9 +142,29 @@ pub fn admin_router_protected(store: StoreHandle, token: Option<&str>) -> Router
     crate::admin_auth::protect(admin_router(store), token)
 }
 
-/// The admin listener's router: API, health and viewer.
+/// The admin listener's router: API, health and viewer (without source map uploads, which
+/// need the configuration: [`routers`]).
 pub fn admin_router(store: StoreHandle) -> Router {
-    api::router(store).merge(viewer::router())
+    api::router(store, None).merge(viewer::router())
+}
+
+/// The ingest and admin routers of `config` over `store`, sharing one set of source maps:
+/// what an upload to the admin listener stores, the ingest side resolves frames with.
+pub fn routers(config: &Config, store: StoreHandle) -> Result<(Router, Router), EnrichError> {
+    let enricher = Arc::new(Enricher::from_config(config.enrich(), config.data_dir())?);
+    let maps = Arc::new(SourceMaps::new(config.errors(), config.data_dir()));
+    let ingest = ingest::router(ingest_state_with(
+        config,
+        store.clone(),
+        enricher,
+        Telemetry::new(),
+        Arc::clone(&maps),
+    ));
+    let admin = crate::admin_auth::protect(
+        api::router(store, Some(maps)).merge(viewer::router()),
+        config.admin_token(),
+    );
+    Ok((ingest, admin))
 }
 
 /// Binds both listeners, serves until `shutdown` resolves, then drains in-flight requests
@@ -198,13 +241,16 @@ pub async fn run_with_listeners(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let export_task = exporter.map(|exporter| tokio::spawn(exporter.run(stop_rx.clone())));
+    // One set of source maps: uploads on the admin listener, resolution on the ingest one.
+    let maps = Arc::new(SourceMaps::new(config.errors(), config.data_dir()));
     let ingest_app = telemetry::count_ingest(
-        ingest_router_with(
+        ingest::router(ingest_state_with(
             &config,
             store.clone(),
             Arc::clone(&enricher),
             Arc::clone(&telemetry),
-        ),
+            Arc::clone(&maps),
+        )),
         Arc::clone(&telemetry),
     );
     let limits = ServeLimits {
@@ -228,7 +274,8 @@ pub async fn run_with_listeners(
         wants_geo: config.enrich().geoip_database.is_some(),
     };
     let admin_app = crate::admin_auth::protect(
-        admin_router(store)
+        api::router(store, Some(maps))
+            .merge(viewer::router())
             .merge(telemetry::router(Arc::clone(&telemetry)))
             .merge(readiness::router(readiness)),
         config.admin_token(),

@@ -7,7 +7,7 @@
 //! L5  config · server · main                       composition root
 //! L4  ingest · api · viewer · admin_auth · readiness · connections   HTTP boundaries
 //! L3  store → pipeline, export                      services and orchestration
-//! L2  limit → validate → enrich → scrub → sample → export::encode   stages, in flow order
+//! L2  limit → validate → enrich → scrub → errors → sample → export::encode   stages, in flow order
 //! L1  limit::config, wire → apps                    input vocabulary, plain-data limits
 //! L0  config::error, outcome → model → rejection → telemetry   leaves
 //! ```
@@ -32,8 +32,9 @@ const PLACES: &[(&str, u8, u8)] = &[
     ("validate", 2, 1),
     ("enrich", 2, 2),
     ("scrub", 2, 3),
-    ("sample", 2, 4),
-    ("export::encode", 2, 5),
+    ("errors", 2, 4),
+    ("sample", 2, 5),
+    ("export::encode", 2, 6),
     ("store", 3, 0),
     ("pipeline", 3, 1),
     ("export", 3, 1),

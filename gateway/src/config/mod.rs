@@ -15,6 +15,7 @@ pub use error::{ConfigError, Invalid};
 
 use crate::apps::{App, OriginPattern};
 use crate::enrich::EnrichConfig;
+use crate::errors::ErrorsConfig;
 pub use crate::limit::config::{Limits, Rate};
 use crate::sample::SampleConfig;
 use crate::scrub::ScrubConfig;
@@ -49,6 +50,8 @@ struct FileConfig {
     scrub: ScrubConfig,
     #[serde(default)]
     sample: SampleConfig,
+    #[serde(default)]
+    errors: ErrorsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +94,7 @@ pub struct Config {
     export: crate::export::ExportConfig,
     scrub: ScrubConfig,
     sample: SampleConfig,
+    errors: ErrorsConfig,
     admin_token: Option<String>,
 }
 
@@ -196,6 +200,7 @@ impl Config {
         }
         file.enrich.check()?;
         file.export.check()?;
+        file.errors.check()?;
         Ok(Config {
             data_dir,
             ingest_listen,
@@ -207,6 +212,7 @@ impl Config {
             export: file.export,
             scrub: file.scrub,
             sample: file.sample,
+            errors: file.errors,
             admin_token: policy,
         })
     }
@@ -240,6 +246,10 @@ impl Config {
     }
     pub fn sample(&self) -> &SampleConfig {
         &self.sample
+    }
+    /// Browser errors: source maps, their cache, frames kept.
+    pub fn errors(&self) -> &ErrorsConfig {
+        &self.errors
     }
     /// The admin listener's token; always set when it listens beyond loopback.
     pub fn admin_token(&self) -> Option<&str> {

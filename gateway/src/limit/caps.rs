@@ -42,6 +42,10 @@ pub fn truncate_strings(mut batch: Batch, max_chars: usize) -> (Batch, u64) {
     for event in &mut batch.events {
         attributes(&mut event.attributes, &mut cut);
     }
+    // An error's message and stack have their own caps (validated); its attributes these.
+    for error in &mut batch.errors {
+        attributes(&mut error.attributes, &mut cut);
+    }
     if count > 0 {
         tracing::debug!(count, max_chars, "Truncated over-long strings.");
     }
@@ -95,6 +99,7 @@ mod tests {
             }],
             vitals: vec![],
             events: vec![],
+            errors: vec![],
         };
         let (out, count) = truncate_strings(batch, 5);
         let s = &out.spans[0];

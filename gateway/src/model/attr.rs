@@ -11,6 +11,8 @@ pub const CLIENT_ADDRESS: &str = "client.address";
 pub const URL_QUERY: &str = "url.query";
 /// The service of a resource.
 pub const SERVICE_NAME: &str = "service.name";
+/// The release of a resource's service: with [`SERVICE_NAME`], what a source map is kept for.
+pub const SERVICE_VERSION: &str = "service.version";
 /// The deployment environment of a resource.
 pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
 /// [`DEPLOYMENT_ENVIRONMENT`]'s name before semantic conventions 1.27.
@@ -48,6 +50,13 @@ pub const ROUTE_CHANGE_TRIGGER: &str = "rum.route_change.trigger";
 /// The `rum.*` attributes whose values come from the page's text or URLs (an element's
 /// text, a selector, a URL), not from the SDK's ids and counters: the scrubber reads them.
 pub const RUM_TEXT_KEYS: [&str; 3] = [ACTION_NAME, ACTION_TARGET, ROUTE_CHANGE_PREVIOUS_URL];
+
+/// An exception's type (semantic conventions): `TypeError`, `ResourceError`.
+pub const EXCEPTION_TYPE: &str = "exception.type";
+/// An exception's message.
+pub const EXCEPTION_MESSAGE: &str = "exception.message";
+/// An exception's stack trace as text.
+pub const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
 
 /// Whether the gateway owns `key` (enrichment's namespaces, the client address, the clock
 /// skew): a page's own value under it is dropped.

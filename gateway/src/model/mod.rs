@@ -2,6 +2,7 @@
 //! Names follow OpenTelemetry's trace data model.
 
 pub mod attr;
+pub mod error;
 pub mod net;
 #[cfg(test)]
 pub mod testing;
@@ -10,6 +11,8 @@ pub mod time;
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+pub use error::{BrowserError, Frame, OriginalFrame, SourceContext};
 
 /// Attributes as a JSON object: OpenTelemetry attribute values map onto JSON strings,
 /// numbers, booleans and arrays of them.
@@ -239,6 +242,8 @@ pub struct Batch {
     pub vitals: Vec<Vital>,
     /// Custom and session events of browser sessions.
     pub events: Vec<BrowserEvent>,
+    /// Errors of browser sessions.
+    pub errors: Vec<BrowserError>,
 }
 
 impl Batch {
@@ -247,6 +252,7 @@ impl Batch {
             && self.page_views.is_empty()
             && self.vitals.is_empty()
             && self.events.is_empty()
+            && self.errors.is_empty()
     }
 }
 

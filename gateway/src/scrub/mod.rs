@@ -113,6 +113,17 @@ impl Scrubber {
             self.attributes(&mut event.attributes);
             self.attributes(&mut event.resource);
         }
+        // An error's message and stack hold page text and URLs; its frames are parsed from
+        // the scrubbed stack.
+        for error in &mut batch.errors {
+            self.in_place(&mut error.message);
+            self.in_place(&mut error.stack);
+            if let Some(source) = &mut error.source {
+                self.in_place(source);
+            }
+            self.attributes(&mut error.attributes);
+            self.attributes(&mut error.resource);
+        }
         // Attribution holds URLs (the LCP resource, scripts of long animation frames) too.
         for vital in &mut batch.vitals {
             self.attributes(&mut vital.attribution);

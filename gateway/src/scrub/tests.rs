@@ -32,6 +32,7 @@ fn batch(attrs: serde_json::Value) -> Batch {
         }],
         vitals: vec![],
         events: vec![],
+        errors: vec![],
     }
 }
 

@@ -4,6 +4,7 @@
 //! both sides. Writes go through [`writer`]'s single writer thread; reads open their own
 //! connection, which WAL lets run beside the writer.
 
+pub mod errors;
 pub mod outbox;
 pub mod sessions;
 pub mod summary;
@@ -134,6 +135,13 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
         add_column(&conn, "page_views", column, definition)?;
     }
     conn.execute_batch(sessions::SCHEMA)?;
+    add_column(
+        &conn,
+        "sessions",
+        "exception_count",
+        "INTEGER NOT NULL DEFAULT 0",
+    )?;
+    conn.execute_batch(errors::SCHEMA)?;
     Ok(conn)
 }
 

@@ -136,6 +136,7 @@ struct Delta {
     actions: i64,
     frustrated: i64,
     errors: i64,
+    exceptions: i64,
     events: i64,
     user: Option<String>,
     country: Option<String>,
@@ -242,12 +243,22 @@ impl Journeys {
         Ok(())
     }
 
+    /// A browser error after it was stored, with the occurrences it added (0 for a re-sent
+    /// record): they count as errors of the session beside error spans.
+    pub(super) fn error(&mut self, error: &crate::model::BrowserError, occurrences: i64) {
+        let delta = self.sessions.entry(error.session_id.clone()).or_default();
+        delta.time(error.time_unix_nano);
+        delta.errors += occurrences;
+        delta.exceptions += occurrences;
+    }
+
     /// Upserts the `sessions` row of every session the batch touched.
     pub(super) fn finish(self, tx: &Connection) -> Result<(), StoreError> {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO sessions (session_id, start_unix_nano, end_unix_nano, user_id, view_count,
-                action_count, frustrated_count, error_count, event_count, country, browser, service)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                action_count, frustrated_count, error_count, event_count, country, browser, service,
+                exception_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (session_id) DO UPDATE SET
                 start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
                 end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
@@ -257,6 +268,7 @@ impl Journeys {
                 frustrated_count = frustrated_count + excluded.frustrated_count,
                 error_count = error_count + excluded.error_count,
                 event_count = event_count + excluded.event_count,
+                exception_count = exception_count + excluded.exception_count,
                 country = coalesce(excluded.country, country),
                 browser = coalesce(excluded.browser, browser),
                 service = coalesce(service, excluded.service)",
@@ -277,7 +289,8 @@ impl Journeys {
                 d.events,
                 d.country,
                 d.browser,
-                d.service
+                d.service,
+                d.exceptions
             ])?;
         }
         Ok(())
@@ -293,8 +306,12 @@ pub struct SessionSummary {
     pub action_count: i64,
     /// Actions with a frustration signal (rage, dead or error click).
     pub frustrated_action_count: i64,
-    /// Browser spans with status error or an `error.type`.
+    /// Errors of the session: browser spans with status error or an `error.type`, plus the
+    /// occurrences of its recorded errors (`exception_count`).
     pub error_count: i64,
+    /// Occurrences of the session's recorded errors (the `errors` of its beacons, each
+    /// record's `count`).
+    pub exception_count: i64,
     pub event_count: i64,
     /// Unix nanoseconds as decimal strings: the session's first and last recorded moment.
     pub start_time_unix_nano: String,
@@ -309,7 +326,8 @@ pub struct SessionSummary {
 }
 
 const SUMMARY_COLUMNS: &str = "session_id, user_id, view_count, action_count, frustrated_count,
-    error_count, event_count, start_unix_nano, end_unix_nano, country, browser, service";
+    error_count, event_count, start_unix_nano, end_unix_nano, country, browser, service,
+    exception_count";
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionSummary> {
     let start: i64 = r.get(7)?;
@@ -328,6 +346,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionSummary> {
         country: r.get(9)?,
         browser: r.get(10)?,
         service: r.get(11)?,
+        exception_count: r.get(12)?,
     })
 }
 
@@ -365,6 +384,16 @@ pub fn session(conn: &Connection, session_id: &str) -> Result<Option<Value>, Sto
             .map(SpanRow::item),
     );
     items.extend(session_events(conn, session_id)?);
+    items.extend(
+        super::errors::session_items(conn, session_id)?
+            .into_iter()
+            .map(|(time, key, json)| Item {
+                time,
+                rank: rank("error"),
+                key,
+                json,
+            }),
+    );
     // Time order; at one instant a view before what happens in it, then by kind and id.
     items.sort_by(|a, b| (a.time, a.rank, &a.key).cmp(&(b.time, b.rank, &b.key)));
     let views: Vec<Value> = views.into_iter().map(|v| v.json).collect();
@@ -390,7 +419,8 @@ fn rank(kind: &str) -> u8 {
         "action" => 2,
         "fetch" => 3,
         "event" => 4,
-        _ => 5,
+        "error" => 5,
+        _ => 6,
     }
 }
 

@@ -346,6 +346,10 @@ fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), Sto
     for event in &batch.events {
         journeys.event(tx, event)?;
     }
+    for error in &batch.errors {
+        let added = super::errors::insert_error(tx, error)?;
+        journeys.error(error, added.occurrences);
+    }
     journeys.finish(tx)
 }
 

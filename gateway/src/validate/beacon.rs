@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::errors;
 use super::journey::{self, Stamp};
 use super::{
     check_attributes, check_counts, check_events_and_links, check_times, BrowserContext, Checks,
@@ -76,6 +77,7 @@ pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection
         .map(|s| span(s, &resource, &stamp, limits))
         .collect::<Result<Vec<_>, _>>()?;
     let events = journey::events(beacon.events, &stamp, &resource, limits)?;
+    let errors = errors::errors(beacon.errors, &stamp, &resource, limits)?;
     let vitals = beacon
         .vitals
         .into_iter()
@@ -86,6 +88,7 @@ pub fn beacon(beacon: BeaconV1, checks: &Checks) -> Result<ValidBatch, Rejection
         page_views: vec![page_view],
         vitals,
         events,
+        errors,
     };
     check_counts(&batch, limits)?;
     let clock_offset_nanos = clock_offset(

@@ -10,6 +10,7 @@
 
 pub mod beacon;
 pub mod context;
+pub mod errors;
 pub mod journey;
 pub mod otlp;
 
@@ -58,9 +59,10 @@ impl ValidBatch {
     }
 }
 
-/// Refuses more events (spans + vitals + browser events) than one request may carry.
+/// Refuses more events (spans + vitals + browser events + errors) than one request may carry.
 fn check_counts(batch: &Batch, limits: &Limits) -> Result<(), Rejection> {
-    if batch.spans.len() + batch.vitals.len() + batch.events.len() > limits.max_events_per_request {
+    let items = batch.spans.len() + batch.vitals.len() + batch.events.len() + batch.errors.len();
+    if items > limits.max_events_per_request {
         return Err(Rejection::TooManyEvents(limits.max_events_per_request));
     }
     Ok(())
@@ -194,6 +196,9 @@ fn check_times(
     }
     for event in &batch.events {
         check("events.time", event.time_unix_nano)?;
+    }
+    for error in &batch.errors {
+        check("errors.time", error.time_unix_nano)?;
     }
     Ok(())
 }

@@ -46,7 +46,21 @@ pub struct BeaconV1 {
     /// Custom and session events: `[{"name", "time", "attrs"?}]`.
     #[serde(default)]
     pub events: Option<Value>,
+    /// Errors (issue 14): `[{"type", "message", "stack"?, "kind", "time", "id", …}]`, read as
+    /// plain JSON and checked by [`crate::validate::errors`], so a wrong type is refused
+    /// naming its field.
+    #[serde(default)]
+    pub errors: Option<Value>,
 }
+
+/// Longest `errors.type`, in bytes.
+pub const MAX_ERROR_TYPE_BYTES: usize = 256;
+/// Longest `errors.message`, in bytes.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 4096;
+/// Longest `errors.stack`, in bytes.
+pub const MAX_ERROR_STACK_BYTES: usize = 16384;
+/// Longest `errors.source` (a URL), in bytes.
+pub const MAX_ERROR_SOURCE_BYTES: usize = 4096;
 
 #[derive(Debug, Deserialize)]
 pub struct SessionV1 {

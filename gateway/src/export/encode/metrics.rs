@@ -236,6 +236,7 @@ mod tests {
                 vital("v1", "CLS", 0.12, "needs-improvement"),
             ],
             events: vec![],
+            errors: vec![],
         };
         let request = metrics_request(&batch, 42).expect("metrics");
         let rm = &request.resource_metrics[0];
