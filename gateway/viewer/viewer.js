@@ -265,6 +265,7 @@ function itemLabel(item, views) {
     case 'route_change': return 'route change → ' + shortUrl(String(item.attributes['url.full'] || ''));
     case 'fetch': return item.name + ' ' + shortUrl(String(item.attributes['url.full'] || ''));
     case 'vital': return item.name + ' ' + fmtVital(item);
+    case 'error': return item.name + ': ' + item.message + (item.count > 1 ? ' ×' + item.count : '');
     default: return item.name;
   }
 }
@@ -285,6 +286,7 @@ async function renderSession(id) {
     action: lane('actions', 'actions'),
     fetch: lane('fetches', 'fetches'),
     event: lane('events', 'events'),
+    error: lane('errors', 'errors'),
     vital: lane('vitals', 'vitals'),
   };
   const track = (l) => l.children[1];
@@ -331,6 +333,15 @@ async function renderSession(id) {
       mark.style.width = pct(item.duration_ms || 0);
     } else if (item.type === 'event') {
       mark = el('span', { class: 'event-mark', 'data-event-name': item.name, title }, el('span', { class: 'mark-label' }, item.name));
+    } else if (item.type === 'error') {
+      // To the error's group; the label is the beacon's type and message, as text.
+      mark = FINGERPRINT.test(item.fingerprint || '')
+        ? el('a', { href: '#/error/' + item.fingerprint }, el('span', { class: 'mark-label' }, label))
+        : el('span', null, el('span', { class: 'mark-label' }, label));
+      mark.classList.add('error-mark');
+      mark.setAttribute('data-fingerprint', item.fingerprint || '');
+      mark.setAttribute('data-error-id', item.error_id || '');
+      mark.setAttribute('title', title + (item.count > 1 ? ` (×${item.count})` : '') + (item.culprit ? '\n' + item.culprit : ''));
     } else if (item.type === 'vital') {
       mark = el('span', { class: 'vital-mark ' + item.rating, 'data-vital': item.name, title }, el('span', { class: 'mark-label' }, item.name));
     } else continue;
@@ -348,6 +359,7 @@ async function renderSession(id) {
     el('span', { class: 'legend-item', 'data-legend': 'frustrated' }, el('span', { class: 'swatch frustrated-swatch' }), 'frustrated action (rage, dead or error click)'),
     el('span', { class: 'legend-item' }, el('span', { class: 'swatch fetch-swatch' }), 'fetch'),
     el('span', { class: 'legend-item' }, el('span', { class: 'swatch event-swatch' }), 'event'),
+    el('span', { class: 'legend-item' }, el('span', { class: 'swatch error-swatch' }), 'error (opens its group)'),
     el('span', { class: 'legend-item' }, el('span', { class: 'swatch vital-swatch' }), 'vital'));
 
   const viewName = new Map(views.map((v) => [v.view_id, viewLabel(v)]));
@@ -368,28 +380,143 @@ async function renderSession(id) {
     el('h2', null, 'Session ', el('code', null, session.session_id)),
     el('p', { class: 'muted', id: 'session-summary' },
       `${session.user_id ? 'user ' + session.user_id + ' · ' : ''}${session.view_count} views · ${session.action_count} actions · ` +
-      `${session.error_count} errors · ${session.event_count} events · ${fmtDuration(session.duration_ms)}` +
+      `${session.error_count} errors (${session.exception_count || 0} recorded) · ${session.event_count} events · ${fmtDuration(session.duration_ms)}` +
       `${session.country ? ' · ' + session.country : ''}${session.browser ? ' · ' + session.browser : ''}`),
     legend,
     el('div', { class: 'timeline', id: 'timeline' }, timeAxis(total, step, 'ms from session start', 'timeline-axis'),
-      lanes.views, lanes.route_change, lanes.action, lanes.fetch, lanes.event, lanes.vital),
+      lanes.views, lanes.route_change, lanes.action, lanes.fetch, lanes.event, lanes.error, lanes.vital),
     el('h2', null, 'In order'),
     list,
   );
 }
 
+// ---- errors --------------------------------------------------------------------------------
+// Messages, stacks, file names, function names and source lines come from beacons and source
+// maps: they are shown as text nodes only.
+
+const FINGERPRINT = /^[0-9a-f]{32}$/;
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const c of children) node.append(c);
+  return node;
+}
+
+// Occurrences per bucket as a small inline SVG: a line over the buckets, a dot on the last.
+function sparkline(counts, hours) {
+  const w = 120, h = 24, max = Math.max(1, ...counts);
+  const x = (i) => (counts.length > 1 ? (i * (w - 4)) / (counts.length - 1) : 0) + 2;
+  const y = (c) => h - 2 - (c * (h - 4)) / max;
+  const points = counts.map((c, i) => `${x(i).toFixed(1)},${y(c).toFixed(1)}`).join(' ');
+  const total = counts.reduce((a, b) => a + b, 0);
+  return svg('svg', { class: 'sparkline', width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'img',
+    'data-counts': counts.join(','), 'aria-label': `${total} in the last ${hours} h` },
+  svg('title', null, `${total} occurrences in the last ${hours} h (${counts.length} buckets)`),
+  svg('polyline', { points, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }),
+  svg('circle', { cx: x(counts.length - 1), cy: y(counts[counts.length - 1] || 0), r: 2, fill: 'currentColor' }));
+}
+
+const releaseLabel = (r) => [r.service, r.version].filter(Boolean).join(' ') + (r.environment ? ` (${r.environment})` : '');
+
+async function renderErrors() {
+  const { groups, sparkline_buckets: buckets } = await api('/api/errors?limit=200');
+  app.replaceChildren(
+    el('h2', null, 'Errors'),
+    el('p', { class: 'muted' }, 'Groups of errors by fingerprint (type, message without its numbers and ids, top in-app frames), most recently seen first. The sparkline covers the last 24 hours.'),
+    groups.length === 0 ? el('p', { id: 'no-errors' }, 'No errors yet.') : el('table', { id: 'errors' },
+      el('tr', null, ...['Error', 'Where', 'Events', 'Sessions', 'Users', 'Last 24 h', 'Releases', 'Last seen', 'First seen']
+        .map((h) => el('th', null, h))),
+      ...groups.map((g) => el('tr', { class: 'error-group', 'data-fingerprint': g.fingerprint },
+        el('td', { class: 'error-title' },
+          el('a', { href: '#/error/' + (FINGERPRINT.test(g.fingerprint) ? g.fingerprint : '') },
+            el('b', { class: 'error-type' }, g.type), ': ', el('span', { class: 'error-message' }, g.message))),
+        el('td', { class: 'culprit' }, el('code', null, g.culprit || '')),
+        el('td', { class: 'num count' }, g.count),
+        el('td', { class: 'num sessions' }, g.sessions),
+        el('td', { class: 'num users' }, g.users),
+        el('td', { class: 'spark' }, sparkline(g.sparkline, 24 * g.sparkline.length / (buckets || 24))),
+        el('td', { class: 'releases' }, ...g.releases.map((r) => el('span', { class: 'tag release', 'data-version': r.version }, releaseLabel(r)))),
+        el('td', null, time(g.last_seen_unix_nano)),
+        el('td', null, time(g.first_seen_unix_nano))))),
+  );
+}
+
+// One frame: the original function and position where a source map resolved it, the
+// minified one beside it, and the source lines around it.
+function frameBlock(f, i) {
+  const o = f.original;
+  const fn = (o && o.function) || f.function || '(anonymous)';
+  const where = o ? `${o.file}:${o.line}:${o.column}` : f.line != null ? `${f.url}:${f.line}${f.column != null ? ':' + f.column : ''}` : f.url;
+  const minified = `${f.function || '(anonymous)'} ${f.url}${f.line != null ? ':' + f.line : ''}${f.column != null ? ':' + f.column : ''}`;
+  const node = el('div', { class: 'frame' + (f.in_app ? ' in-app' : ' not-in-app') + (o ? ' resolved' : ' unresolved'),
+    'data-function': fn, 'data-index': i, 'data-resolved': o ? 'true' : 'false' },
+  el('div', { class: 'frame-head' },
+    el('span', { class: 'frame-function' }, fn), ' ', el('span', { class: 'frame-where' }, where),
+    f.in_app ? null : el('span', { class: 'tag' }, 'not in app'),
+    o ? null : el('span', { class: 'tag unresolved-reason', title: 'why the frame stayed minified' }, f.unresolved || 'unresolved')),
+  o ? el('div', { class: 'frame-minified muted' }, 'minified: ', minified) : null);
+  const ctx = o && o.context;
+  if (ctx) {
+    const lines = [...ctx.pre, ctx.line, ...ctx.post];
+    node.append(el('pre', { class: 'context' }, ...lines.map((text, k) => {
+      const n = ctx.start_line + k;
+      return el('div', { class: 'context-line' + (n === o.line ? ' current' : ''), 'data-line': n },
+        el('span', { class: 'line-number' }, String(n)), text);
+    })));
+  }
+  return node;
+}
+
+async function renderErrorGroup(fp) {
+  const g = await api('/api/errors/' + fp);
+  const latest = g.occurrences[0];
+  const occurrences = el('table', { id: 'error-occurrences' },
+    el('tr', null, ...['When', 'Count', 'Kind', 'Session', 'View', 'Action', 'Request', 'Release', 'User'].map((h) => el('th', null, h))),
+    ...g.occurrences.map((o) => el('tr', { class: 'occurrence', 'data-error-id': o.error_id, 'data-session-id': o.session_id },
+      el('td', null, time(o.time_unix_nano)),
+      el('td', { class: 'num' }, o.count),
+      el('td', null, el('span', { class: 'tag' }, o.kind)),
+      el('td', null, el('a', { class: 'session-link', href: '#/session/' + encodeURIComponent(o.session_id) }, el('code', null, o.session_id.slice(0, 12)))),
+      el('td', { class: 'view' }, o.view_name || (o.view_url ? shortUrl(o.view_url) : o.view_id)),
+      el('td', null, o.action_trace_id ? traceLink(o.action_trace_id, el('code', null, 'action ' + o.action_trace_id.slice(0, 8))) : ''),
+      el('td', null, o.trace_id ? traceLink(o.trace_id, el('code', null, 'trace ' + o.trace_id.slice(0, 8))) : ''),
+      el('td', null, [o.service, o.version].filter(Boolean).join(' ')),
+      el('td', null, o.user_id || '—'))));
+  for (const a of occurrences.querySelectorAll('a[data-trace-id]')) a.classList.add('trace-link');
+  const frames = latest ? latest.frames : [];
+  app.replaceChildren(...[
+    el('p', null, el('a', { href: '#/errors' }, '← all errors')),
+    el('h2', { id: 'error-title' }, el('span', { class: 'error-type' }, g.type), ': ', el('span', { class: 'error-message' }, g.message)),
+    el('p', { class: 'muted', id: 'error-summary' },
+      `${g.count} events · ${g.records} records · ${g.sessions} sessions · ${g.users} users · first seen ${time(g.first_seen_unix_nano)} · last seen ${time(g.last_seen_unix_nano)}`),
+    el('div', { id: 'error-sparkline' }, sparkline(g.sparkline, 24)),
+    el('p', { id: 'error-releases' }, ...g.releases.map((r) => el('span', { class: 'tag release', 'data-version': r.version }, releaseLabel(r) + ' ×' + r.count))),
+    el('h2', null, 'Stack of the latest occurrence'),
+    latest && latest.message !== g.message ? el('p', { class: 'muted' }, latest.type + ': ' + latest.message) : null,
+    el('div', { id: 'error-stack' }, ...(frames.length ? frames.map(frameBlock) : [el('p', { class: 'muted' }, 'No stack.')]),
+      latest && latest.frames_omitted ? el('p', { class: 'muted' }, `${latest.frames_omitted} more frames not kept`) : null),
+    latest && latest.stack ? el('details', { id: 'error-raw-stack' }, el('summary', null, 'raw stack'), el('pre', null, latest.stack)) : null,
+    el('h2', null, 'Occurrences'),
+    occurrences,
+  ].filter(Boolean));
+}
+
 function navigation() {
-  const here = location.hash.startsWith('#/session') ? 'sessions' : 'traces';
+  const here = location.hash.startsWith('#/session') ? 'sessions' : location.hash.startsWith('#/error') ? 'errors' : 'traces';
   for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('active', a.dataset.nav === here);
 }
 
 async function route() {
   const m = location.hash.match(/^#\/trace\/([0-9a-fA-F]{32})$/);
   const session = location.hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})$/);
+  const errorGroup = location.hash.match(/^#\/error\/([0-9a-f]{32})$/);
   navigation();
   try {
     if (m) await renderTrace(m[1]);
     else if (session) await renderSession(session[1]);
+    else if (errorGroup) await renderErrorGroup(errorGroup[1]);
+    else if (location.hash === '#/errors') await renderErrors();
     else if (location.hash === '#/sessions') await renderSessions();
     else await renderHome();
   } catch (e) {
