@@ -910,3 +910,90 @@ async fn journey_events_are_exported_as_named_log_records() {
     .await;
     gw.stop().await;
 }
+
+/// Issue 14: a browser error arrives as an `exception` log record, its stack symbolicated
+/// through a map of the configured directory (`{dir}/{service}/{version}/{path}.map`).
+#[tokio::test]
+async fn errors_are_exported_as_exception_log_records() {
+    let (receiver, endpoint, _stop) = Receiver::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let maps = tempfile::tempdir().expect("tempdir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sourcemap");
+    let release = maps.path().join("shop-web/1.2.3/assets");
+    std::fs::create_dir_all(&release).expect("dir");
+    std::fs::copy(
+        fixtures.join("app.min.js.map"),
+        release.join("app.min.js.map"),
+    )
+    .expect("map");
+    let extra = format!(
+        "[errors]\nsourcemap_dir = {:?}\n",
+        maps.path().display().to_string()
+    );
+    let gw = start_gateway(dir.path(), endpoint, &extra).await;
+    let stack = std::fs::read_to_string(fixtures.join("chromium-stack.txt")).expect("stack");
+    let beacon = json!({
+        "v": 1, "sentAt": 1732460009000.0,
+        "resource": {"service.name": "shop-web", "service.version": "1.2.3"},
+        "session": {"id": SESSION},
+        "view": {"id": "c1c2c3d4e5f60718", "url": "http://localhost:8080/cart", "type": "navigate", "start": 1732460005000.0},
+        "user": {"id": "u-1234"},
+        "errors": [{"type": "TypeError", "message": "Cart has too many items: 3", "stack": stack,
+                    "kind": "uncaught", "time": 1732460006000.0, "id": "00000000000000f1", "count": 4,
+                    "traceId": "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c", "spanId": "ccccccccccccccc1"}]
+    });
+    assert_eq!(gw.post_beacon_json(&beacon).await.status(), 200);
+    eventually(5, "the exception record", || async {
+        receiver
+            .0
+            .lock()
+            .expect("inbox")
+            .logs
+            .iter()
+            .any(|(r, _)| r.event_name == "exception")
+    })
+    .await;
+    let logs = receiver.0.lock().expect("inbox").logs.clone();
+    let (record, resource) = logs
+        .iter()
+        .find(|(r, _)| r.event_name == "exception")
+        .expect("exception");
+    assert_eq!(record.time_unix_nano, 1_732_460_006_000_000_000);
+    assert_eq!(record.trace_id, vec![0x7c; 16]);
+    assert_eq!(
+        str_attr(&record.attributes, "event.name"),
+        Some("exception")
+    );
+    assert_eq!(
+        str_attr(&record.attributes, "exception.type"),
+        Some("TypeError")
+    );
+    assert_eq!(
+        str_attr(&record.attributes, "exception.message"),
+        Some("Cart has too many items: 3")
+    );
+    let trace = str_attr(&record.attributes, "exception.stacktrace").expect("stacktrace");
+    assert!(
+        trace.starts_with("TypeError: Cart has too many items: 3\n    at levelThree (src/app.js:6:11)\n    at levelTwo (src/app.js:12:19)"),
+        "{trace}"
+    );
+    assert_eq!(
+        str_attr(&record.attributes, "rum.error.stacktrace.raw"),
+        Some(stack.as_str())
+    );
+    assert_eq!(str_attr(&record.attributes, "session.id"), Some(SESSION));
+    assert_eq!(
+        str_attr(&record.attributes, "rum.page_view.id"),
+        Some("c1c2c3d4e5f60718")
+    );
+    assert_eq!(str_attr(&record.attributes, "user.id"), Some("u-1234"));
+    assert_eq!(
+        attr(&record.attributes, "rum.error.count"),
+        Some(&any_value::Value::IntValue(4))
+    );
+    assert_eq!(
+        str_attr(&resource.attributes, "service.version"),
+        Some("1.2.3")
+    );
+    gw.stop().await;
+}

@@ -14,9 +14,13 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as trace;
 use serde_json::Value;
 
-use crate::model::attr::{is_gateway_owned, PAGE_VIEW_ID, SESSION_ID};
+use crate::model::attr::{
+    is_gateway_owned, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE, PAGE_VIEW_ID,
+    SESSION_ID,
+};
 use crate::model::{
-    Attributes, Batch, BrowserEvent, ExportPayload, PageView, Span, SpanKind, StatusCode, Vital,
+    Attributes, Batch, BrowserError, BrowserEvent, ExportPayload, Frame, PageView, Span, SpanKind,
+    StatusCode, Vital,
 };
 use crate::outcome::Signal;
 
@@ -42,7 +46,8 @@ impl Encoder {
                 bytes: prost::Message::encode_to_vec(&trace_request(&batch.spans)),
             });
         }
-        let log_records = batch.page_views.len() + batch.vitals.len() + batch.events.len();
+        let log_records =
+            batch.page_views.len() + batch.vitals.len() + batch.events.len() + batch.errors.len();
         if self.logs && log_records > 0 {
             payloads.push(ExportPayload {
                 signal: Signal::Logs,
@@ -371,7 +376,94 @@ pub fn browser_event(event: &BrowserEvent, observed_unix_nano: u64) -> LogRecord
     self::event(&event.name, time, observed_unix_nano, attributes)
 }
 
-/// One OTLP logs export request for the batch's page views, vitals and browser events, grouped by resource;
+/// Event name of a browser error's log record (OpenTelemetry's exception event).
+pub const EXCEPTION_EVENT: &str = "exception";
+
+/// One frame as V8 writes it (`    at fn (file:line:col)`), at its original position where a
+/// source map resolved it.
+fn frame_line(frame: &Frame) -> String {
+    let function = frame.best_function();
+    let place = match &frame.original {
+        Some(o) => format!("{}:{}:{}", o.file, o.line, o.column),
+        None => match (frame.line, frame.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", frame.url),
+            (Some(l), None) => format!("{}:{l}", frame.url),
+            _ => frame.url.clone(),
+        },
+    };
+    match function {
+        Some(f) => format!("    at {f} ({place})"),
+        None => format!("    at {place}"),
+    }
+}
+
+/// The stack as text: `Type: message`, then one line per frame, original where resolved;
+/// the browser's raw stack when no frame was parsed from it.
+pub fn stacktrace_text(error: &BrowserError) -> String {
+    if error.frames.is_empty() {
+        return error.stack.clone();
+    }
+    let mut text = format!("{}: {}", error.error_type, error.message);
+    for frame in &error.frames {
+        text.push('\n');
+        text.push_str(&frame_line(frame));
+    }
+    if error.frames_omitted > 0 {
+        text.push_str(&format!("\n    … {} more frames", error.frames_omitted));
+    }
+    text
+}
+
+/// A browser error as an `exception` event at its time: `exception.type`,
+/// `exception.message`, `exception.stacktrace` (symbolicated, [`stacktrace_text`]), the raw
+/// stack in `rum.error.stacktrace.raw` when it differs, the SDK's id, kind and count, the
+/// group's fingerprint, the action it happened in, and its own attributes (`session.id`,
+/// `rum.page_view.id`, `user.id`, the global ones); the failed request's trace and span ids
+/// on the record.
+pub fn exception_event(error: &BrowserError, observed_unix_nano: u64) -> LogRecord {
+    let mut attributes = key_values(&error.attributes);
+    let stacktrace = stacktrace_text(error);
+    attributes.extend([
+        string(EVENT_NAME_ATTRIBUTE, EXCEPTION_EVENT),
+        string(EXCEPTION_TYPE, &error.error_type),
+        string(EXCEPTION_MESSAGE, &error.message),
+    ]);
+    if !stacktrace.is_empty() {
+        attributes.push(string(EXCEPTION_STACKTRACE, &stacktrace));
+    }
+    if !error.stack.is_empty() && error.stack != stacktrace {
+        attributes.push(string("rum.error.stacktrace.raw", &error.stack));
+    }
+    attributes.extend([
+        string("rum.error.id", &error.id),
+        string("rum.error.kind", &error.kind),
+        kv(
+            "rum.error.count",
+            any_value::Value::IntValue(i64::try_from(error.count).unwrap_or(i64::MAX)),
+        ),
+        string("rum.error.fingerprint", &error.fingerprint),
+    ]);
+    if let Some(action) = error.action_span_id {
+        attributes.push(string("rum.action.span_id", &action.to_string()));
+    }
+    if let Some(source) = &error.source {
+        attributes.push(string("code.file.path", source));
+    }
+    let time = u64::try_from(error.time_unix_nano).unwrap_or(0);
+    LogRecord {
+        time_unix_nano: time,
+        observed_time_unix_nano: observed_unix_nano,
+        severity_number: SeverityNumber::Error as i32,
+        severity_text: "ERROR".into(),
+        event_name: EXCEPTION_EVENT.into(),
+        attributes,
+        trace_id: error.trace_id.map(|t| t.0.to_vec()).unwrap_or_default(),
+        span_id: error.span_id.map(|s| s.0.to_vec()).unwrap_or_default(),
+        ..LogRecord::default()
+    }
+}
+
+/// One OTLP logs export request for the batch's page views, vitals, browser events and errors, grouped by resource;
 /// a vital takes its page view's resource and session when the batch holds that view.
 pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsServiceRequest {
     let received = u64::try_from(received_unix_nano).unwrap_or(0);
@@ -391,6 +483,9 @@ pub fn logs_request(batch: &Batch, received_unix_nano: i64) -> ExportLogsService
     }
     for event in &batch.events {
         push(&event.resource, browser_event(event, received));
+    }
+    for error in &batch.errors {
+        push(&error.resource, exception_event(error, received));
     }
     ExportLogsServiceRequest {
         resource_logs: groups
@@ -515,5 +610,100 @@ mod vital_tests {
             Some(any_value(&json!(12.5)))
         );
         assert_eq!(get("web_vital.value"), Some(any_value(&json!(812.5))));
+    }
+}
+
+#[cfg(test)]
+mod exception_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::testing::attributes;
+    use crate::model::{OriginalFrame, SpanId, TraceId};
+
+    #[test]
+    fn an_error_is_an_exception_event_with_its_symbolicated_stack() {
+        let frame = |function: &str, original: Option<(&str, u32)>| Frame {
+            function: Some(function.into()),
+            url: "http://h/app.min.js".into(),
+            line: Some(1),
+            column: Some(55),
+            in_app: true,
+            original: original.map(|(f, line)| OriginalFrame {
+                file: "src/app.js".into(),
+                line,
+                column: 11,
+                function: Some(f.into()),
+                context: None,
+            }),
+            unresolved: None,
+        };
+        let error = BrowserError {
+            session_id: "s".into(),
+            page_view_id: "v".into(),
+            id: "00000000000000a1".into(),
+            kind: "uncaught".into(),
+            error_type: "TypeError".into(),
+            message: "boom".into(),
+            stack: "TypeError: boom\n    at n (http://h/app.min.js:1:55)".into(),
+            source: Some("http://h/app.min.js".into()),
+            line: Some(1),
+            column: Some(55),
+            time_unix_nano: 5,
+            count: 3,
+            action_span_id: Some(SpanId([1; 8])),
+            trace_id: Some(TraceId([2; 16])),
+            span_id: Some(SpanId([3; 8])),
+            attributes: attributes(
+                json!({"session.id": "s", "rum.page_view.id": "v", "user.id": "u-1"}),
+            ),
+            resource: attributes(json!({"service.name": "shop-web"})),
+            frames: vec![
+                frame("levelThree", Some(("levelThree", 6))),
+                frame("x", None),
+            ],
+            frames_omitted: 0,
+            fingerprint: "f".repeat(32),
+        };
+        let record = exception_event(&error, 9);
+        let get = |key: &str| {
+            record
+                .attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+        };
+        assert_eq!(record.event_name, "exception");
+        assert_eq!(record.severity_number, SeverityNumber::Error as i32);
+        assert_eq!(record.time_unix_nano, 5);
+        assert_eq!(record.trace_id, vec![2; 16]);
+        assert_eq!(get("event.name"), Some(any_value(&json!("exception"))));
+        assert_eq!(get("exception.type"), Some(any_value(&json!("TypeError"))));
+        assert_eq!(get("exception.message"), Some(any_value(&json!("boom"))));
+        assert_eq!(
+            get("exception.stacktrace"),
+            Some(any_value(&json!(
+                "TypeError: boom\n    at levelThree (src/app.js:6:11)\n    at x (http://h/app.min.js:1:55)"
+            )))
+        );
+        assert_eq!(
+            get("rum.error.stacktrace.raw"),
+            Some(any_value(&json!(error.stack)))
+        );
+        assert_eq!(get("user.id"), Some(any_value(&json!("u-1"))));
+        assert_eq!(get("rum.error.count"), Some(any_value(&json!(3))));
+        let request = logs_request(
+            &Batch {
+                errors: vec![error],
+                ..Batch::default()
+            },
+            9,
+        );
+        assert_eq!(request.resource_logs.len(), 1);
+        let resource = request.resource_logs[0]
+            .resource
+            .as_ref()
+            .expect("resource");
+        assert_eq!(resource.attributes[0].key, "service.name");
     }
 }
