@@ -784,3 +784,18 @@ async fn each_bad_error_field_is_refused_with_its_name() {
     let (status, _) = get(&gw.admin, "/api/errors").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn errors_past_the_sdk_s_view_cap_are_kept_with_the_view() {
+    let gw = Gateway::start("");
+    let mut b = beacon("5", "f1f1f1f1f1f1f1f1", "u-1", json!([]));
+    b["view"]["dropped"] = json!({"errors": 3, "actions": 1});
+    gw.beacon_ok(&b).await;
+    b["view"]["dropped"] = json!({"errors": 2});
+    gw.beacon_ok(&b).await;
+    let session = gw.api(&format!("/api/sessions/{SESSION}")).await;
+    assert_eq!(
+        session["views"][0]["dropped"],
+        json!({"actions": 1, "events": 0, "route_changes": 0, "errors": 3})
+    );
+}

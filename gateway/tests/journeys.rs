@@ -306,7 +306,7 @@ async fn a_session_reads_back_in_time_order_with_its_counts() {
     assert_eq!(views[1]["end_time_unix_nano"], ns(start + 5000.0));
     assert_eq!(
         views[1]["dropped"],
-        json!({"actions": 0, "events": 2, "route_changes": 0})
+        json!({"actions": 0, "events": 2, "route_changes": 0, "errors": 0})
     );
     assert_eq!(
         views[1]["trace_id"],

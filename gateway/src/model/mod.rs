@@ -189,6 +189,8 @@ pub struct ViewDropped {
     pub actions: u64,
     pub events: u64,
     pub route_changes: u64,
+    /// Distinct errors past the SDK's per-view cap.
+    pub errors: u64,
 }
 
 /// A browser event of a session: a custom event (`rum.event(name, attrs)`) or a session

@@ -1,7 +1,9 @@
 //! Fixture builders for the crate's unit tests: records with every field set to a plain
 //! value, which a test overrides where it matters (`Span { name: …, ..span(1, 2) }`).
 
-use super::{Attributes, PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital};
+use super::{
+    Attributes, BrowserError, PageView, Source, Span, SpanId, SpanKind, StatusCode, TraceId, Vital,
+};
 
 /// A browser client span of trace `[trace; 16]`, id `[span; 8]`, no parent, from 1 ns to 2 ns.
 pub fn span(trace: u8, span: u8) -> Span {
@@ -58,6 +60,32 @@ pub fn vital(view: &str, name: &str) -> Vital {
         rating: "good".into(),
         navigation_type: "navigate".into(),
         attribution: Attributes::new(),
+    }
+}
+
+/// An uncaught `Error` of session `s`, view `v`, without a stack.
+pub fn browser_error() -> BrowserError {
+    BrowserError {
+        session_id: "s".into(),
+        page_view_id: "v".into(),
+        id: "0000000000000001".into(),
+        kind: "uncaught".into(),
+        error_type: "Error".into(),
+        message: String::new(),
+        stack: String::new(),
+        source: None,
+        line: None,
+        column: None,
+        time_unix_nano: 1,
+        count: 1,
+        action_span_id: None,
+        trace_id: None,
+        span_id: None,
+        attributes: Attributes::new(),
+        resource: Attributes::new(),
+        frames: Vec::new(),
+        frames_omitted: 0,
+        fingerprint: String::new(),
     }
 }
 

@@ -116,6 +116,8 @@ impl Scrubber {
         // An error's message and stack hold page text and URLs; its frames are parsed from
         // the scrubbed stack.
         for error in &mut batch.errors {
+            self.urls_in_text(&mut error.message);
+            self.urls_in_text(&mut error.stack);
             self.in_place(&mut error.message);
             self.in_place(&mut error.stack);
             if let Some(source) = &mut error.source {
@@ -136,6 +138,53 @@ impl Scrubber {
         match self.params.scrub_url(text) {
             Cow::Borrowed(t) => self.masks.mask(t),
             Cow::Owned(t) => Cow::Owned(self.masks.mask(&t).into_owned()),
+        }
+    }
+
+    /// The query parameters of every URL inside a longer text (an error's message, a stack's
+    /// frames), keeping a frame's `:line:col` after its URL, so the stack still parses.
+    fn urls_in_text(&self, target: &mut String) {
+        if !target.contains("://") {
+            return;
+        }
+        let mut out = String::with_capacity(target.len());
+        let mut changed = false;
+        let mut rest = target.as_str();
+        while let Some(start) = rest.find("://") {
+            // Back to the scheme's start, forward to the URL's end.
+            let scheme_start = rest[..start]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+                .map_or(0, |i| i + 1);
+            let end = rest[start..]
+                .find(|c: char| c.is_whitespace() || "()<>'\"`,".contains(c))
+                .map_or(rest.len(), |i| start + i);
+            let url = &rest[scheme_start..end];
+            // `:line:col` or `:line` at the end is the frame's position, not the query's.
+            let mut cut = url.len();
+            for _ in 0..2 {
+                match url[..cut].rfind(':') {
+                    Some(i)
+                        if i + 1 < cut && url[i + 1..cut].bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        cut = i
+                    }
+                    _ => break,
+                }
+            }
+            out.push_str(&rest[..scheme_start]);
+            match self.params.scrub_url(&url[..cut]) {
+                Cow::Owned(s) => {
+                    changed = true;
+                    out.push_str(&s);
+                }
+                Cow::Borrowed(s) => out.push_str(s),
+            }
+            out.push_str(&url[cut..]);
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        if changed {
+            *target = out;
         }
     }
 

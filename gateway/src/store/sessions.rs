@@ -72,11 +72,12 @@ pub(super) const UPDATE_PAGE_VIEW: &str = "UPDATE page_views SET
         dropped_actions = max(dropped_actions, ?6),
         dropped_events = max(dropped_events, ?7),
         dropped_route_changes = max(dropped_route_changes, ?8),
-        attributes = json_patch(attributes, ?9)
+        attributes = json_patch(attributes, ?9),
+        dropped_errors = max(dropped_errors, ?10)
      WHERE page_view_id = ?1";
 
 /// The view columns this module adds to `page_views` (for stores made before them).
-pub(super) const PAGE_VIEW_COLUMNS: [(&str, &str); 7] = [
+pub(super) const PAGE_VIEW_COLUMNS: [(&str, &str); 8] = [
     ("name", "TEXT NOT NULL DEFAULT ''"),
     ("previous_id", "TEXT"),
     ("end_unix_nano", "INTEGER"),
@@ -84,6 +85,7 @@ pub(super) const PAGE_VIEW_COLUMNS: [(&str, &str); 7] = [
     ("dropped_actions", "INTEGER NOT NULL DEFAULT 0"),
     ("dropped_events", "INTEGER NOT NULL DEFAULT 0"),
     ("dropped_route_changes", "INTEGER NOT NULL DEFAULT 0"),
+    ("dropped_errors", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 /// Where a span sits on a session's timeline.
@@ -561,7 +563,7 @@ fn session_views(
     let mut stmt = conn.prepare_cached(
         "SELECT page_view_id, url, referrer, navigation_type, start_unix_nano, end_unix_nano,
                 name, previous_id, visible_ms, dropped_actions, dropped_events,
-                dropped_route_changes, attributes, resource
+                dropped_route_changes, attributes, resource, dropped_errors
          FROM page_views WHERE session_id = ?1 ORDER BY start_unix_nano, page_view_id",
     )?;
     let rows = stmt.query_map(params![session_id], |r| {
@@ -579,6 +581,7 @@ fn session_views(
                 r.get::<_, i64>(9)?,
                 r.get::<_, i64>(10)?,
                 r.get::<_, i64>(11)?,
+                r.get::<_, i64>(14)?,
             ],
             r.get::<_, String>(12)?,
             r.get::<_, String>(13)?,
@@ -617,7 +620,8 @@ fn session_views(
             "start_time_unix_nano": start.to_string(),
             "end_time_unix_nano": end.map(|e| e.to_string()),
             "visible_ms": visible,
-            "dropped": { "actions": dropped[0], "events": dropped[1], "route_changes": dropped[2] },
+            "dropped": { "actions": dropped[0], "events": dropped[1], "route_changes": dropped[2],
+                         "errors": dropped[3] },
             "trace_id": trace_id,
             "attributes": serde_json::from_str::<Value>(&attrs)?,
             "resource": serde_json::from_str::<Value>(&res)?,

@@ -527,6 +527,7 @@ fn insert_page_view(tx: &Connection, view: &PageView) -> Result<bool, StoreError
         count(view.dropped.events),
         count(view.dropped.route_changes),
         serde_json::to_string(&view.attributes)?,
+        count(view.dropped.errors),
     ])?;
     Ok(inserted > 0)
 }

@@ -101,6 +101,7 @@ pub fn view_extras(
                 actions: count("actions")?,
                 events: count("events")?,
                 route_changes: count("routeChanges")?,
+                errors: count("errors")?,
             }
         }
         Some(_) => return Err(Rejection::invalid("view.dropped", "must be an object")),
@@ -258,7 +259,8 @@ mod tests {
             ViewDropped {
                 actions: 1,
                 events: 0,
-                route_changes: 2
+                route_changes: 2,
+                errors: 0,
             }
         );
         let none = view_extras(None, None, None, None, None, 0).expect("valid");

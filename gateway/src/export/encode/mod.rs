@@ -312,6 +312,7 @@ pub fn page_view_event(view: &PageView, observed_unix_nano: u64) -> LogRecord {
             "browser.page_view.dropped.route_changes",
             dropped.route_changes,
         ),
+        ("browser.page_view.dropped.errors", dropped.errors),
     ] {
         if count > 0 {
             let count = i64::try_from(count).unwrap_or(i64::MAX);
