@@ -153,8 +153,10 @@ impl Scrubber {
         while let Some(start) = rest.find("://") {
             // Back to the scheme's start, forward to the URL's end.
             let scheme_start = rest[..start]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || "+.-".contains(*c)))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             let end = rest[start..]
                 .find(|c: char| c.is_whitespace() || "()<>'\"`,".contains(c))
                 .map_or(rest.len(), |i| start + i);

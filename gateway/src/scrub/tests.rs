@@ -225,13 +225,17 @@ fn urls_inside_error_messages_and_stacks_lose_their_secrets_and_keep_their_posit
     let mut batch = Batch::default();
     let mut error = crate::model::testing::browser_error();
     error.message =
-        "Failed to fetch https://api.example/cart?token=abc123&page=2 for a@b.example".into();
+        "Failed to fetch https://api.example/cart?token=abc123&page=2 for a@b.example (éhttps://x/?token=1)".into();
     error.stack =
         "TypeError: x\n    at load (https://cdn.example/app.js?session=s3cr3t:12:34)\n    at https://cdn.example/app.js?auth=zz:3:4".into();
     batch.errors.push(error);
     let out = scrubber.scrub(batch);
     let e = &out.errors[0];
-    assert!(!e.message.contains("abc123"), "{}", e.message);
+    assert!(
+        !e.message.contains("abc123") && !e.message.contains("token=1"),
+        "{}",
+        e.message
+    );
     assert!(e.message.contains("page=2"), "{}", e.message);
     assert!(e.message.contains("[email]"), "{}", e.message);
     assert!(
@@ -239,8 +243,10 @@ fn urls_inside_error_messages_and_stacks_lose_their_secrets_and_keep_their_posit
         "{}",
         e.stack
     );
-    let (frames, _) = crate::errors::stack::parse(&e.stack, 10);
-    assert_eq!(frames.len(), 2, "{}", e.stack);
-    assert_eq!((frames[0].line, frames[0].column), (Some(12), Some(34)));
-    assert_eq!((frames[1].line, frames[1].column), (Some(3), Some(4)));
+    // Each frame keeps its position after its URL.
+    assert!(
+        e.stack.contains("app.js?session=[redacted]:12:34)") && e.stack.ends_with("[redacted]:3:4"),
+        "{}",
+        e.stack
+    );
 }
