@@ -4,7 +4,7 @@
 // session that expires; the viewer's session timeline, which shows beacon text as text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, startDemo, startStatic, launchBrowser, eventually, watchErrors, sdkLoaded } from './harness.mjs';
+import { startGateway, startDemo, startStatic, launchBrowser, eventually, watchErrors, sdkLoaded, root } from './harness.mjs';
 
 let gateway, demo, pages, browser;
 before(async () => {
@@ -202,7 +202,7 @@ test('the viewer shows the session timeline and runs no script from beacon conte
   const bands = await viewer.$$eval('#timeline .view-band', (els) => els.map((e) => e.textContent));
   assert.deepEqual(bands, ['/', '/product/:sku', '/cart']);
   assert.equal((await viewer.$$('#timeline .action-mark')).length, 3);
-  const shot = await viewer.screenshot({ fullPage: true });
+  const shot = await viewer.screenshot({ fullPage: true, path: root + 'playwright/test-results/session-timeline.png' });
   assert.ok(shot.length > 10000, 'a screenshot of the timeline');
   const box = await viewer.$eval('#timeline', (e) => e.getBoundingClientRect().width);
   assert.ok(box > 300, 'the timeline is laid out');
