@@ -61,6 +61,11 @@ test('a journey of two route changes and three clicks is one session of three vi
   const actions = s.items.filter((i) => i.type === 'action');
   assert.deepEqual(actions.map((a) => a.attributes['rum.action.name']), ['Open product', 'Add to cart', 'Cart']);
   assert.ok(actions.every((a) => !a.attributes['rum.action.frustration.type']), 'no frustration in a normal journey');
+  assert.deepEqual(
+    actions.map((a) => a.view_id),
+    [s.views[0].view_id, s.views[1].view_id, s.views[1].view_id],
+    'each click in the view it happened in (the one that navigated is sent with the next view)',
+  );
   const routes = s.items.filter((i) => i.type === 'route_change');
   assert.equal(routes.length, 2);
   assert.equal(s.session.user_id, 'demo-user-1', 'setUser called before the wasm loaded');

@@ -165,11 +165,19 @@ pub struct Stamp<'a> {
 
 impl Stamp<'_> {
     /// Adds the global attributes and `user.id` where the item has no value of its own, then
-    /// the session and view.
+    /// the session and view. An item that names its own view (16 hex digits) keeps it: the
+    /// SDK sends a user action after its 1 s frustration window, which can be after a route
+    /// change, in the next view's beacon, naming the view it happened in.
     pub fn apply(&self, attrs: &mut Attributes) {
         self.user_and_globals(attrs);
         attrs.insert(SESSION_ID.into(), Value::String(self.session_id.into()));
-        attrs.insert(PAGE_VIEW_ID.into(), Value::String(self.view_id.into()));
+        let own = attrs
+            .get(PAGE_VIEW_ID)
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !own {
+            attrs.insert(PAGE_VIEW_ID.into(), Value::String(self.view_id.into()));
+        }
     }
 
     /// The global attributes and `user.id`, where the item has no value of its own.
@@ -330,6 +338,27 @@ mod tests {
             field_of(global_attributes(Some(json!({"a": {"b": 1}})), &limits)),
             "attrs"
         );
+    }
+
+    #[test]
+    fn an_item_naming_its_own_view_keeps_it_anything_else_is_stamped() {
+        let globals = Attributes::new();
+        let stamp = Stamp {
+            session_id: "s",
+            view_id: "b1b2c3d4e5f60718",
+            user_id: None,
+            globals: &globals,
+        };
+        let mut own = Attributes::new();
+        own.insert(PAGE_VIEW_ID.into(), json!("a1b2c3d4e5f60718"));
+        stamp.apply(&mut own);
+        assert_eq!(own[PAGE_VIEW_ID], "a1b2c3d4e5f60718");
+        for bad in [json!("not-a-view"), json!(7), json!("a1b2c3d4e5f6071")] {
+            let mut attrs = Attributes::new();
+            attrs.insert(PAGE_VIEW_ID.into(), bad);
+            stamp.apply(&mut attrs);
+            assert_eq!(attrs[PAGE_VIEW_ID], "b1b2c3d4e5f60718");
+        }
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Action {
     /// A link, button or other control, which should visibly respond.
     pub interactive: bool,
     pub settle: Settle,
+    /// The view it happened in (16 hex digits), set when it is recorded.
+    pub view: [u8; 16],
     clicks: u32,
     last_click: f64,
     changed: bool,
@@ -65,6 +67,7 @@ impl Action {
             target: Text::new(target),
             interactive,
             settle: Settle::new(now),
+            view: [0; 16],
             clicks: 1,
             last_click: now,
             changed: false,
@@ -123,8 +126,16 @@ impl Action {
     }
 
     /// The span, ended at `end`, named `{type} {name}`; times made absolute by
-    /// `time_origin`; `complete` as for [`Action::frustration`].
-    pub fn write(&self, end: f64, complete: bool, time_origin: f64, j: &mut Json) {
+    /// `time_origin`; `complete` as for [`Action::frustration`]. Written after a route
+    /// change (`current`: the view now), it names its own view (`rum.page_view.id`).
+    pub fn write(
+        &self,
+        end: f64,
+        complete: bool,
+        current: &[u8; 16],
+        time_origin: f64,
+        j: &mut Json,
+    ) {
         let kind = match self.kind {
             ActionType::Click => "click",
             ActionType::Key => "key",
@@ -147,6 +158,9 @@ impl Action {
         j.key("rum.action.name").text(self.name.get());
         j.key("rum.action.target").text(self.target.get());
         j.key("rum.action.click_count").uint(self.clicks.into());
+        if self.view != *current {
+            j.key("rum.page_view.id").text(&self.view);
+        }
         let signals = self.frustration(complete);
         if signals.iter().any(Option::is_some) {
             j.key("rum.action.frustration.type").open(b'[');
@@ -179,7 +193,7 @@ mod tests {
     fn written(a: &Action, end: f64) -> Value {
         let mut buf = [0u8; 2048];
         let mut j = Json::new(&mut buf);
-        a.write(end, true, 1_700_000_000_000.0, &mut j);
+        a.write(end, true, &[0; 16], 1_700_000_000_000.0, &mut j);
         serde_json::from_slice(j.bytes()).expect("an action is JSON")
     }
 

@@ -62,6 +62,8 @@ impl Journey {
         }
         let due = self.finish_action(now, true, origin, batch);
         if self.view.admit(Counted::Action, allowed) {
+            let mut action = action;
+            action.view = self.view.id;
             self.action = Some(action);
         }
         (due, false)
@@ -115,7 +117,10 @@ impl Journey {
             None => return false,
         };
         let complete = a.window_passed(now);
-        let due = batch.push(ItemKind::Span, &mut |j| a.write(end, complete, origin, j));
+        let current = self.view.id;
+        let due = batch.push(ItemKind::Span, &mut |j| {
+            a.write(end, complete, &current, origin, j)
+        });
         self.action = None;
         due
     }

@@ -60,6 +60,10 @@ fn an_action_ends_when_its_requests_and_the_dom_settle() {
     assert_eq!(j.tick(1400.0, ORIGIN, &mut batch), (false, false));
     let s = spans(&batch);
     assert_eq!(s.len(), 1);
+    assert!(
+        s[0]["attrs"].get("rum.page_view.id").is_none(),
+        "in its own view: stamped by the gateway"
+    );
     assert_eq!(s[0]["start"], ORIGIN + 100.0);
     assert_eq!(s[0]["end"], ORIGIN + 1260.0);
     assert!(s[0]["attrs"].get("rum.action.frustration.type").is_none());
@@ -150,6 +154,10 @@ fn a_click_that_navigates_is_not_dead_and_parents_the_route_change() {
     assert!(
         s[1]["attrs"].get("rum.action.frustration.type").is_none(),
         "navigated: not dead"
+    );
+    assert_eq!(
+        s[1]["attrs"]["rum.page_view.id"], "a1b2c3d4e5f60718",
+        "written in the next view, it names the view it happened in"
     );
 }
 
