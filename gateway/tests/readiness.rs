@@ -1,6 +1,7 @@
 //! `GET /readyz`: 200 once the gateway runs with everything configured loaded (a configured
 //! file that cannot be loaded stops the start instead); open without the admin token, like
-//! `/healthz`.
+//! `/healthz`. `/healthz` answers on the ingest listener too, for load balancers that probe
+//! the port they send traffic to.
 
 use std::time::Duration;
 
@@ -12,6 +13,37 @@ mod common;
 use common::{exchange, Loopback};
 
 const READYZ: &[u8] = b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+
+/// Both listeners answer `GET /healthz` with the same body, without an ingest key or the
+/// admin token.
+#[tokio::test]
+async fn healthz_answers_on_the_ingest_listener_as_on_the_admin_one() {
+    let gw = Loopback::start(
+        "[server]\nadmin_token = \"a-long-enough-admin-token\"\n",
+        "",
+    )
+    .await;
+    let (admin_status, _, admin_body) = exchange(gw.admin, HEALTHZ).await;
+    let (ingest_status, ingest_head, ingest_body) = exchange(gw.ingest, HEALTHZ).await;
+    assert_eq!((admin_status, ingest_status), (200, 200), "{ingest_body}");
+    let admin: Value = serde_json::from_str(&admin_body).expect("json");
+    let ingest: Value = serde_json::from_str(&ingest_body).expect("json");
+    assert_eq!(admin, serde_json::json!({ "status": "ok" }));
+    assert_eq!(ingest, admin);
+    assert!(
+        ingest_head.contains("content-type: application/json"),
+        "{ingest_head}"
+    );
+    // Other methods and paths of the ingest listener are refused as before.
+    let (status, _, _) = exchange(
+        gw.ingest,
+        b"POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 405);
+    gw.stop().await;
+}
 
 fn city_db() -> std::path::PathBuf {
     common::testdata("mmdb/GeoIP2-City-Test.mmdb")

@@ -14,8 +14,8 @@ mod request;
 use std::sync::Arc;
 
 use axum::http::{Method, Uri};
-use axum::routing::post;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 
 use crate::apps::App;
 use crate::enrich::RequestContext;
@@ -70,9 +70,16 @@ pub fn router(state: IngestState) -> Router {
     Router::new()
         .route("/v1/rum", post(beacon::receive).options(beacon::preflight))
         .route("/v1/traces", post(otlp::receive))
+        .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// `GET /healthz`: the process is up, with the admin listener's body (`docs/api.md`), for
+/// load balancers that probe the port they send traffic to.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
 }
 
 async fn not_found(uri: Uri) -> Rejection {
