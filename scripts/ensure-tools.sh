@@ -8,7 +8,8 @@
 #   packages of tests/otel-js/. With --testdata: when ../shared/testdata is not beside the
 #   repository, the same test data from registry packages into target/testdata (MaxMind's
 #   test databases from the PyPI maxminddb 3.2.0 sdist, uap-core's regexes from npm and its
-#   test suites from the uaparser crate).
+#   test suites from the uaparser crate). With --gateway: only what building rum-gateway needs
+#   (npm, and the user-agent regexes it embeds), as deploy/Dockerfile runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,13 +17,15 @@ browser=false
 bench=false
 cross=false
 testdata=false
+gateway_only=false
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=true ;;
     --bench) bench=true ;;
     --cross) cross=true ;;
     --testdata) testdata=true ;;
-    *) echo "usage: $0 [--browser] [--bench] [--cross] [--testdata]" >&2; exit 2 ;;
+    --gateway) gateway_only=true ;;
+    *) echo "usage: $0 [--browser] [--bench] [--cross] [--testdata] | --gateway" >&2; exit 2 ;;
   esac
 done
 
@@ -36,13 +39,18 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+if $gateway_only && ($browser || $bench || $cross || $testdata); then
+  echo "$0: --gateway goes alone" >&2
+  exit 2
+fi
+
+if ! $gateway_only && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
 
 for component in rustfmt clippy; do
-  if ! rustup component list --installed | grep -q "^$component"; then
+  if ! $gateway_only && ! rustup component list --installed | grep -q "^$component"; then
     say "rustup component add $component"
     rustup component add "$component"
   fi
@@ -60,7 +68,7 @@ npm_ci() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
-npm_ci js
+$gateway_only || npm_ci js
 
 # uap-core's user-agent regexes, which gateway/build.rs embeds in rum-gateway.
 uap_version=0.18.0
