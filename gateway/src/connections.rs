@@ -11,10 +11,14 @@
 //!   or too large headers, over-long URL) with an empty 400, 431 or 414 of its own.
 //!   [`RefusalBodies`] rewrites those responses on their way out to carry the documented
 //!   `{"error", "message"}` body, as every other refusal does.
+//! * On an HTTPS listener (`server.tls_cert_file`) the same holds for each TLS connection:
+//!   it takes a slot from accept, its handshake must end within the head's time (then the
+//!   head has that time again), and one over the cap gets the 503 after a handshake.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -27,6 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use crate::outcome::RejectReason;
@@ -46,17 +51,21 @@ pub struct ServeLimits {
 }
 
 /// Accepts connections on `listener` and serves `router` on each until `shutdown` resolves,
-/// then lets in-flight requests finish.
+/// then lets in-flight requests finish. With `tls`, each connection is HTTPS: the cap counts
+/// it from accept, and its TLS handshake must end within the head's time,
+/// `limits.header_read_timeout`, before that time starts again for the request head.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServeLimits,
     which: Listener,
     telemetry: Arc<Telemetry>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let acceptor = tls.map(TlsAcceptor::from);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -80,7 +89,7 @@ pub async fn serve(
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             telemetry.add(Counter::ConnectionsRefused(which), 1);
-            tokio::spawn(refuse_over_cap(stream));
+            tokio::spawn(refuse_over_cap(stream, acceptor.clone()));
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -93,15 +102,36 @@ pub async fn serve(
             let mut router = router.clone();
             async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|e| match e {})) }
         });
-        let io = TokioIo::new(RefusalBodies::new(stream, which, Arc::clone(&telemetry)));
-        let connection = graceful.watch(builder.serve_connection(io, service));
         let telemetry = Arc::clone(&telemetry);
+        let Some(acceptor) = acceptor.clone() else {
+            let io = TokioIo::new(RefusalBodies::new(stream, which, Arc::clone(&telemetry)));
+            let connection = graceful.watch(builder.serve_connection(io, service));
+            tokio::spawn(async move {
+                ended(connection.await, which, peer, &telemetry);
+                telemetry.connection_closed(which);
+                drop(slot);
+            });
+            continue;
+        };
+        // Taken now, so that shutdown waits for a connection still in its handshake too.
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                if e.is_timeout() {
-                    telemetry.add(Counter::HeaderTimeouts(which), 1);
+            match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    let io =
+                        TokioIo::new(RefusalBodies::new(stream, which, Arc::clone(&telemetry)));
+                    let connection = watcher.watch(builder.serve_connection(io, service));
+                    ended(connection.await, which, peer, &telemetry);
                 }
-                tracing::debug!(listener = which.as_str(), %peer, error = %e, "Connection ended with an error.");
+                Ok(Err(e)) => {
+                    telemetry.add(Counter::TlsHandshakeFailures(which), 1);
+                    tracing::debug!(listener = which.as_str(), %peer, error = %e, "TLS handshake failed.");
+                }
+                Err(_) => {
+                    telemetry.add(Counter::HeaderTimeouts(which), 1);
+                    tracing::debug!(listener = which.as_str(), %peer, "TLS handshake timed out.");
+                }
             }
             telemetry.connection_closed(which);
             drop(slot);
@@ -110,6 +140,21 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Counts and logs how a served connection ended.
+fn ended(
+    result: Result<(), hyper::Error>,
+    which: Listener,
+    peer: SocketAddr,
+    telemetry: &Telemetry,
+) {
+    if let Err(e) = result {
+        if e.is_timeout() {
+            telemetry.add(Counter::HeaderTimeouts(which), 1);
+        }
+        tracing::debug!(listener = which.as_str(), %peer, error = %e, "Connection ended with an error.");
+    }
 }
 
 /// A whole `connection: close` response with the documented JSON refusal body, written
@@ -123,19 +168,26 @@ fn raw_refusal(status_line: &str, reason: RejectReason, message: &str, headers: 
     .into_bytes()
 }
 
-/// Answers a connection over the cap without reading its request, then closes it.
-async fn refuse_over_cap(mut stream: TcpStream) {
+/// Answers a connection over the cap without reading its request, then closes it; over
+/// TLS, after the handshake. Either way within 1 s.
+async fn refuse_over_cap(stream: TcpStream, tls: Option<TlsAcceptor>) {
     let response = raw_refusal(
         "503 Service Unavailable",
         RejectReason::TooManyConnections,
         "the gateway is serving limits.max_connections connections; retry in 1 s",
         "retry-after: 1\r\n",
     );
-    let write = async {
-        stream.write_all(&response).await?;
+    async fn write(mut stream: impl AsyncWrite + Unpin, response: &[u8]) -> io::Result<()> {
+        stream.write_all(response).await?;
         stream.shutdown().await
+    }
+    let refuse = async {
+        match tls {
+            None => write(stream, &response).await,
+            Some(acceptor) => write(acceptor.accept(stream).await?, &response).await,
+        }
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), refuse).await;
 }
 
 /// The connection's stream, with hyper's own empty parse-error responses replaced on the

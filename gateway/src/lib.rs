@@ -34,6 +34,7 @@ pub(crate) mod scrub;
 pub mod server;
 pub mod store;
 pub(crate) mod telemetry;
+pub(crate) mod tls;
 pub(crate) mod validate;
 pub(crate) mod viewer;
 pub mod wire;

@@ -226,11 +226,13 @@ pub async fn run_with_listeners(
     };
     let ingest_addr = ingest.local_addr()?;
     let admin_addr = admin.local_addr()?;
-    tracing::info!(%ingest_addr, "Ingest listener ready: POST /v1/rum?key=KEY and /v1/traces.");
-    tracing::info!(%admin_addr, viewer = %format!("http://{admin_addr}/"), "Admin listener ready.");
+    let scheme = |tls: Option<_>| if tls.is_some() { "https" } else { "http" };
+    let (ingest_scheme, admin_scheme) = (scheme(config.ingest_tls()), scheme(config.admin_tls()));
+    tracing::info!(%ingest_addr, scheme = ingest_scheme, "Ingest listener ready: POST /v1/rum?key=KEY and /v1/traces.");
+    tracing::info!(%admin_addr, viewer = %format!("{admin_scheme}://{admin_addr}/"), "Admin listener ready.");
     // Scripts and tests read these two lines to find ports chosen by the OS.
-    println!("ingest listening on http://{ingest_addr}");
-    println!("viewer listening on http://{admin_addr}/");
+    println!("ingest listening on {ingest_scheme}://{ingest_addr}");
+    println!("viewer listening on {admin_scheme}://{admin_addr}/");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -265,6 +267,7 @@ pub async fn run_with_listeners(
         limits,
         Listener::Ingest,
         Arc::clone(&telemetry),
+        config.ingest_tls().cloned(),
         stopped(stop_rx.clone()),
     );
     let readiness = Readiness {
@@ -286,6 +289,7 @@ pub async fn run_with_listeners(
         limits,
         Listener::Admin,
         telemetry,
+        config.admin_tls().cloned(),
         stopped(stop_rx),
     );
     let (ingest_result, admin_result) = tokio::join!(ingest_server, admin_server);

@@ -70,8 +70,12 @@ pub enum Counter {
     ExportDropped(Signal, DropReason),
     /// Connections answered 503 and closed because `limits.max_connections` were open.
     ConnectionsRefused(Listener),
-    /// Connections closed for sending no complete request head in time.
+    /// Connections closed for sending no complete request head (or, over TLS, not finishing
+    /// the handshake) in time.
     HeaderTimeouts(Listener),
+    /// HTTPS connections closed because the TLS handshake failed (e.g. a client that does
+    /// not trust the certificate, or plain HTTP sent to an HTTPS listener).
+    TlsHandshakeFailures(Listener),
     /// Requests the HTTP parser refused before any handler ran, by reason code.
     ParserRefusals(Listener, RejectReason),
 }
@@ -96,6 +100,7 @@ impl Counter {
             Counter::ConnectionsRefused(_) => "rum_gateway_connections_refused_total",
             Counter::HeaderTimeouts(_) => "rum_gateway_header_read_timeouts_total",
             Counter::ParserRefusals(..) => "rum_gateway_http_parse_refusals_total",
+            Counter::TlsHandshakeFailures(_) => "rum_gateway_tls_handshake_failures_total",
         }
     }
 
@@ -119,8 +124,9 @@ impl Counter {
                 "Connections refused (503) because limits.max_connections were open."
             }
             Counter::HeaderTimeouts(_) => {
-                "Connections closed for sending no request head within limits.header_read_timeout_ms."
+                "Connections closed for sending no request head (or TLS handshake) within limits.header_read_timeout_ms."
             }
+            Counter::TlsHandshakeFailures(_) => "HTTPS connections whose TLS handshake failed.",
             Counter::ParserRefusals(..) => {
                 "Requests the HTTP parser refused (400, 414, 431) before any handler, by reason code."
             }
@@ -140,7 +146,9 @@ impl Counter {
                     reason.as_str()
                 )
             }
-            Counter::ConnectionsRefused(l) | Counter::HeaderTimeouts(l) => {
+            Counter::ConnectionsRefused(l)
+            | Counter::HeaderTimeouts(l)
+            | Counter::TlsHandshakeFailures(l) => {
                 format!("{{listener=\"{}\"}}", l.as_str())
             }
             Counter::ParserRefusals(l, reason) => {

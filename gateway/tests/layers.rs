@@ -9,7 +9,7 @@
 //! L3  store → pipeline, export                      services and orchestration
 //! L2  limit → validate → enrich → scrub → errors → sample → export::encode   stages, in flow order
 //! L1  limit::config, wire → apps                    input vocabulary, plain-data limits
-//! L0  config::error, outcome → model → rejection → telemetry   leaves
+//! L0  config::error, outcome → model → rejection → telemetry → tls   leaves
 //! ```
 //!
 //! Code under `#[cfg(test)]` at the end of a file and comments are not read: tests may use
@@ -25,6 +25,7 @@ const PLACES: &[(&str, u8, u8)] = &[
     ("model", 0, 1),
     ("rejection", 0, 2),
     ("telemetry", 0, 3),
+    ("tls", 0, 4),
     ("limit::config", 1, 0),
     ("wire", 1, 0),
     ("apps", 1, 1),

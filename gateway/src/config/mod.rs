@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -60,6 +61,9 @@ struct ServerSection {
     ingest_listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
     admin_token: Option<String>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
+    admin_tls: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +100,10 @@ pub struct Config {
     sample: SampleConfig,
     errors: ErrorsConfig,
     admin_token: Option<String>,
+    /// HTTPS on the ingest listener; on the admin one (the same certificate) unless
+    /// `server.admin_tls = false`.
+    ingest_tls: Option<Arc<rustls::ServerConfig>>,
+    admin_tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Config {
@@ -150,6 +158,10 @@ impl Config {
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let admin_token = o.admin_token.or_else(|| file.server.admin_token.clone());
+        let ingest_tls = server_tls(&file.server)?;
+        let admin_tls = ingest_tls
+            .clone()
+            .filter(|_| file.server.admin_tls.unwrap_or(true));
         let policy = check_policy(
             &file.limits,
             &file.apps,
@@ -214,6 +226,8 @@ impl Config {
             sample: file.sample,
             errors: file.errors,
             admin_token: policy,
+            ingest_tls,
+            admin_tls,
         })
     }
 
@@ -254,6 +268,33 @@ impl Config {
     /// The admin listener's token; always set when it listens beyond loopback.
     pub fn admin_token(&self) -> Option<&str> {
         self.admin_token.as_deref()
+    }
+    /// The ingest listener's TLS config when it serves HTTPS (`server.tls_cert_file`).
+    pub fn ingest_tls(&self) -> Option<&Arc<rustls::ServerConfig>> {
+        self.ingest_tls.as_ref()
+    }
+    /// The admin listener's TLS config when it serves HTTPS.
+    pub fn admin_tls(&self) -> Option<&Arc<rustls::ServerConfig>> {
+        self.admin_tls.as_ref()
+    }
+}
+
+/// The listeners' TLS config from `server.tls_cert_file` and `server.tls_key_file` (both or
+/// neither), read now: a missing, unreadable or mismatched file stops the start.
+fn server_tls(server: &ServerSection) -> Result<Option<Arc<rustls::ServerConfig>>, ConfigError> {
+    const CERT: &str = "server.tls_cert_file";
+    const KEY: &str = "server.tls_key_file";
+    match (&server.tls_cert_file, &server.tls_key_file) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid(
+            KEY,
+            format!("{CERT} is set; set the key's file too"),
+        )),
+        (None, Some(_)) => Err(invalid(
+            CERT,
+            format!("{KEY} is set; set the certificate's file too"),
+        )),
+        (Some(cert), Some(key)) => Ok(Some(crate::tls::server_config(cert, key, (CERT, KEY))?)),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod otlp;
 pub mod retry;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -20,9 +21,14 @@ use crate::config::error::Invalid;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExportConfig {
-    /// Base URL of an OTLP/HTTP receiver, e.g. `http://collector:4318`; the gateway POSTs to
-    /// `{endpoint}/v1/traces` and `{endpoint}/v1/logs`. Defaults to none: no export.
+    /// Base URL of an OTLP/HTTP receiver, `http://` or `https://`, e.g.
+    /// `https://otlp.example.com`; the gateway POSTs to `{endpoint}/v1/traces` and
+    /// `{endpoint}/v1/logs`. Defaults to none: no export.
     pub otlp_endpoint: Option<String>,
+    /// PEM file of CA certificates that an `https://` endpoint's certificate may chain to, in
+    /// addition to the system's store and Mozilla's roots (built in): a private CA's. Read at
+    /// start. Defaults to none.
+    pub ca_file: Option<PathBuf>,
     /// Extra headers on every export request (e.g. an API key). Defaults to none.
     pub headers: BTreeMap<String, String>,
     /// Bound of the outbox in payload bytes; when full, the oldest entries are dropped and
@@ -50,6 +56,7 @@ impl Default for ExportConfig {
     fn default() -> Self {
         ExportConfig {
             otlp_endpoint: None,
+            ca_file: None,
             headers: BTreeMap::new(),
             max_queue_bytes: 256 * 1024 * 1024,
             max_batch_items: 512,
@@ -75,23 +82,18 @@ impl ExportConfig {
         let bad = |key: &str, problem: String| Err(Invalid::new(format!("export.{key}"), problem));
         if let Some(endpoint) = &self.otlp_endpoint {
             match reqwest::Url::parse(endpoint) {
-                Ok(url) if url.scheme() == "http" && url.host().is_some() => {}
-                Ok(url) if url.scheme() == "https" => {
-                    return bad(
-                        "otlp_endpoint",
-                        "https is not built into this gateway; export to a collector over \
-                         plain http (e.g. a local sidecar) that forwards over TLS"
-                            .into(),
-                    )
-                }
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
                 Ok(_) => {
                     return bad(
                         "otlp_endpoint",
-                        format!("{endpoint:?} is not an http:// URL"),
+                        format!("{endpoint:?} is not an http:// or https:// URL"),
                     )
                 }
                 Err(e) => return bad("otlp_endpoint", format!("{endpoint:?}: {e}")),
             }
+        }
+        if let Some(path) = &self.ca_file {
+            crate::tls::certificates("export.ca_file", path)?;
         }
         for (name, value) in &self.headers {
             if HeaderName::try_from(name.as_str()).is_err() {
@@ -133,6 +135,14 @@ impl ExportConfig {
         }
     }
 
+    /// Whether the endpoint is `https://` (the exporter then builds its TLS config).
+    pub(crate) fn uses_tls(&self) -> bool {
+        self.otlp_endpoint.as_deref().is_some_and(|e| {
+            e.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        })
+    }
+
     pub(crate) fn batch_timeout(&self) -> Duration {
         Duration::from_millis(self.batch_timeout_ms)
     }
@@ -161,15 +171,19 @@ mod tests {
         assert_eq!(on.export().headers["x-api-key"], "s");
         assert_eq!(on.export().max_queue_bytes, 1000);
         assert!(!on.export().logs);
+        let tls = config("otlp_endpoint = \"https://otlp.example.com\"").expect("https");
+        assert!(tls.export().uses_tls());
+        assert!(!on.export().uses_tls());
     }
 
     #[test]
     fn bad_export_settings_fail_at_start_naming_the_key() {
         for (text, key) in [
             (
-                "otlp_endpoint = \"https://collector:4318\"",
+                "otlp_endpoint = \"ftp://collector:4318\"",
                 "export.otlp_endpoint",
             ),
+            ("ca_file = \"/nonexistent/ca.pem\"", "export.ca_file"),
             ("otlp_endpoint = \"collector:4318\"", "export.otlp_endpoint"),
             ("otlp_endpoint = \"not a url\"", "export.otlp_endpoint"),
             ("headers = { \"bad header\" = \"x\" }", "export.headers"),

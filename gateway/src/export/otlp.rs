@@ -42,6 +42,8 @@ pub enum ExportError {
     Client(#[from] reqwest::Error),
     #[error("invalid export.headers entry {0:?}")]
     Header(String),
+    #[error(transparent)]
+    Tls(#[from] crate::config::error::Invalid),
 }
 
 /// What one POST came to.
@@ -87,9 +89,13 @@ impl Exporter {
             headers.insert(name, value);
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROTOBUF));
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .build()?;
+        let mut client =
+            reqwest::Client::builder().timeout(Duration::from_millis(config.timeout_ms));
+        if config.uses_tls() {
+            let tls = crate::tls::client_config(config.ca_file.as_deref(), "export.ca_file")?;
+            client = client.tls_backend_preconfigured(tls);
+        }
+        let client = client.build()?;
         let conn = store::open(data_dir)?;
         queue::ensure_schema(&conn).map_err(QueueError::from)?;
         telemetry.set_queue_bytes(queue::queued_bytes(&conn)?);
