@@ -4,7 +4,8 @@
 // The wasm imports nothing and exports plain functions of numbers, loaded by
 // src/wasm.js: no wasm-bindgen glue (docs/architecture.md has the measurement).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { report } from './size.mjs';
 
@@ -36,7 +37,18 @@ for (const [file, module] of [['dist/index.js', true], ['dist/rum.js', false]]) 
   run(here + 'node_modules/.bin/terser', [file, '--compress', 'passes=3,pure_getters=true,unsafe_arrows=true', '--mangle', '--ecma', '2020', ...(module ? ['--module'] : []), '-o', file]);
 }
 copyFileSync(here + 'src/index.d.ts', here + 'dist/index.d.ts');
+writeLoader();
 report();
+
+// The loader snippet, minified, with rum.js's Subresource Integrity hash: dist/loader.html is
+// what a page pastes into its <head> (with its own URL for rum.js in place of RUM_SCRIPT_URL).
+function writeLoader() {
+  run(here + 'node_modules/.bin/terser', ['src/loader.js', '--compress', '--mangle', '-o', 'dist/loader.min.js']);
+  const integrity = 'sha384-' + createHash('sha384').update(readFileSync(here + 'dist/rum.js')).digest('base64');
+  const snippet = readFileSync(here + 'dist/loader.min.js', 'utf8').trim().replace('RUM_SCRIPT_INTEGRITY', integrity);
+  writeFileSync(here + 'dist/loader.html', '<script>' + snippet + '</script>\n');
+  rmSync(here + 'dist/loader.min.js');
+}
 
 // The module must import nothing (src/wasm.js gives it no imports) and export what the JS
 // calls: a missing export would only show as a silently dead SDK in the browser.

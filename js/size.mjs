@@ -35,6 +35,10 @@ export function report() {
   const total = (js) => wasm.brotli + js.brotli;
   console.log(`total brotli (npm: .wasm + index.js): ${total(esm)} B; (script tag: .wasm + rum.js): ${total(script)} B`);
   console.log(`budget: ${BUDGET_BROTLI} B brotli; npm build uses ${((100 * total(esm)) / BUDGET_BROTLI).toFixed(1)}%`);
+  try {
+    const loader = measure('loader.html');
+    console.log(`loader snippet (dist/loader.html, inline in the page): ${loader.raw} B raw, ${loader.gzip} B gzip`);
+  } catch {}
   for (const [name, path] of BASELINES) {
     try {
       const b = measure(path, modules);

@@ -100,12 +100,15 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/ja
 export async function startStatic(gateway) {
   const seen = [];
   const collected = [];
+  // Pages a test made (`serve(path, html)`), served from this origin like the files.
+  const made = new Map();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
     // `?delay=MS` on any page or image: the server waits before answering (late TTFB, slow images).
     const delay = Number(url.searchParams.get('delay') || 0);
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (url.pathname === '/favicon.ico') return res.writeHead(204).end();
+    if (made.has(url.pathname)) return res.writeHead(200, { 'content-type': 'text/html' }).end(made.get(url.pathname));
     if (url.pathname === '/collect') {
       // Metric reports from test pages (sent with sendBeacon, so they survive unload).
       let body = '';
@@ -151,6 +154,7 @@ export async function startStatic(gateway) {
     url: `http://127.0.0.1:${server.address().port}`,
     seen,
     collected,
+    serve: (path, html) => made.set(path, html),
     stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   };
 }

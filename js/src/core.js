@@ -39,6 +39,9 @@ export const setAttributes = api('setAttributes');
 export const setView = api('setView');
 /** `rum.error(error, attributes)`: a handled error. */
 export const error = api('error');
+// The errors the loader snippet caught before this script ran (js/src/script.js).
+let early;
+export const earlyErrors = (events) => (early = events);
 
 export function createInit(defaultWasmUrl) {
   return function init(options) {
@@ -91,7 +94,7 @@ export function createInit(defaultWasmUrl) {
       // Errors from now on; kept (at most 100) until the wasm is live.
       let errors = [];
       let recordError = (numbers, strings) => errors.length < MAX_PENDING && errors.push([numbers, strings]);
-      const reportError = watchErrors((numbers, strings) => recordError(numbers, strings), o.captureConsole);
+      const reportError = watchErrors((numbers, strings) => recordError(numbers, strings), o.captureConsole, early);
       const recordPageLoad = watchPageLoad();
       const viewId = randomHex(8);
       const navType = navigationType();

@@ -15,15 +15,16 @@ const RESOURCE = 4;
 
 /**
  * Starts listening; each error goes to `record(numbers, strings)` in the wasm's `error`
- * layout (rum-sdk/src/bindings.rs), with its time.
+ * layout (rum-sdk/src/bindings.rs), with its time. `early`: the `error` and
+ * `unhandledrejection` events the loader snippet caught before the SDK ran.
  */
-export function watchErrors(record, captureConsole) {
-  const report = (kind, thrown, message, source, line, col, attrs) => {
+export function watchErrors(record, captureConsole, early) {
+  const report = (kind, thrown, message, source, line, col, attrs, t = performance.now()) => {
     try {
       const e = thrown instanceof Object ? thrown : undefined;
       const request = e && failedWith.get(e);
       record(
-        [performance.now(), kind, line || 0, col || 0],
+        [t, kind, line || 0, col || 0],
         [
           (e && e.name) || (kind == RESOURCE ? 'ResourceError' : 'Error'),
           String((e && e.message) ?? message ?? thrown).slice(0, 4096),
@@ -36,21 +37,20 @@ export function watchErrors(record, captureConsole) {
       );
     } catch {}
   };
-  addEventListener(
-    'error',
-    (e) => {
-      const t = e.target;
-      if (e instanceof ErrorEvent) report(UNCAUGHT, e.error, e.message, e.filename, e.lineno, e.colno);
-      else if (t instanceof Element) {
-        // A script, stylesheet or image that failed to load.
-        const url = t.src || t.href || '';
-        const tag = t.localName;
-        report(RESOURCE, undefined, 'Failed to load ' + tag + ' ' + url, url, 0, 0, JSON.stringify({ 'rum.resource.initiator_type': tag }));
-      }
-    },
-    true,
-  );
-  addEventListener('unhandledrejection', (e) => report(REJECTION, e.reason));
+  const onError = (e) => {
+    const t = e.target;
+    if (e instanceof ErrorEvent) report(UNCAUGHT, e.error, e.message, e.filename, e.lineno, e.colno, undefined, e.timeStamp);
+    else if (t instanceof Element) {
+      // A script, stylesheet or image that failed to load.
+      const url = t.src || t.href || '';
+      const tag = t.localName;
+      report(RESOURCE, undefined, 'Failed to load ' + tag + ' ' + url, url, 0, 0, JSON.stringify({ 'rum.resource.initiator_type': tag }), e.timeStamp);
+    }
+  };
+  const onRejection = (e) => report(REJECTION, e.reason, undefined, undefined, 0, 0, undefined, e.timeStamp);
+  addEventListener('error', onError, true);
+  addEventListener('unhandledrejection', onRejection);
+  (early || []).forEach((e) => (e.type == 'error' ? onError : onRejection)(e));
   if (captureConsole && typeof console == 'object') {
     const original = console.error;
     console.error = function (...args) {

@@ -1,8 +1,25 @@
-// The script-tag build: `<script src=".../rum.js"></script>` then `RUM.init({...})`.
-// The .wasm is loaded from beside this script's own URL.
-import { createInit } from './core.js';
+// The script-tag build: `<script src=".../rum.js"></script>` then `RUM.init({...})`, or the
+// loader snippet (src/loader.js), which loads this script async and queues the page's `RUM.*`
+// calls and errors until it runs. The .wasm is loaded from beside this script's own URL.
+import { createInit, earlyErrors } from './core.js';
 
 export { event, setUser, setAttributes, setView, error } from './core.js';
 
 const src = document.currentScript && document.currentScript.src;
 export const init = createInit(() => new URL('./rum_sdk_bg.wasm', src || location.href));
+
+// The loader's stub, still `window.RUM` while this script runs (the build assigns it after):
+// its errors go to init, and its calls are made again, in order, once `RUM` is this module.
+const stub = globalThis.RUM;
+if (stub && stub.q) {
+  removeEventListener('error', stub.h, true);
+  removeEventListener('unhandledrejection', stub.h);
+  earlyErrors(stub.e);
+  queueMicrotask(() =>
+    stub.q.forEach(([name, args]) => {
+      try {
+        globalThis.RUM[name](...args);
+      } catch {}
+    }),
+  );
+}

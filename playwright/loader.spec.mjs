@@ -1,0 +1,81 @@
+// The loader snippet (js/dist/loader.html): a page that pastes it into its <head> can call
+// RUM.init, RUM.event and RUM.setUser at once, and throw, before rum.js (loaded async, checked
+// by its Subresource Integrity hash) has arrived; all of it is delivered once it has. With a
+// wrong hash the browser refuses the script and the page works as before.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startGateway, startStatic, launchBrowser, eventually, sdkLoaded, root } from './harness.mjs';
+
+let gateway, pages, browser;
+before(async () => {
+  gateway = await startGateway();
+  pages = await startStatic(gateway);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await pages?.stop();
+  await gateway?.stop();
+});
+
+const loader = () => readFileSync(root + 'js/dist/loader.html', 'utf8');
+
+// A page with the snippet (served from the test server's origin, as a real page is), rum.js
+// delayed 1.5 s by the static server, and calls made at once.
+async function open(snippet, marker) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const path = '/loader-' + marker + '.html';
+  pages.serve(
+    path,
+    `<!doctype html><html><head><meta charset="utf-8">${snippet.replace('RUM_SCRIPT_URL', '/sdk/rum.js?delay=1500')}
+<script>
+  RUM.init({ endpoint: ${JSON.stringify(gateway.ingest)}, apiKey: 'dev', service: { name: 'loader-page' } });
+  RUM.setUser({ id: ${JSON.stringify(marker)} });
+  RUM.event('before.load', { n: 1 });
+  setTimeout(() => { throw new TypeError('thrown before the SDK'); });
+</script></head><body><h1>Loader</h1><p>Enough text for a contentful paint.</p><button id="b">ok</button></body></html>`,
+  );
+  const url = pages.url + path;
+  // Not until `load`: the async rum.js holds that back.
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  return { page, errors };
+}
+
+test('calls and errors made before rum.js loaded are delivered once it has', async () => {
+  const { page, errors } = await open(loader(), 'loader-user');
+
+  assert.equal(await page.evaluate(() => typeof window.RUM.q), 'object', 'the stub queues while rum.js loads');
+  await sdkLoaded(page);
+  assert.equal(await page.evaluate(() => 'q' in window.RUM), false, 'RUM is the SDK now');
+  const integrity = await page.$eval('script[src*="rum.js"]', (s) => s.integrity);
+  assert.match(integrity, /^sha384-/);
+  await page.waitForTimeout(500);
+  await page.goto('about:blank'); // hidden: the beacons leave
+
+  const s = await eventually(async () => {
+    const { sessions } = await gateway.api('/api/sessions?limit=100');
+    const row = sessions.find((x) => x.user_id === 'loader-user');
+    if (!row) return;
+    const s = await gateway.api('/api/sessions/' + row.session_id);
+    return s.items.some((i) => i.type === 'event' && i.name === 'before.load') && s.items.some((i) => i.type === 'error') && s;
+  }, 15000, 'the early event and error in the loader page’s session');
+  const error = s.items.find((i) => i.type === 'error');
+  assert.equal(error.kind, 'uncaught');
+  assert.equal(s.views.length, 1);
+  assert.deepEqual(errors, ['thrown before the SDK'], 'the page still sees its own error, nothing else');
+  await page.close();
+});
+
+test('with a wrong integrity hash the browser refuses rum.js and the page works as before', async () => {
+  const snippet = loader().replace(/sha384-[A-Za-z0-9+/=]+/, 'sha384-' + Buffer.alloc(48).toString('base64'));
+  const { page, errors } = await open(snippet, 'bad-hash');
+  await page.waitForTimeout(2500);
+  assert.equal(await page.evaluate(() => typeof window.RUM.q), 'object', 'only the stub: rum.js was refused');
+  assert.equal(await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm'))), false);
+  await page.click('#b');
+  assert.deepEqual(errors, ['thrown before the SDK'], 'no error of the SDK’s own');
+  await page.close();
+});
