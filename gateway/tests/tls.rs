@@ -22,8 +22,6 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 mod common;
 
@@ -115,8 +113,7 @@ struct Gateway {
     ingest: SocketAddr,
     admin: SocketAddr,
     client: reqwest::Client,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
+    running: common::Loopback,
     _data: tempfile::TempDir,
 }
 
@@ -130,26 +127,8 @@ impl Gateway {
              {sections}\n[limits]\n{limits}\n",
             pki.server_section()
         );
-        let overrides = Overrides {
-            data_dir: Some(data.path().into()),
-            ..Overrides::default()
-        };
-        let config = Config::from_toml(&toml, overrides).expect("config");
-        let ingest = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (ingest_addr, admin_addr) = (
-            ingest.local_addr().expect("addr"),
-            admin.local_addr().expect("addr"),
-        );
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(gateway::server::run_with_listeners(
-            config,
-            ingest,
-            admin,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let running = common::Loopback::spawn_in(data.path(), &toml).await;
+        let (ingest_addr, admin_addr) = (running.ingest, running.admin);
         let client = pki.client();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -167,19 +146,13 @@ impl Gateway {
             ingest: ingest_addr,
             admin: admin_addr,
             client,
-            stop,
-            task,
+            running,
             _data: data,
         }
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("stops in time")
-            .expect("join")
-            .expect("clean stop");
+        self.running.stop().await;
     }
 
     async fn post_beacon(&self, trace_id: &str) -> (u16, String) {

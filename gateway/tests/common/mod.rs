@@ -124,6 +124,25 @@ impl Loopback {
     /// The gateway of config file `toml` on `data_dir` (which the caller keeps, e.g. to
     /// start another gateway on the same store).
     pub async fn start_in(data_dir: &std::path::Path, toml: &str) -> Loopback {
+        let gateway = Loopback::spawn_in(data_dir, toml).await;
+        // The listeners are bound already; the enricher takes a moment to build.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while exchange(
+            gateway.admin,
+            b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
+        .await
+        .0 != 200
+        {
+            assert!(Instant::now() < deadline, "gateway did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        gateway
+    }
+
+    /// As [`Loopback::start_in`], without waiting for `/healthz` (a caller speaking TLS
+    /// waits with its own client).
+    pub async fn spawn_in(data_dir: &std::path::Path, toml: &str) -> Loopback {
         let overrides = Overrides {
             data_dir: Some(data_dir.into()),
             ..Overrides::default()
@@ -144,18 +163,6 @@ impl Loopback {
                 let _ = stopped.await;
             },
         ));
-        // The listeners are bound already; the enricher takes a moment to build.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while exchange(
-            admin_addr,
-            b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-        )
-        .await
-        .0 != 200
-        {
-            assert!(Instant::now() < deadline, "gateway did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
         Loopback {
             ingest: ingest_addr,
             admin: admin_addr,
