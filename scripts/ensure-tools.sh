@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing:
 #   the wasm32 Rust target, rustfmt and clippy,
-#   Node.js/npm, the npm packages of js/ (and of playwright/ with --browser, of bench/ with
+#   Node.js/npm, the npm packages of js/ (and of playwright/ and playwright/bundlers/ with
+#   --browser, of bench/ with
 #   --bench) from their lockfiles, and (with --browser) Debian's chromium; and the gateway's
 #   user-agent regexes (npm uap-core) in gateway/assets/uap-core/. With --cross: the Python
 #   virtual environment of tests/ (tests/requirements.txt, every version pinned) and the npm
@@ -86,6 +87,7 @@ fi
 
 if $browser; then
   npm_ci playwright
+  npm_ci playwright/bundlers
   if [[ ! -x /usr/bin/chromium ]]; then
     apt_install chromium
   fi
