@@ -30,7 +30,10 @@ run(here + 'node_modules/.bin/wasm-opt', [
 ]);
 checkExports(here + 'dist/rum_sdk_bg.wasm');
 const esbuild = here + 'node_modules/.bin/esbuild';
-run(esbuild, ['src/index.js', '--bundle', '--format=esm', '--target=es2020', '--outfile=dist/index.js', '--log-level=warning']);
+// ./rum_sdk_wasm.js stays a separate chunk: the inlined wasm, imported only where the .wasm is
+// missing (src/wasm.js).
+run(esbuild, ['src/index.js', '--bundle', '--format=esm', '--target=es2020', '--outfile=dist/index.js', '--log-level=warning', '--external:./rum_sdk_wasm.js']);
+writeFileSync(here + 'dist/rum_sdk_wasm.js', `// @rum/sdk's wasm, inlined for bundlers that do not emit rum_sdk_bg.wasm.\nexport default '${readFileSync(here + 'dist/rum_sdk_bg.wasm').toString('base64')}';\n`);
 run(esbuild, ['src/script.js', '--bundle', '--format=iife', '--global-name=RUM', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent']);
 // terser's three compress passes shrink the bundle about 3% more than esbuild's minifier.
 for (const [file, module] of [['dist/index.js', true], ['dist/rum.js', false]]) {

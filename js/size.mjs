@@ -36,6 +36,8 @@ export function report() {
   console.log(`total brotli (npm: .wasm + index.js): ${total(esm)} B; (script tag: .wasm + rum.js): ${total(script)} B`);
   console.log(`budget: ${BUDGET_BROTLI} B brotli; npm build uses ${((100 * total(esm)) / BUDGET_BROTLI).toFixed(1)}%`);
   try {
+    const inline = measure('rum_sdk_wasm.js');
+    console.log(`inlined wasm chunk (rum_sdk_wasm.js, fetched only where the .wasm is missing): ${inline.brotli} B brotli`);
     const loader = measure('loader.html');
     console.log(`loader snippet (dist/loader.html, inline in the page): ${loader.raw} B raw, ${loader.gzip} B gzip`);
   } catch {}

@@ -222,8 +222,15 @@ async fn each_bad_input_gets_its_status_and_reason_and_nothing_is_stored() {
         ),
     ];
     for (what, request, want_status, want_reason) in cases {
-        let (status, body, _) = send(&gw.ingest, request).await;
+        let sent_origin = request.headers().get("origin").cloned();
+        let (status, body, headers) = send(&gw.ingest, request).await;
         assert_eq!(status, want_status, "{what}: {body}");
+        // The page that sent it can read why (the SDK's debug mode says it).
+        assert_eq!(
+            headers.get("access-control-allow-origin"),
+            sent_origin.as_ref(),
+            "{what}"
+        );
         assert_eq!(body["error"], want_reason, "{what}: {body}");
         assert!(
             body["message"].as_str().is_some_and(|m| !m.is_empty()),

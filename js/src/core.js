@@ -43,7 +43,7 @@ export const error = api('error');
 let early;
 export const earlyErrors = (events) => (early = events);
 
-export function createInit(defaultWasmUrl) {
+export function createInit(defaultWasmUrl, inlineWasm) {
   return function init(options) {
     if (handle) return handle;
     let drain;
@@ -63,15 +63,27 @@ export function createInit(defaultWasmUrl) {
         if (typeof callback === 'function') listeners.push(callback);
       },
     };
+    const o = options || {};
+    // Why the SDK records nothing, said once each on the console with `debug: true`.
+    const said = {};
+    const say = (message) => {
+      try {
+        if (o.debug && !said[message]) console.warn('rum: ' + message), (said[message] = 1);
+      } catch {}
+    };
     try {
-      const o = options || {};
-      if (typeof o.endpoint !== 'string' || !o.apiKey) return handle;
+      // A misconfiguration is said even without `debug`.
+      if (typeof o.endpoint !== 'string' || !o.apiKey) return console.warn('rum: init needs `endpoint` and `apiKey`: nothing is recorded'), handle;
       const service = o.service || {};
       const rate = typeof o.sampleRate === 'number' ? o.sampleRate : 1;
       const session = createSession(rate, o.sessionIdleTimeout || 18e5, o.sessionMaxDuration || 144e5);
       const url = o.endpoint.replace(/\/+$/, '') + '/v1/rum?key=' + encodeURIComponent(o.apiKey);
       const beaconBase = url.slice(0, url.indexOf('?'));
-      const wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
+      let wasmUrl;
+      try {
+        // An IIFE bundle has no import.meta.url: then only the inlined copy is left.
+        wasmUrl = new URL(o.wasmUrl || defaultWasmUrl(), location.href).href;
+      } catch {}
       let pending = [];
       let record = (r) => pending.length < MAX_PENDING && pending.push(r);
       // The user action or route change whose calls are its children, while its window is open.
@@ -90,7 +102,7 @@ export function createInit(defaultWasmUrl) {
       instrumentXhr(tracer);
       // An unsampled session still propagates its decision, but sends nothing and never
       // downloads the wasm.
-      if (!session.current.sampled) return handle;
+      if (!session.current.sampled) return say('this session is not sampled (sampleRate): nothing is sent'), handle;
       // Errors from now on; kept (at most 100) until the wasm is live.
       let errors = [];
       let recordError = (numbers, strings) => errors.length < MAX_PENDING && errors.push([numbers, strings]);
@@ -98,13 +110,13 @@ export function createInit(defaultWasmUrl) {
       const recordPageLoad = watchPageLoad();
       const viewId = randomHex(8);
       const navType = navigationType();
-      const loaded = loadWasm(wasmUrl);
+      const loaded = loadWasm(wasmUrl, inlineWasm, say);
       // A prerendered page is measured from its activation, as web-vitals does.
       whenActivated(() =>
         loaded
           .then((wasm) => {
             const io = channel(wasm);
-            const send = createSender(url, originalFetch || fetch);
+            const send = createSender(url, originalFetch || fetch, o.debug && say);
             const connection = navigator.connection || {};
             const mobile = navigator.userAgentData ? +!!navigator.userAgentData.mobile : 2;
             const [seed1, seed2] = crypto.getRandomValues(new Uint32Array(2));
@@ -167,9 +179,11 @@ export function createInit(defaultWasmUrl) {
             setInterval(drain, interval);
             recordPageLoad(wasm, io, drain);
           })
-          .catch(() => {}),
+          .catch((e) => say('not recording: ' + e)),
       );
-    } catch {}
+    } catch (e) {
+      say('not recording: ' + e);
+    }
     return handle;
   };
 }

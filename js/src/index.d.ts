@@ -13,8 +13,17 @@ export interface InitOptions {
   propagateTraceTo?: Array<string | RegExp>;
   /** Share of sessions recorded, 0 to 1, decided once per session. Defaults to 1. */
   sampleRate?: number;
-  /** Where to load the .wasm from. Defaults to beside the SDK's script. */
+  /**
+   * Where to load the .wasm from. Defaults to beside the SDK's script; the npm entry falls back
+   * to its inlined copy when no wasm is there.
+   */
   wasmUrl?: string | URL;
+  /**
+   * Say on the console (`console.warn`, prefixed `rum:`), once each, why nothing is recorded or
+   * sent: the .wasm missing, a Content-Security-Policy, a key the gateway refuses. Beacons then go
+   * by fetch so that the gateway's answer can be read. Defaults to false.
+   */
+  debug?: boolean;
   /** As web-vitals' option: report every change of a metric, not only its final values. Defaults to false. */
   reportAllChanges?: boolean;
   /** Attribution of each vital, as web-vitals/attribution gives it. Defaults to true. */

@@ -34,12 +34,16 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // CORS headers only once the origin is known to be allowed for the key.
+    // CORS headers once the origin is known to be allowed for the key; and on a rejection, for
+    // any origin, so that the page can read the reason (the SDK's `debug` option says it on the
+    // console): it tells a page nothing that a client outside a browser could not learn.
     let mut allowed_origin = None;
     let response = handle(&state, query, peer, &headers, body, &mut allowed_origin)
         .await
         .unwrap_or_else(IntoResponse::into_response);
-    with_cors(response, allowed_origin)
+    let rejected = response.status().is_client_error();
+    let readable = allowed_origin.or_else(|| origin(&headers).filter(|_| rejected));
+    with_cors(response, readable)
 }
 
 async fn handle<'h>(
