@@ -34,21 +34,25 @@ const esbuild = here + 'node_modules/.bin/esbuild';
 // missing (src/wasm.js).
 run(esbuild, ['src/index.js', '--bundle', '--format=esm', '--target=es2020', '--outfile=dist/index.js', '--log-level=warning', '--external:./rum_sdk_wasm.js']);
 writeFileSync(here + 'dist/rum_sdk_wasm.js', `// @rum/sdk's wasm, inlined for bundlers that do not emit rum_sdk_bg.wasm.\nexport default '${readFileSync(here + 'dist/rum_sdk_bg.wasm').toString('base64')}';\n`);
-run(esbuild, ['src/script.js', '--bundle', '--format=iife', '--global-name=RUM', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent']);
+const sri = (file) => 'sha384-' + createHash('sha384').update(readFileSync(here + 'dist/' + file)).digest('base64');
+run(esbuild, ['src/script.js', '--bundle', '--format=iife', '--global-name=RUM', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent', `--define:WASM_INTEGRITY="${sri('rum_sdk_bg.wasm')}"`]);
 // terser's three compress passes shrink the bundle about 3% more than esbuild's minifier.
 for (const [file, module] of [['dist/index.js', true], ['dist/rum.js', false]]) {
   run(here + 'node_modules/.bin/terser', [file, '--compress', 'passes=3,pure_getters=true,unsafe_arrows=true', '--mangle', '--ecma', '2020', ...(module ? ['--module'] : []), '-o', file]);
 }
 copyFileSync(here + 'src/index.d.ts', here + 'dist/index.d.ts');
 writeLoader();
+// The Subresource Integrity hashes of this build, for pages that pin what they load.
+const integrity = Object.fromEntries(['rum.js', 'rum_sdk_bg.wasm', 'index.js'].map((f) => [f, sri(f)]));
+writeFileSync(here + 'dist/integrity.json', JSON.stringify(integrity, null, 2) + '\n');
 report();
+for (const [file, hash] of Object.entries(integrity)) console.log(`integrity ${file}: ${hash}`);
 
 // The loader snippet, minified, with rum.js's Subresource Integrity hash: dist/loader.html is
 // what a page pastes into its <head> (with its own URL for rum.js in place of RUM_SCRIPT_URL).
 function writeLoader() {
   run(here + 'node_modules/.bin/terser', ['src/loader.js', '--compress', '--mangle', '-o', 'dist/loader.min.js']);
-  const integrity = 'sha384-' + createHash('sha384').update(readFileSync(here + 'dist/rum.js')).digest('base64');
-  const snippet = readFileSync(here + 'dist/loader.min.js', 'utf8').trim().replace('RUM_SCRIPT_INTEGRITY', integrity);
+  const snippet = readFileSync(here + 'dist/loader.min.js', 'utf8').trim().replace('RUM_SCRIPT_INTEGRITY', sri('rum.js'));
   writeFileSync(here + 'dist/loader.html', '<script>' + snippet + '</script>\n');
   rmSync(here + 'dist/loader.min.js');
 }

@@ -79,3 +79,25 @@ test('with a wrong integrity hash the browser refuses rum.js and the page works 
   assert.deepEqual(errors, ['thrown before the SDK'], 'no error of the SDK’s own');
   await page.close();
 });
+
+test('rum.js runs only the .wasm it was built with (its SRI hash, js/dist/integrity.json)', async () => {
+  const integrity = JSON.parse(readFileSync(root + 'js/dist/integrity.json', 'utf8'));
+  assert.match(integrity['rum_sdk_bg.wasm'], /^sha384-[A-Za-z0-9+/]{64}$/);
+  assert.ok(readFileSync(root + 'js/dist/rum.js', 'utf8').includes(integrity['rum_sdk_bg.wasm']), 'rum.js pins its .wasm');
+  assert.ok(loader().includes(integrity['rum.js']), 'the snippet pins rum.js');
+  // A valid but different module where rum.js looks for its own: refused before compiling.
+  const page = await browser.newPage();
+  const consoled = [];
+  page.on('console', (m) => consoled.push(m.text()));
+  pages.serve(
+    '/loader-other-wasm.html',
+    `<!doctype html><html><head><meta charset="utf-8">${loader().replace('RUM_SCRIPT_URL', '/sdk/rum.js')}
+<script>RUM.init({ endpoint: ${JSON.stringify(gateway.ingest)}, apiKey: 'dev', wasmUrl: '/pages/empty.wasm', debug: true });</script>
+</head><body><h1>Other wasm</h1></body></html>`,
+  );
+  await page.goto(pages.url + '/loader-other-wasm.html');
+  await eventually(() => consoled.some((t) => t.startsWith('rum: ')), 5000, 'the SDK to say why');
+  assert.ok(consoled.some((t) => /integrity/.test(t) && t.includes('empty.wasm')), consoled.join('\n'));
+  assert.deepEqual(consoled.filter((t) => t.startsWith('rum: ')), [`rum: not recording: the .wasm at ${pages.url}/pages/empty.wasm (TypeError: Failed to fetch)`]);
+  await page.close();
+});

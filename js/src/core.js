@@ -43,7 +43,7 @@ export const error = api('error');
 let early;
 export const earlyErrors = (events) => (early = events);
 
-export function createInit(defaultWasmUrl, inlineWasm) {
+export function createInit(defaultWasmUrl, inlineWasm, wasmIntegrity) {
   return function init(options) {
     if (handle) return handle;
     let drain;
@@ -110,7 +110,7 @@ export function createInit(defaultWasmUrl, inlineWasm) {
       const recordPageLoad = watchPageLoad();
       const viewId = randomHex(8);
       const navType = navigationType();
-      const loaded = loadWasm(wasmUrl, inlineWasm, say);
+      const loaded = loadWasm(wasmUrl, inlineWasm, say, wasmIntegrity);
       // A prerendered page is measured from its activation, as web-vitals does.
       whenActivated(() =>
         loaded

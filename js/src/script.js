@@ -6,7 +6,9 @@ import { createInit, earlyErrors } from './core.js';
 export { event, setUser, setAttributes, setView, error } from './core.js';
 
 const src = document.currentScript && document.currentScript.src;
-export const init = createInit(() => new URL('./rum_sdk_bg.wasm', src || location.href));
+// WASM_INTEGRITY: the build's .wasm hash (build.mjs defines it), so that rum.js, itself pinned by
+// the page's integrity attribute, runs only the .wasm it was built with.
+export const init = createInit(() => new URL('./rum_sdk_bg.wasm', src || location.href), undefined, WASM_INTEGRITY);
 
 // The loader's stub, still `window.RUM` while this script runs (the build assigns it after):
 // its errors go to init, and its calls are made again, in order, once `RUM` is this module.

@@ -9,12 +9,15 @@
 
 const compile = async (bytes) => (await WebAssembly.instantiate(bytes, {})).instance.exports;
 
-/** `say(message)` is told why the .wasm beside the JS was not used, when it was not. */
-export async function loadWasm(url, inline, say) {
+/**
+ * `say(message)` is told why the .wasm beside the JS was not used, when it was not. `integrity`
+ * (the script-tag build's own .wasm hash) makes the browser refuse any other bytes.
+ */
+export async function loadWasm(url, inline, say, integrity) {
   let missing = 'no URL';
   if (url) {
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, { integrity });
       missing = 'HTTP ' + response.status;
       if (response.ok) {
         const bytes = await response.arrayBuffer();
