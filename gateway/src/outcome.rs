@@ -64,7 +64,9 @@ impl RejectReason {
 pub struct RejectedReason(pub RejectReason);
 
 /// The three OTLP signals the gateway exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Signal {
     /// Spans, to `/v1/traces`.
     Traces,

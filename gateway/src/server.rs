@@ -208,6 +208,7 @@ pub async fn run_with_listeners(
     let extras = store::writer::Extras {
         outbox,
         telemetry: Arc::clone(&telemetry),
+        ..store::writer::Extras::default()
     };
     let (store, writer) =
         store::writer::start_with(config.data_dir(), config.limits().store_queue, extras)

@@ -78,6 +78,8 @@ pub enum Counter {
     TlsHandshakeFailures(Listener),
     /// Requests the HTTP parser refused before any handler ran, by reason code.
     ParserRefusals(Listener, RejectReason),
+    /// Acknowledged batches (kept in the ingest log) that the SQLite index refused.
+    IndexRefused,
 }
 
 impl Counter {
@@ -101,6 +103,7 @@ impl Counter {
             Counter::HeaderTimeouts(_) => "rum_gateway_header_read_timeouts_total",
             Counter::ParserRefusals(..) => "rum_gateway_http_parse_refusals_total",
             Counter::TlsHandshakeFailures(_) => "rum_gateway_tls_handshake_failures_total",
+            Counter::IndexRefused => "rum_gateway_store_index_refused_total",
         }
     }
 
@@ -129,6 +132,9 @@ impl Counter {
             Counter::TlsHandshakeFailures(_) => "HTTPS connections whose TLS handshake failed.",
             Counter::ParserRefusals(..) => {
                 "Requests the HTTP parser refused (400, 414, 431) before any handler, by reason code."
+            }
+            Counter::IndexRefused => {
+                "Acknowledged batches, kept in the ingest log, that the SQLite index refused."
             }
         }
     }

@@ -681,7 +681,11 @@ async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_insta
         first.post_otlp(&id(7, 16), &id(7, 8), &[]).await.status(),
         200
     );
-    assert!(first.metric("rum_gateway_export_queue_bytes").await > 0);
+    // The outbox fills as the index takes the acknowledged batches from the ingest log.
+    eventually(5, "the outbox filled", || async {
+        first.metric("rum_gateway_export_queue_bytes").await > 0
+    })
+    .await;
     first.stop().await;
 
     let (receiver, addr, _stop) = Receiver::start().await;
@@ -709,6 +713,11 @@ async fn a_full_queue_drops_its_oldest_and_counts_them() {
     for n in 1..=10u8 {
         assert_eq!(gw.post_otlp(&id(n, 16), &id(n, 8), &[]).await.status(), 200);
     }
+    // The outbox's bound is kept as the index takes each batch from the ingest log.
+    eventually(5, "all ten indexed", || async {
+        gw.metric("rum_gateway_otlp_spans_accepted_total").await == 10
+    })
+    .await;
     let dropped = gw
         .metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"queue_full\"}")
         .await;

@@ -130,7 +130,7 @@ impl RequestWriter {
         let head = &p.heads[(self.count as usize) % p.heads.len()];
         for (group, id) in self.ids.iter_mut().enumerate() {
             // A session lasts several page views (8 beacons here); everything else is new.
-            if Some(group) == p.session_group && self.count % 8 != 0 {
+            if Some(group) == p.session_group && !self.count.is_multiple_of(8) {
                 continue;
             }
             id[..16].copy_from_slice(&(self.rng.u128(..) | 1).to_be_bytes());

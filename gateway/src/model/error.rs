@@ -8,7 +8,7 @@ use super::{Attributes, SpanId, TraceId};
 
 /// One error the SDK recorded in a view: an uncaught exception, an unhandled rejection, a
 /// handled one (`rum.error`), a console error or a failed resource load.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrowserError {
     pub session_id: String,
     pub page_view_id: String,

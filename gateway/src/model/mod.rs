@@ -10,6 +10,7 @@ pub mod time;
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use error::{BrowserError, Frame, OriginalFrame, SourceContext};
@@ -47,13 +48,29 @@ macro_rules! impl_id {
                 f.write_str(&hex::encode(self.0))
             }
         }
+
+        // As hex, the way every API and the ingest log write ids.
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&hex::encode(self.0))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(d)?;
+                Self::from_hex(&text).ok_or_else(|| {
+                    serde::de::Error::custom(concat!("not a valid ", stringify!($ty)))
+                })
+            }
+        }
     };
 }
 impl_id!(TraceId, 16);
 impl_id!(SpanId, 8);
 
 /// OpenTelemetry's SpanKind, written lowercase in the store and the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SpanKind {
     Internal,
     Server,
@@ -86,7 +103,7 @@ impl SpanKind {
 }
 
 /// OpenTelemetry's status code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatusCode {
     Unset,
     Ok,
@@ -104,7 +121,7 @@ impl StatusCode {
 }
 
 /// Where a span came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Source {
     /// A beacon of the browser SDK.
     Browser,
@@ -121,7 +138,7 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
     pub trace_id: TraceId,
     pub span_id: SpanId,
@@ -142,7 +159,7 @@ pub struct Span {
 }
 
 /// A span event: something that happened at one instant of the span.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanEvent {
     pub name: String,
     pub time_unix_nano: i64,
@@ -150,7 +167,7 @@ pub struct SpanEvent {
 }
 
 /// A link from a span to another span, of this trace or another.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanLink {
     pub trace_id: TraceId,
     pub span_id: SpanId,
@@ -158,7 +175,7 @@ pub struct SpanLink {
 }
 
 /// One page view of a browser session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageView {
     pub id: String,
     pub session_id: String,
@@ -184,7 +201,7 @@ pub struct PageView {
 }
 
 /// Items the SDK dropped for one view because a per-view or per-session cap was hit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViewDropped {
     pub actions: u64,
     pub events: u64,
@@ -195,7 +212,7 @@ pub struct ViewDropped {
 
 /// A browser event of a session: a custom event (`rum.event(name, attrs)`) or a session
 /// event (`session.start`, `session.end`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrowserEvent {
     pub session_id: String,
     /// The view it happened in.
@@ -209,7 +226,7 @@ pub struct BrowserEvent {
 }
 
 /// One report of a web vital, shaped like web-vitals' Metric.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vital {
     pub page_view_id: String,
     /// web-vitals' metric id: unique per metric instance; a later report of the same id
@@ -228,16 +245,31 @@ pub struct Vital {
 }
 
 /// One OTLP export request, encoded, on its way to the export outbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportPayload {
     pub signal: crate::outcome::Signal,
     /// Spans, log records or vital reports in it.
     pub items: usize,
+    #[serde(with = "hex_bytes")]
     pub bytes: Vec<u8>,
 }
 
+/// Bytes as a hex string in the ingest log's JSON (a JSON array of numbers takes twice the room).
+mod hex_bytes {
+    use serde::Deserialize;
+
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        hex::decode(&*text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// What one request hands to the store: committed together or not at all.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     pub spans: Vec<Span>,
     pub page_views: Vec<PageView>,

@@ -5,6 +5,7 @@
 //! connection, which WAL lets run beside the writer.
 
 pub mod errors;
+pub mod log;
 pub mod outbox;
 pub mod sessions;
 pub mod summary;
@@ -34,6 +35,10 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
+    #[error(transparent)]
+    Log(#[from] log::LogError),
+    #[error("indexing: {0}")]
+    Index(String),
 }
 
 const SCHEMA: &str = r#"
@@ -108,6 +113,13 @@ CREATE TABLE IF NOT EXISTS vitals (
     attribution     TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (page_view_id, metric_id)
 ) WITHOUT ROWID;
+
+-- The last ingest log record committed here (store/log.rs, store/writer.rs): set in the same
+-- transaction as the rows, so a restart indexes exactly the records after it.
+CREATE TABLE IF NOT EXISTS ingest_log_position (
+    id              INTEGER PRIMARY KEY CHECK (id = 0),
+    indexed_seq     INTEGER NOT NULL
+);
 "#;
 
 /// Opens (creating if needed) the database in `data_dir` with the schema applied.

@@ -32,7 +32,12 @@ pub struct InProcess {
 impl InProcess {
     /// Development mode (key `dev`, localhost origins).
     pub fn dev() -> InProcess {
-        InProcess::build(tempfile::tempdir().expect("tempdir"), Config::dev, 64)
+        InProcess::build(
+            tempfile::tempdir().expect("tempdir"),
+            Config::dev,
+            64,
+            writer::MAX_UNINDEXED_BYTES,
+        )
     }
 
     /// A config file's text, with a store queue of `queue` requests.
@@ -42,20 +47,46 @@ impl InProcess {
 
     /// As [`InProcess::from_toml`], on a data directory that may hold a store already.
     pub fn from_toml_in(dir: tempfile::TempDir, text: &str, queue: usize) -> InProcess {
-        InProcess::build(dir, |overrides| Config::from_toml(text, overrides), queue)
+        InProcess::build(
+            dir,
+            |overrides| Config::from_toml(text, overrides),
+            queue,
+            writer::MAX_UNINDEXED_BYTES,
+        )
+    }
+
+    /// As [`InProcess::from_toml`], refusing writes (`busy`) past `max_unindexed_bytes` of
+    /// acknowledged batches the index has not taken yet.
+    pub fn from_toml_with_unindexed_cap(
+        text: &str,
+        queue: usize,
+        max_unindexed_bytes: u64,
+    ) -> InProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        InProcess::build(
+            dir,
+            |overrides| Config::from_toml(text, overrides),
+            queue,
+            max_unindexed_bytes,
+        )
     }
 
     fn build(
         dir: tempfile::TempDir,
         config: impl FnOnce(Overrides) -> Result<Config, gateway::config::ConfigError>,
         queue: usize,
+        max_unindexed_bytes: u64,
     ) -> InProcess {
         let overrides = Overrides {
             data_dir: Some(dir.path().into()),
             ..Overrides::default()
         };
         let config = config(overrides).expect("config");
-        let (store, writer) = writer::start(dir.path(), queue).expect("store");
+        let extras = writer::Extras {
+            max_unindexed_bytes,
+            ..writer::Extras::default()
+        };
+        let (store, writer) = writer::start_with(dir.path(), queue, extras).expect("store");
         InProcess {
             ingest: ingest_router(&config, store.clone()).expect("enrich stage"),
             admin: admin_router(store.clone()),

@@ -127,6 +127,8 @@ fn otlp_span(trace_id: [u8; 16], span_id: [u8; 8], flags: u32) -> Span {
 
 /// Every stored span's trace id and source, read straight from the store file.
 fn stored_spans(gw: &Gateway) -> Vec<(String, String)> {
+    // The database file: once the index has everything acknowledged.
+    assert!(gw.store.wait_indexed(), "the index caught up");
     let conn = rusqlite::Connection::open(gw.dir.path().join("rum.sqlite")).expect("open");
     let mut stmt = conn
         .prepare("SELECT trace_id, source FROM spans")

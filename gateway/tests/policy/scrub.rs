@@ -47,13 +47,31 @@ async fn personal_data_is_scrubbed_before_it_is_stored() {
         trace["page_view"]["url"],
         "http://localhost:8080/account?token=[redacted]&contact=[email]"
     );
-    // And nothing of it is in the file, not even in a page the API does not show.
-    let file = std::fs::read(gw.dir.path().join("rum.sqlite")).expect("db");
-    let wal = std::fs::read(gw.dir.path().join("rum.sqlite-wal")).unwrap_or_default();
-    for bytes in [file, wal] {
+    // And nothing of it is in the files, not even in a page the API does not show: the
+    // database, its WAL, and the ingest log (what is logged is already scrubbed).
+    let mut files = vec![
+        std::fs::read(gw.dir.path().join("rum.sqlite")).expect("db"),
+        std::fs::read(gw.dir.path().join("rum.sqlite-wal")).unwrap_or_default(),
+    ];
+    let log_dir = gw.dir.path().join(gateway::store::log::LOG_DIR);
+    let segments: Vec<_> = std::fs::read_dir(&log_dir)
+        .expect("the ingest log")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    assert!(!segments.is_empty());
+    for segment in segments {
+        let bytes = std::fs::read(segment).expect("segment");
+        assert!(
+            bytes.windows(11).any(|w| w == b"[redacted]&"),
+            "the log holds the request"
+        );
+        files.push(bytes);
+    }
+    for bytes in files {
         assert!(
             !bytes.windows(8).any(|w| w == b"jane.doe"),
-            "raw e-mail in the store file"
+            "raw e-mail in the store's files"
         );
     }
 }

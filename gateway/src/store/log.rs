@@ -1,0 +1,476 @@
+//! The ingest log: every batch the gateway acknowledges, appended in order to segment files
+//! and synced to disk before the acknowledgement, one sync for a whole group of requests.
+//! The SQLite index is built from it afterwards ([`super::writer`]), and after a crash it is
+//! rebuilt from the log's records past the last indexed sequence number. Sequential appends
+//! and one `fdatasync` per group are what a durable acknowledgement costs here; the B-tree
+//! work happens off the acknowledgement's path (docs/architecture.md, "The store").
+//!
+//! A segment, `log/{first sequence number:020}.log`, holds records back to back:
+//!
+//! ```text
+//! length u32 LE | crc32 u32 LE (of the next two fields) | sequence u64 LE | payload (length bytes)
+//! ```
+//!
+//! A record cut short or failing its checksum at the end of the last segment is a write the
+//! crash interrupted (never acknowledged): it is cut off at start-up. Anywhere else it is
+//! corruption, and the gateway refuses to start rather than serve or skip past it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The log's directory inside the data directory.
+pub const LOG_DIR: &str = "log";
+/// A segment is closed and a new one started once it has grown past this.
+pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// A length above this is a corrupt header, not a record (a request body is capped far below).
+const MAX_RECORD_BYTES: u32 = 256 * 1024 * 1024;
+const HEADER_BYTES: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("ingest log {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "the data directory is in use by another rum-gateway (lock on {0}); each gateway needs its own"
+    )]
+    Locked(PathBuf),
+    #[error("ingest log {path} is corrupt at byte {offset} ({why}), before its end: move the file away to start without what follows")]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        why: &'static str,
+    },
+    #[error("the ingest log failed earlier and takes no more writes until a restart")]
+    Broken,
+}
+
+/// One record read back: its sequence number and payload.
+pub type Record = (u64, Vec<u8>);
+
+/// What [`Log::open`] found: the records still to be indexed, and the bytes of a torn tail
+/// it cut off.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    pub unindexed: Vec<Record>,
+    pub torn_bytes_cut: u64,
+}
+
+pub struct Log {
+    dir: PathBuf,
+    /// Segments by first sequence number; the last is the one appended to.
+    segments: Vec<(u64, PathBuf)>,
+    current: File,
+    current_len: u64,
+    next_seq: u64,
+    /// After a failed write whose bytes could not be cut back, nothing more is appended.
+    broken: bool,
+    /// Held for the log's life: a second gateway on the same directory is refused.
+    _lock: File,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(format!("{first_seq:020}.log"))
+}
+
+/// Makes a created or removed file's directory entry durable.
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+impl Log {
+    /// Opens the log in `data_dir` (creating it), cuts a torn tail, and returns the records
+    /// after sequence number `indexed`, in order.
+    pub fn open(data_dir: &Path, indexed: u64) -> Result<(Log, Recovery), LogError> {
+        let dir = data_dir.join(LOG_DIR);
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        if lock.try_lock().is_err() {
+            return Err(LogError::Locked(lock_path));
+        }
+        let mut segments = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
+            let path = entry.map_err(io_error(&dir))?.path();
+            let first = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".log"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let Some(first) = first {
+                segments.push((first, path));
+            }
+        }
+        segments.sort();
+        let mut recovery = Recovery::default();
+        let mut next_seq = indexed + 1;
+        let last = segments.len().checked_sub(1);
+        for (i, (first, path)) in segments.iter().enumerate() {
+            // A segment wholly indexed is not read (its successor starts past `indexed`).
+            if segments
+                .get(i + 1)
+                .is_some_and(|(next, _)| *next <= indexed + 1)
+            {
+                next_seq = next_seq.max(*first);
+                continue;
+            }
+            let bytes = fs::read(path).map_err(io_error(path))?;
+            let (records, valid_len, torn) = scan(&bytes);
+            if let Some(why) = torn {
+                if Some(i) != last {
+                    return Err(LogError::Corrupt {
+                        path: path.clone(),
+                        offset: valid_len as u64,
+                        why,
+                    });
+                }
+                let cut = (bytes.len() - valid_len) as u64;
+                tracing::warn!(path = %path.display(), offset = valid_len, bytes = cut, reason = why, "Cut the ingest log's torn tail (a write the crash interrupted; never acknowledged).");
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io_error(path))?;
+                file.set_len(valid_len as u64).map_err(io_error(path))?;
+                file.sync_all().map_err(io_error(path))?;
+                recovery.torn_bytes_cut = cut;
+            }
+            next_seq = next_seq.max(*first);
+            for (seq, payload) in records {
+                next_seq = next_seq.max(seq + 1);
+                if seq > indexed {
+                    recovery.unindexed.push((seq, payload.to_vec()));
+                }
+            }
+        }
+        let (current_first, current_path) = match segments.last() {
+            Some(last) => last.clone(),
+            None => {
+                let path = segment_path(&dir, next_seq);
+                segments.push((next_seq, path.clone()));
+                (next_seq, path)
+            }
+        };
+        let _ = current_first;
+        let current = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&current_path)
+            .map_err(io_error(&current_path))?;
+        let current_len = current.metadata().map_err(io_error(&current_path))?.len();
+        sync_dir(&dir)?;
+        Ok((
+            Log {
+                dir,
+                segments,
+                current,
+                current_len,
+                next_seq,
+                broken: false,
+                _lock: lock,
+            },
+            recovery,
+        ))
+    }
+
+    /// Appends `payloads` as consecutive records and syncs them to disk; returns the first
+    /// one's sequence number. On failure nothing of them stays in the log.
+    pub fn append(&mut self, payloads: &[&[u8]]) -> Result<u64, LogError> {
+        if self.broken {
+            return Err(LogError::Broken);
+        }
+        if self.current_len >= SEGMENT_BYTES {
+            self.roll()?;
+        }
+        let first = self.next_seq;
+        let size: usize = payloads.iter().map(|p| p.len() + HEADER_BYTES).sum();
+        let mut buf = Vec::with_capacity(size);
+        for (i, payload) in payloads.iter().enumerate() {
+            let seq = first + i as u64;
+            let len = u32::try_from(payload.len())
+                .ok()
+                .filter(|&n| n <= MAX_RECORD_BYTES)
+                .ok_or_else(|| LogError::Io {
+                    path: self.current_path(),
+                    source: io::Error::new(io::ErrorKind::InvalidInput, "record too large"),
+                })?;
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(&seq.to_le_bytes());
+            crc.update(payload);
+            buf.extend_from_slice(&len.to_le_bytes());
+            buf.extend_from_slice(&crc.finalize().to_le_bytes());
+            buf.extend_from_slice(&seq.to_le_bytes());
+            buf.extend_from_slice(payload);
+        }
+        let written = self
+            .current
+            .write_all(&buf)
+            .and_then(|()| self.current.sync_data());
+        if let Err(source) = written {
+            // A full disk or a failed sync: cut back to what was there, so the log holds no
+            // record that was not acknowledged as written.
+            let path = self.current_path();
+            if let Err(error) = self
+                .current
+                .set_len(self.current_len)
+                .and_then(|()| self.current.sync_data())
+            {
+                tracing::error!(path = %path.display(), %error, "Could not cut a failed write out of the ingest log; refusing writes until restarted.");
+                self.broken = true;
+            }
+            return Err(LogError::Io { path, source });
+        }
+        self.current_len += buf.len() as u64;
+        self.next_seq += payloads.len() as u64;
+        Ok(first)
+    }
+
+    /// Deletes the closed segments whose every record is indexed (at or before `indexed`).
+    pub fn trim(&mut self, indexed: u64) {
+        let mut removed = false;
+        while self.segments.len() > 1 && self.segments[1].0 <= indexed + 1 {
+            let (_, path) = self.segments.remove(0);
+            match fs::remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "Could not delete an indexed ingest log segment.");
+                    self.segments.insert(0, (0, path));
+                    break;
+                }
+            }
+        }
+        if removed {
+            if let Err(error) = sync_dir(&self.dir) {
+                tracing::warn!(%error, "Could not sync the ingest log directory.");
+            }
+        }
+    }
+
+    /// The sequence number the next record gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Bytes in the log's segments.
+    pub fn bytes(&self) -> u64 {
+        self.segments
+            .iter()
+            .filter_map(|(_, p)| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    fn current_path(&self) -> PathBuf {
+        self.segments
+            .last()
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| self.dir.clone())
+    }
+
+    fn roll(&mut self) -> Result<(), LogError> {
+        let path = segment_path(&self.dir, self.next_seq);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        sync_dir(&self.dir)?;
+        self.segments.push((self.next_seq, path));
+        self.current = file;
+        self.current_len = 0;
+        Ok(())
+    }
+}
+
+/// The valid records at the start of a segment's bytes, the length they cover, and why the
+/// rest (if any) is not a record.
+type Scan<'a> = (Vec<(u64, &'a [u8])>, usize, Option<&'static str>);
+
+fn scan(bytes: &[u8]) -> Scan<'_> {
+    let mut records = Vec::new();
+    let mut at = 0;
+    let mut prev: Option<u64> = None;
+    while at < bytes.len() {
+        let Some(header) = bytes.get(at..at + HEADER_BYTES) else {
+            return (records, at, Some("a header cut short"));
+        };
+        let word =
+            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        let len = word(0);
+        let crc = word(4);
+        let mut seq_bytes = [0u8; 8];
+        seq_bytes.copy_from_slice(&header[8..16]);
+        let seq = u64::from_le_bytes(seq_bytes);
+        if len > MAX_RECORD_BYTES {
+            return (records, at, Some("an impossible length"));
+        }
+        let start = at + HEADER_BYTES;
+        let Some(payload) = bytes.get(start..start + len as usize) else {
+            return (records, at, Some("a record cut short"));
+        };
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&seq_bytes);
+        hasher.update(payload);
+        if hasher.finalize() != crc {
+            return (records, at, Some("a checksum mismatch"));
+        }
+        if prev.is_some_and(|p| seq != p + 1) {
+            return (records, at, Some("a sequence number out of order"));
+        }
+        prev = Some(seq);
+        records.push((seq, payload));
+        at = start + len as usize;
+    }
+    (records, at, None)
+}
+
+/// Reads a whole file (for tests and tools that inspect the log).
+pub fn read_segment(path: &Path) -> io::Result<Vec<Record>> {
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    Ok(scan(&bytes)
+        .0
+        .into_iter()
+        .map(|(s, p)| (s, p.to_vec()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(dir: &Path) -> PathBuf {
+        let mut files: Vec<_> = fs::read_dir(dir.join(LOG_DIR))
+            .expect("log dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        files.sort();
+        files.pop().expect("a segment")
+    }
+
+    #[test]
+    fn records_come_back_in_order_after_the_indexed_position() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut log, recovery) = Log::open(dir.path(), 0).expect("open");
+            assert!(recovery.unindexed.is_empty());
+            assert_eq!(log.append(&[b"a", b"bb"]).expect("append"), 1);
+            assert_eq!(log.append(&[b"ccc"]).expect("append"), 3);
+        }
+        let (log, recovery) = Log::open(dir.path(), 1).expect("reopen");
+        assert_eq!(
+            recovery.unindexed,
+            vec![(2, b"bb".to_vec()), (3, b"ccc".to_vec())]
+        );
+        assert_eq!(log.next_seq(), 4);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_appending_goes_on_after_the_last_good_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut log, _) = Log::open(dir.path(), 0).expect("open");
+            log.append(&[b"one", b"two"]).expect("append");
+        }
+        let path = segment(dir.path());
+        let good = fs::metadata(&path).expect("meta").len();
+        // Half a record, as a crash in the middle of a write leaves it.
+        let mut torn = Vec::new();
+        torn.extend_from_slice(&100u32.to_le_bytes());
+        torn.extend_from_slice(&[1, 2, 3, 4, 3, 0, 0, 0, 0, 0, 0, 0, b'x']);
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open")
+            .write_all(&torn)
+            .expect("write");
+        let (mut log, recovery) = Log::open(dir.path(), 0).expect("reopen");
+        assert_eq!(recovery.torn_bytes_cut, torn.len() as u64);
+        assert_eq!(fs::metadata(&path).expect("meta").len(), good);
+        assert_eq!(recovery.unindexed.len(), 2);
+        assert_eq!(log.append(&[b"three"]).expect("append"), 3);
+        drop(log);
+        let (_, recovery) = Log::open(dir.path(), 0).expect("reopen");
+        assert_eq!(recovery.unindexed[2], (3, b"three".to_vec()));
+    }
+
+    #[test]
+    fn a_flipped_bit_in_the_tail_record_is_cut_not_served() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut log, _) = Log::open(dir.path(), 0).expect("open");
+            log.append(&[b"first"]).expect("append");
+            log.append(&[b"second"]).expect("append");
+        }
+        let path = segment(dir.path());
+        let mut bytes = fs::read(&path).expect("read");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        fs::write(&path, &bytes).expect("write");
+        let (_, recovery) = Log::open(dir.path(), 0).expect("reopen");
+        assert_eq!(recovery.unindexed, vec![(1, b"first".to_vec())]);
+        assert_eq!(recovery.torn_bytes_cut, (HEADER_BYTES + 6) as u64);
+    }
+
+    #[test]
+    fn corruption_before_the_last_segment_refuses_to_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut log, _) = Log::open(dir.path(), 0).expect("open");
+            log.append(&[b"old"]).expect("append");
+            log.roll().expect("roll");
+            log.append(&[b"new"]).expect("append");
+        }
+        let first = segment_path(&dir.path().join(LOG_DIR), 1);
+        let mut bytes = fs::read(&first).expect("read");
+        bytes[HEADER_BYTES] ^= 1;
+        fs::write(&first, &bytes).expect("write");
+        let error = Log::open(dir.path(), 0).err().expect("refused");
+        assert!(matches!(error, LogError::Corrupt { .. }), "{error}");
+    }
+
+    #[test]
+    fn indexed_closed_segments_are_deleted_and_the_current_one_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut log, _) = Log::open(dir.path(), 0).expect("open");
+        log.append(&[b"a", b"b"]).expect("append");
+        log.roll().expect("roll");
+        log.append(&[b"c"]).expect("append");
+        log.trim(1);
+        assert_eq!(
+            log.segments.len(),
+            2,
+            "record 2 of the first segment is not indexed"
+        );
+        log.trim(2);
+        assert_eq!(log.segments.len(), 1);
+        log.trim(3);
+        assert_eq!(log.segments.len(), 1, "the current segment stays");
+        drop(log);
+        let (log, recovery) = Log::open(dir.path(), 2).expect("reopen");
+        assert_eq!(recovery.unindexed, vec![(3, b"c".to_vec())]);
+        assert_eq!(log.next_seq(), 4);
+    }
+
+    #[test]
+    fn a_second_log_on_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_log, _) = Log::open(dir.path(), 0).expect("open");
+        let error = Log::open(dir.path(), 0).err().expect("refused");
+        assert!(matches!(error, LogError::Locked(_)), "{error}");
+    }
+}
