@@ -41,10 +41,11 @@ export function watchErrors(record, captureConsole, early) {
     const t = e.target;
     if (e instanceof ErrorEvent) report(UNCAUGHT, e.error, e.message, e.filename, e.lineno, e.colno, undefined, e.timeStamp);
     else if (t instanceof Element) {
-      // A script, stylesheet or image that failed to load.
+      // A script, stylesheet or image that failed to load. (Its attributes are written by
+      // hand: a page's JSON.stringify may be replaced, and this runs outside report's try.)
       const url = t.src || t.href || '';
       const tag = t.localName;
-      report(RESOURCE, undefined, 'Failed to load ' + tag + ' ' + url, url, 0, 0, JSON.stringify({ 'rum.resource.initiator_type': tag }), e.timeStamp);
+      report(RESOURCE, undefined, 'Failed to load ' + tag + ' ' + url, url, 0, 0, '{"rum.resource.initiator_type":"' + tag + '"}', e.timeStamp);
     }
   };
   const onRejection = (e) => report(REJECTION, e.reason, undefined, undefined, 0, 0, undefined, e.timeStamp);

@@ -29,12 +29,23 @@ export function createTracer({ propagate, sampled, ignore, done, parent, began }
       try {
         record.end = performance.now();
         record.status = status;
-        if (error) record.error = error;
+        // Always its own property: a page's polluted Object.prototype.error is not ours.
+        record.error = error;
         done(record);
       } catch {}
     },
   };
 }
+
+// Zone.js (as Angular loads it) runs change detection after every task and microtask run in
+// the app's zone: what the SDK does in reaction to a page's call (a promise reaction, XHR
+// listeners) stays outside it, with the engine's own Promise (whatever `Promise` now is) and
+// the `then` and addEventListener Zone.js kept, as if the SDK were not there.
+const NativePromise = (async () => {})().constructor;
+const unzoned = (target, name) => {
+  const zone = globalThis.Zone;
+  return (zone && zone.__symbol__ && target[zone.__symbol__(name)]) || target[name];
+};
 
 export function instrumentFetch(tracer) {
   const original = globalThis.fetch;
@@ -45,12 +56,15 @@ export function instrumentFetch(tracer) {
     let args = arguments;
     try {
       const isRequest = typeof Request !== 'undefined' && input instanceof Request;
-      record = tracer.start((init && init.method) || (isRequest && input.method), isRequest ? input.url : input);
+      // fetch() without a URL throws to the page; ours would have fetched "undefined".
+      record = arguments.length && tracer.start((init && init.method) || (isRequest && input.method), isRequest ? input.url : input);
       if (record && record.propagate) {
         const headers = new Headers((init && init.headers) || (isRequest ? input.headers : undefined));
         if (!headers.has('traceparent')) {
           headers.set('traceparent', tracer.header(record));
-          args = [input, Object.assign({}, init, { headers })];
+          // Without an init of the page's, ours inherits nothing: the browser reads an init's
+          // inherited members (a polluted Object.prototype.method), never an absent init's.
+          args = [input, Object.assign(init ? {} : Object.create(null), init, { headers })];
         }
       }
     } catch {
@@ -60,8 +74,11 @@ export function instrumentFetch(tracer) {
     }
     const result = original.apply(this, args);
     if (record) {
-      result.then(
-        (response) => tracer.finish(record, response.status),
+      // Resolving with the page's promise reads its `then` in a microtask of the engine's;
+      // Zone.js patches the engine's `then` too, hence the one it kept.
+      unzoned(NativePromise.prototype, 'then').call(
+        NativePromise.resolve(result),
+        (response) => tracer.finish(record, response && response.status),
         (error) => {
           if (error instanceof Object) failedWith.set(error, record);
           tracer.finish(record, 0, (error && error.name) || 'Error');
@@ -71,7 +88,11 @@ export function instrumentFetch(tracer) {
     return result;
   }
 
-  globalThis.fetch = named(fetch, 'fetch');
+  try {
+    globalThis.fetch = named(fetch, 'fetch');
+  } catch {
+    // A read-only fetch (a hardened page): calls go untraced, the rest of the SDK still runs.
+  }
   return original;
 }
 
@@ -79,31 +100,43 @@ export function instrumentXhr(tracer) {
   const proto = globalThis.XMLHttpRequest && XMLHttpRequest.prototype;
   if (!proto) return;
   const { open, send, setRequestHeader } = proto;
+  // Another instrumentation's send inside ours (OpenTelemetry's, installed first) may set its
+  // own traceparent after ours, and XHR headers add up ("ours, theirs", which servers drop):
+  // the one closer to the browser propagates then. (Their send outside ours sets it first,
+  // and ours keeps the page's.)
+  let inner;
+  try {
+    inner = !/\[native code]/.test(Function.prototype.toString.call(send));
+  } catch {}
   // What open() was told, per request object, until send().
   const calls = new WeakMap();
-  proto.open = named(function open_(method, url) {
-    calls.set(this, { method, url });
-    return open.apply(this, arguments);
-  }, 'open');
-  proto.setRequestHeader = named(function setRequestHeader_(name, value) {
-    const call = calls.get(this);
-    // The page's own traceparent wins, as with fetch.
-    if (call && /^traceparent$/i.test(name)) call.own = 1;
-    return setRequestHeader.apply(this, arguments);
-  }, 'setRequestHeader');
-  proto.send = named(function send_() {
-    const call = calls.get(this);
-    try {
-      const record = call && tracer.start(call.method, call.url);
-      if (record) {
-        if (record.propagate && !call.own) setRequestHeader.call(this, 'traceparent', tracer.header(record));
-        let error;
-        for (const type of ['error', 'abort', 'timeout']) this.addEventListener(type, () => (error = type));
-        this.addEventListener('loadend', () => tracer.finish(record, this.status, error));
-      }
-    } catch {}
-    return send.apply(this, arguments);
-  }, 'send');
+  // A frozen XMLHttpRequest.prototype (a hardened page): XHR goes untraced, the rest runs.
+  try {
+    proto.open = named(function open_(method, url) {
+      calls.set(this, { method, url });
+      return open.apply(this, arguments);
+    }, 'open');
+    proto.setRequestHeader = named(function setRequestHeader_(name, value) {
+      const call = calls.get(this);
+      // The page's own traceparent wins, as with fetch.
+      if (call && /^traceparent$/i.test(name)) call.own = 1;
+      return setRequestHeader.apply(this, arguments);
+    }, 'setRequestHeader');
+    proto.send = named(function send_() {
+      const call = calls.get(this);
+      try {
+        const record = call && tracer.start(call.method, call.url);
+        if (record) {
+          if (record.propagate && !call.own && !inner) setRequestHeader.call(this, 'traceparent', tracer.header(record));
+          let error;
+          const listen = unzoned(this, 'addEventListener');
+          for (const type of ['error', 'abort', 'timeout']) listen.call(this, type, () => (error = type));
+          listen.call(this, 'loadend', () => tracer.finish(record, this.status, error));
+        }
+      } catch {}
+      return send.apply(this, arguments);
+    }, 'send');
+  } catch {}
 }
 
 // Keep the names the page sees even after minification renames the functions.

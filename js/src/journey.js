@@ -102,19 +102,23 @@ export function startJourney(wasm, io, { due, drain, session, ctx, vitals }) {
     url = location.href;
     newView(trigger);
   };
+  // A frozen History.prototype (a hardened page) refuses the wrappers: route changes by
+  // history calls go unseen there, the rest runs.
   ['pushState', 'replaceState'].forEach((name, trigger) => {
     const original = history[name];
-    history[name] = Object.defineProperty(
-      function () {
-        const result = original.apply(this, arguments);
-        try {
-          onRoute(trigger);
-        } catch {}
-        return result;
-      },
-      'name',
-      { value: name },
-    );
+    try {
+      history[name] = Object.defineProperty(
+        function () {
+          const result = original.apply(this, arguments);
+          try {
+            onRoute(trigger);
+          } catch {}
+          return result;
+        },
+        'name',
+        { value: name },
+      );
+    } catch {}
   });
   addEventListener('popstate', () => onRoute(2), true);
   addEventListener('hashchange', () => onRoute(3), true);
@@ -152,9 +156,11 @@ export function describe(target, key, last) {
 
 // Attributes as JSON: strings, finite numbers and booleans (others are left out), with lone
 // surrogates, which JSON.stringify escapes, as U+FFFD (the gateway refuses them).
+// Own keys only, into an object without a prototype: a polluted Object.prototype (its
+// enumerable keys, a toJSON) adds nothing.
 export function json(attrs) {
-  const kept = {};
-  for (const k in attrs) {
+  const kept = Object.create(null);
+  for (const k of Object.keys(Object(attrs))) {
     const v = attrs[k];
     if (typeof v == 'string' || typeof v == 'boolean' || (typeof v == 'number' && isFinite(v))) kept[k] = v;
   }
