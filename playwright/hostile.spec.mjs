@@ -100,6 +100,10 @@ ${scripts.map((s) => `<script src="/pages/hostile/${s}"></script>`).join('\n')}
   const path = `/hostile/${run}.html`;
   site.serve(path, html);
   const context = await browser.newContext();
+  // HOSTILE_SDK_DIR=dir: the pages load that directory's index.js and rum.js instead of
+  // js/dist's (to see which scenario fails with another build, one without a fix, say).
+  const sdkDir = process.env.HOSTILE_SDK_DIR;
+  if (sdkDir) await context.route(/\/sdk\/(index|rum)\.js$/, (r) => r.fulfill({ path: sdkDir + '/' + new URL(r.request().url()).pathname.split('/').pop(), contentType: 'text/javascript' }));
   const page = await context.newPage();
   const errors = watchErrors(page);
   if (initScript) await page.addInitScript(initScript);
@@ -237,7 +241,7 @@ for (const otherSdk of ['otel', 'sentry']) {
     for (const order of ['after', 'before']) {
       const p = await open(otherSdk, order, { ...NET, otherSdk });
       const withSdk = await observe(p);
-      const ours = assertSameAsWithout(without, withSdk, `${otherSdk}, ours ${order === 'after' ? 'installed after (inside theirs)' : 'installed first (theirs wraps ours)'}`);
+      const ours = assertSameAsWithout(without, withSdk, `${otherSdk}, ours ${order === 'after' ? 'installed after theirs (ours wraps theirs)' : 'installed first (theirs wraps ours)'}`);
       // OTel owns the trace context of every call to its origin, in both orders; beside
       // Sentry, ours goes to every same-origin call.
       assert.deepEqual(ours.map((o) => o.path), otherSdk === 'otel' ? [] : SAME_ORIGIN_NET, 'where our traceparent went');
