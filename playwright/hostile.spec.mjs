@@ -35,6 +35,9 @@
 //   arrive, each of them, up to the SDK's cap of 1,000 spans a page, and none after it.
 // * Back/forward cache: the page with the SDK is restored from the cache exactly as the page
 //   without it (pageshow persisted, the same notRestoredReasons), and keeps recording after.
+// * keepalive at unload: the page's own 40 KiB keepalive POST from its pagehide listener leaves
+//   as without the SDK, though the SDK has about 38 KB of beacons to send then too (a todo:
+//   fails today, see the test).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -454,4 +457,40 @@ test('back/forward cache: the page with the SDK is restored exactly as without i
   assert.deepEqual(seen.none.shows, [false, true], 'the page without the SDK is restored from the cache');
   assert.deepEqual(seen.sdk, seen.none, 'with the SDK: restored the same way, the same notRestoredReasons');
   assert.deepEqual(seen.errors, []);
+});
+
+// The browser caps the bytes of keepalive requests in flight, sendBeacon's included, at 64 KiB
+// a page. Our pagehide listener is a capturing one (js/src/core.js), so it runs before the
+// page's own pagehide listeners and its beacons (up to 30 KB each) take the quota first: the
+// page's own 40 KiB keepalive POST is then refused, where without the SDK it leaves. The fix is
+// in core.js (the lead's): listen to pagehide without capture, registered as the wasm loads,
+// so that the page's listeners (registered before) send first and ours take what is left
+// (checked with HOSTILE_SDK_DIR: the page's POST then arrives; ours, refused, is lost).
+test("keepalive at unload: the page's own 40 KiB keepalive POST still leaves beside our last beacons", { todo: "our pagehide listener captures (js/src/core.js), so our beacons take the 64 KiB keepalive quota before the page's own" }, async () => {
+  const arrived = {};
+  for (const variant of ['none', 'sdk']) {
+    // Notes each sendBeacon (bytes, refused or not) where the test can read it after the page
+    // has gone: localStorage.
+    const noteBeacons = () => {
+      const send = navigator.sendBeacon.bind(navigator);
+      navigator.sendBeacon = (url, body) => {
+        const ok = send(url, body);
+        localStorage.setItem('beacons', (localStorage.getItem('beacons') || '') + (body.size ?? body.length) + (ok ? '' : ' refused') + ', ');
+        return ok;
+      };
+    };
+    const p = await open('unload', variant, { scripts: ['unload.js'], initScript: noteBeacons });
+    if (p.sdk) await sdkLoaded(p.page);
+    await p.page.evaluate(() => window.scenario());
+    await p.page.evaluate(() => localStorage.setItem('beacons', ''));
+    await p.page.goto('about:blank');
+    await eventually(() => site.seen.some((s) => s.path === `/echo/${p.run}/unload`), 3000, 'the unload POST').catch(() => {});
+    arrived[variant] = site.seen.some((s) => s.path === `/echo/${p.run}/unload`);
+    if (p.sdk) {
+      await p.page.goto(site.url + '/pages/vitals/other.html');
+      console.log('our beacons as the page unloaded (bytes):', await p.page.evaluate(() => localStorage.getItem('beacons')));
+    }
+    await p.context.close();
+  }
+  assert.deepEqual(arrived, { none: true, sdk: true }, "the page's own POST at pagehide arrived");
 });
