@@ -35,7 +35,7 @@ const esbuild = here + 'node_modules/.bin/esbuild';
 run(esbuild, ['src/index.js', '--bundle', '--format=esm', '--target=es2020', '--outfile=dist/index.js', '--log-level=warning', '--external:./rum_sdk_wasm.js']);
 writeFileSync(here + 'dist/rum_sdk_wasm.js', `// @rum/sdk's wasm, inlined for bundlers that do not emit rum_sdk_bg.wasm.\nexport default '${readFileSync(here + 'dist/rum_sdk_bg.wasm').toString('base64')}';\n`);
 const sri = (file) => 'sha384-' + createHash('sha384').update(readFileSync(here + 'dist/' + file)).digest('base64');
-run(esbuild, ['src/script.js', '--bundle', '--format=iife', '--global-name=RUM', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent', `--define:WASM_INTEGRITY="${sri('rum_sdk_bg.wasm')}"`]);
+run(esbuild, ['src/script.js', '--bundle', '--format=iife', '--target=es2020', '--outfile=dist/rum.js', '--log-level=warning', '--log-override:empty-import-meta=silent', `--define:WASM_INTEGRITY="${sri('rum_sdk_bg.wasm')}"`]);
 // terser's three compress passes shrink the bundle about 3% more than esbuild's minifier.
 for (const [file, module] of [['dist/index.js', true], ['dist/rum.js', false]]) {
   run(here + 'node_modules/.bin/terser', [file, '--compress', 'passes=3,pure_getters=true,unsafe_arrows=true', '--mangle', '--ecma', '2020', ...(module ? ['--module'] : []), '-o', file]);

@@ -26,7 +26,6 @@
 // * A polluted page (Object.prototype.method/headers/error, Array.prototype.toJSON, a counting
 //   JSON.stringify), with both builds: identical requests (fetch(url) stays a GET without
 //   x-polluted), the page's own JSON.stringify calls unchanged, and our telemetry unpolluted.
-//   (The script-tag build fails it today: see the todo.)
 // * A frozen page (intrinsic prototypes, XMLHttpRequest.prototype and History.prototype
 //   frozen, fetch read-only), with both builds: the page works as without us and the SDK still
 //   delivers its page view, its fetch span and the page's error.
@@ -36,8 +35,8 @@
 // * Back/forward cache: the page with the SDK is restored from the cache exactly as the page
 //   without it (pageshow persisted, the same notRestoredReasons), and keeps recording after.
 // * keepalive at unload: the page's own 40 KiB keepalive POST from its pagehide listener leaves
-//   as without the SDK, though the SDK has about 38 KB of beacons to send then too (a todo:
-//   it fails today, depending on timing; see the test).
+//   as without the SDK, though the SDK has about 38 KB of beacons to send then too (our
+//   pagehide listener does not capture, so the page's own listeners send first).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -303,12 +302,9 @@ for (const [name, script, paths] of [
 }
 
 for (const variant of ['esm', 'sdk']) {
-  // The script-tag build fails here: esbuild's IIFE export helper (`for (var n in exports)
-  // defineProperty(RUM, n, { get: exports[n] })`, from build.mjs's --global-name) walks the
-  // polluted Object.prototype too and throws "Getter must be a function" as rum.js loads, so
-  // `RUM` is undefined and the page's own `RUM.init(...)` throws. The fix belongs in build.mjs.
-  const todo = variant === 'sdk' ? 'rum.js throws as it loads on a page with an enumerable Object.prototype pollution (esbuild\'s __export for-in); fix in js/build.mjs' : undefined;
-  test(`a polluted page (${variant === 'esm' ? 'npm build' : 'script tag'}): the same requests, and our telemetry unpolluted`, { todo }, async () => {
+  // rum.js once threw here as it loaded: esbuild's IIFE export helper walked the polluted
+  // Object.prototype (now js/src/script.js sets RUM to a plain object).
+  test(`a polluted page (${variant === 'esm' ? 'npm build' : 'script tag'}): the same requests, and our telemetry unpolluted`, async () => {
     const opts = { setup: ['pollute-setup.js'], scripts: ['pollute.js'] };
     const base = await open('pollute', 'none', opts);
     const without = await observe(base);
@@ -460,15 +456,11 @@ test('back/forward cache: the page with the SDK is restored exactly as without i
 });
 
 // The browser caps the bytes of keepalive requests in flight, sendBeacon's included, at 64 KiB
-// a page. Our pagehide listener is a capturing one (js/src/core.js), so it runs before the
-// page's own pagehide listeners and its beacons (up to 30 KB each) take the quota first: the
-// page's own 40 KiB keepalive POST is then refused, where without the SDK it leaves. The fix is
-// in core.js (the lead's): listen to pagehide without capture, registered as the wasm loads,
-// so that the page's listeners (registered before) send first and ours take what is left
-// (checked with HOSTILE_SDK_DIR: the page's POST then arrives; ours, refused, is lost). Which
-// request the browser refuses today depends on timing: in three runs here the page's POST was
-// refused twice, our beacon once.
-test("keepalive at unload: the page's own 40 KiB keepalive POST still leaves beside our last beacons", { todo: "our pagehide listener captures (js/src/core.js), so our beacons take the 64 KiB keepalive quota before the page's own" }, async () => {
+// a page. Our pagehide listener does not capture and is registered as the wasm loads, so the
+// page's own pagehide listeners (registered before) send first and our beacons (up to 30 KB
+// each) take what is left: the page's own 40 KiB keepalive POST leaves as without the SDK. (With
+// a capturing listener ours ran first, and the page's POST was refused in two runs of three.)
+test("keepalive at unload: the page's own 40 KiB keepalive POST still leaves beside our last beacons", async () => {
   const arrived = {};
   for (const variant of ['none', 'sdk']) {
     // Notes each sendBeacon (bytes, refused or not) where the test can read it after the page

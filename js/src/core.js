@@ -175,7 +175,9 @@ export function createInit(defaultWasmUrl, inlineWasm, wasmIntegrity) {
               drain(e.type == 'pagehide');
             };
             document.addEventListener('visibilitychange', (e) => (document.visibilityState == 'visible' ? wasm.seen(e.timeStamp, 1) : onHidden(e)), true);
-            addEventListener('pagehide', onHidden, true);
+            // Not capturing: the page's own pagehide listeners send first, so that our beacons
+            // never take the 64 KiB keepalive quota their requests need.
+            addEventListener('pagehide', onHidden);
             setInterval(drain, interval);
             recordPageLoad(wasm, io, drain);
           })

@@ -1,17 +1,15 @@
 // The script-tag build: `<script src=".../rum.js"></script>` then `RUM.init({...})`, or the
 // loader snippet (src/loader.js), which loads this script async and queues the page's `RUM.*`
 // calls and errors until it runs. The .wasm is loaded from beside this script's own URL.
-import { createInit, earlyErrors } from './core.js';
-
-export { event, setUser, setAttributes, setView, error } from './core.js';
+import { createInit, earlyErrors, event, setUser, setAttributes, setView, error } from './core.js';
 
 const src = document.currentScript && document.currentScript.src;
 // WASM_INTEGRITY: the build's .wasm hash (build.mjs defines it), so that rum.js, itself pinned by
 // the page's integrity attribute, runs only the .wasm it was built with.
-export const init = createInit(() => new URL('./rum_sdk_bg.wasm', src || location.href), undefined, WASM_INTEGRITY);
+const init = createInit(() => new URL('./rum_sdk_bg.wasm', src || location.href), undefined, WASM_INTEGRITY);
 
-// The loader's stub, still `window.RUM` while this script runs (the build assigns it after):
-// its errors go to init, and its calls are made again, in order, once `RUM` is this module.
+// The loader's stub, still `window.RUM` until the end of this script: its errors go to init,
+// and its calls are made again, in order, once `RUM` is the SDK.
 const stub = globalThis.RUM;
 if (stub && stub.q) {
   removeEventListener('error', stub.h, true);
@@ -25,3 +23,7 @@ if (stub && stub.q) {
     }),
   );
 }
+
+// A plain object, not an ES module namespace: esbuild's export helper walks the exports with
+// for…in, which a page's enumerable Object.prototype keys break (playwright/hostile.spec.mjs).
+globalThis.RUM = { init, event, setUser, setAttributes, setView, error };
