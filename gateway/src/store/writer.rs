@@ -12,8 +12,8 @@
 //!   (at most [`READ_WAIT`]), so an acknowledged event is readable at once.
 //!
 //! Acknowledged batches not yet indexed are held in memory, at most [`MAX_UNINDEXED_BYTES`]
-//! of them (their log records' size); past that, writes get 503 `busy` until the index
-//! catches up.
+//! of them (their log records' size); past that, writes wait for the index (at most
+//! [`UNINDEXED_WAIT`]), then get 503 `busy`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,8 +36,13 @@ use crate::telemetry::{Counter, Telemetry};
 /// Most write requests in one log append, and most batches in one index transaction.
 const MAX_GROUP: usize = 256;
 
-/// Acknowledged batches waiting for the index, by the size of their log records.
-pub const MAX_UNINDEXED_BYTES: u64 = 32 * 1024 * 1024;
+/// Acknowledged batches waiting for the index, by the size of their log records: at the
+/// index's pace (a few MB/s of beacons on two cores) a few seconds of work, so that a read,
+/// which waits for the index, waits at most that long.
+pub const MAX_UNINDEXED_BYTES: u64 = 8 * 1024 * 1024;
+
+/// How long a write waits for room behind the index before it is refused (503 `busy`).
+pub const UNINDEXED_WAIT: Duration = Duration::from_secs(1);
 
 /// The longest a read waits for the index to reach what was acknowledged before it.
 pub const READ_WAIT: Duration = Duration::from_secs(5);
@@ -322,10 +327,7 @@ impl StoreHandle {
         batch: Batch,
         payloads: Vec<ExportPayload>,
     ) -> Result<(), WriteError> {
-        if self.progress.unindexed_bytes.load(Ordering::Relaxed) > self.progress.max_unindexed_bytes
-        {
-            return Err(WriteError::Busy);
-        }
+        self.room_behind_the_index().await?;
         let received_unix_nano = now_unix_nano();
         let record = serde_json::to_vec(&EntryRef {
             batch: &batch,
@@ -361,6 +363,29 @@ impl StoreHandle {
             }
         })?;
         done.await.unwrap_or(Err(WriteError::Failed))
+    }
+
+    /// Waits (at most [`UNINDEXED_WAIT`]) while the index is more than its bound behind the
+    /// log: the requests' latency grows, as with any full queue, before any is refused.
+    async fn room_behind_the_index(&self) -> Result<(), WriteError> {
+        let progress = &self.progress;
+        let full =
+            || progress.unindexed_bytes.load(Ordering::Relaxed) > progress.max_unindexed_bytes;
+        if !full() {
+            return Ok(());
+        }
+        let mut indexed = progress.indexed.subscribe();
+        let room = async {
+            while full() {
+                if indexed.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        match tokio::time::timeout(UNINDEXED_WAIT, room).await {
+            Ok(()) if !full() => Ok(()),
+            _ => Err(WriteError::Busy),
+        }
     }
 
     /// Runs a read on the read connection, off the async runtime, once the index holds
