@@ -81,6 +81,11 @@ impl<'a> Batch<'a> {
         self.count >= MAX_ITEMS
     }
 
+    /// A new view (an SPA route change) begins: its spans have their own cap.
+    pub fn new_view(&mut self) {
+        self.spans_this_view = 0;
+    }
+
     pub fn len(&self) -> usize {
         self.count
     }

@@ -208,6 +208,7 @@ impl<'a> Recorder<'a> {
     pub fn enter(&mut self, view: View, route: Option<RouteChange>) {
         self.journey.enter(view, route);
         self.errors = Errors::default();
+        self.batch.new_view();
     }
 
     /// The navigation entry, complete (`last` false), before its resources; then again

@@ -204,6 +204,25 @@ fn spans_over_the_per_view_cap_are_counted_not_queued() {
 }
 
 #[test]
+fn each_view_has_its_own_span_cap() {
+    let mut arena = arena();
+    let mut batch = Batch::new(&mut arena);
+    for _ in 0..MAX_SPANS_PER_VIEW + 1 {
+        push_span(&mut batch, "https://a/");
+        if batch.len() >= MAX_ITEMS {
+            drain(&mut batch);
+        }
+    }
+    drain(&mut batch);
+    assert_eq!(batch.dropped, 1, "the first view is over its cap");
+    // An SPA route change: a long-lived app keeps recording its calls.
+    batch.new_view();
+    push_span(&mut batch, "https://a/next");
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch.dropped, 1);
+}
+
+#[test]
 fn the_envelope_carries_resource_session_view_and_context() {
     let mut arena = arena();
     let mut batch = Batch::new(&mut arena);
