@@ -63,6 +63,9 @@ pub struct Uploaded {
     pub sources_content: bool,
 }
 
+/// How [`SourceMaps::symbolicate_by`] finds the map of a script path.
+type FindMap<'a> = dyn FnMut(&str) -> Result<Option<Arc<Loaded>>, String> + 'a;
+
 enum Loaded {
     Map(SourceMap),
     Broken(String),
@@ -338,10 +341,31 @@ impl SourceMaps {
     /// Resolves `frames` (innermost first) through the maps of `service`/`version`: each
     /// resolved frame gets its `original`, each other one the reason in `unresolved`.
     pub fn symbolicate(&self, service: Option<&str>, version: Option<&str>, frames: &mut [Frame]) {
+        let mut find = |path: &str| match (service, version) {
+            (Some(service), Some(version)) => Ok(self.find(service, version, path)),
+            _ => Err("no_service_version".to_string()),
+        };
+        self.symbolicate_by(frames, &mut find);
+    }
+
+    /// Resolves `frames` as [`SourceMaps::symbolicate`] does, with `map` (a source map's
+    /// bytes, untrusted) as the map of every script: the map parser and the resolver without
+    /// the file system, for the fuzz target and its corpus replay (`fuzz/`).
+    pub fn symbolicate_with_map(&self, map: &[u8], frames: &mut [Frame]) {
+        let loaded = Arc::new(match parse(map) {
+            Ok(map) => Loaded::Map(map),
+            Err(e) => Loaded::Broken(e),
+        });
+        let mut find = |_: &str| Ok(Some(Arc::clone(&loaded)));
+        self.symbolicate_by(frames, &mut find);
+    }
+
+    /// `find`: the map of a script path (`None`: there is none), or why none is looked for.
+    fn symbolicate_by(&self, frames: &mut [Frame], find: &mut FindMap<'_>) {
         let mut maps: HashMap<String, Option<Arc<Loaded>>> = HashMap::new();
         let mut resolved: Vec<Option<Resolved>> = Vec::with_capacity(frames.len());
         for frame in frames.iter_mut() {
-            let outcome = self.resolve_one(service, version, frame, &mut maps);
+            let outcome = self.resolve_one(frame, &mut maps, find);
             match outcome {
                 Ok(r) => resolved.push(Some(r)),
                 Err(reason) => {
@@ -371,10 +395,9 @@ impl SourceMaps {
 
     fn resolve_one(
         &self,
-        service: Option<&str>,
-        version: Option<&str>,
         frame: &Frame,
         maps: &mut HashMap<String, Option<Arc<Loaded>>>,
+        find: &mut FindMap<'_>,
     ) -> Result<Resolved, String> {
         let (Some(line), Some(column)) = (frame.line, frame.column) else {
             return Err("no_position".into());
@@ -382,13 +405,14 @@ impl SourceMaps {
         let Some(path) = url_path(&frame.url) else {
             return Err("not_a_script_url".into());
         };
-        let (Some(service), Some(version)) = (service, version) else {
-            return Err("no_service_version".into());
+        let loaded = match maps.get(path) {
+            Some(loaded) => loaded.clone(),
+            None => {
+                let loaded = find(path)?;
+                maps.insert(path.to_string(), loaded.clone());
+                loaded
+            }
         };
-        let loaded = maps
-            .entry(path.to_string())
-            .or_insert_with(|| self.find(service, version, path))
-            .clone();
         let Some(loaded) = loaded else {
             return Err("no_sourcemap".into());
         };
@@ -415,8 +439,10 @@ impl SourceMaps {
         Ok(Resolved {
             original: OriginalFrame {
                 file,
-                line: src_line + 1,
-                column: src_col + 1,
+                // A map's position can be u32::MAX (the `sourcemap` crate wraps a negative
+                // one): found by fuzzing, an overflow here.
+                line: src_line.saturating_add(1),
+                column: src_col.saturating_add(1),
                 function: None,
                 context: context.flatten(),
             },

@@ -42,8 +42,10 @@ pub fn decode_body(
     }
 }
 
-/// Reads at most `max + 1` bytes: one byte over proves the body is too large.
-fn gunzip(body: &[u8], max: u64) -> Result<Bytes, Rejection> {
+/// Inflates a gzip body (members concatenated, as `MultiGzDecoder` reads them) reading at
+/// most `max + 1` bytes: one byte over proves the body is too large. Public for the fuzz
+/// target and its corpus replay (`fuzz/`, through [`crate::decoders`]).
+pub fn gunzip(body: &[u8], max: u64) -> Result<Bytes, Rejection> {
     let mut out = Vec::new();
     let mut reader = MultiGzDecoder::new(body).take(max.saturating_add(1));
     reader

@@ -7,7 +7,7 @@
 //! refusal is a [`Rejection`].
 
 pub mod beacon;
-mod decode;
+pub(crate) mod decode;
 pub mod otlp;
 mod request;
 

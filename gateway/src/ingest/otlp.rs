@@ -32,6 +32,16 @@ pub async fn receive(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
+/// An `application/x-protobuf` body: 400 when it is not an `ExportTraceServiceRequest`.
+pub fn decode_protobuf(bytes: &[u8]) -> Result<ExportTraceServiceRequest, Rejection> {
+    ExportTraceServiceRequest::decode(bytes).map_err(|e| Rejection::Malformed(e.to_string()))
+}
+
+/// An `application/json` body (OTLP's JSON mapping): 400 when it is not one.
+pub fn decode_json(bytes: &[u8]) -> Result<ExportTraceServiceRequest, Rejection> {
+    serde_json::from_slice(bytes).map_err(|e| Rejection::Malformed(e.to_string()))
+}
+
 async fn handle(
     state: &IngestState,
     peer: Option<std::net::SocketAddr>,
@@ -49,10 +59,9 @@ async fn handle(
     )?;
     let bytes = read_body(&headers, None, body, &state.limits).await?;
     let request = if media_type == PROTOBUF {
-        ExportTraceServiceRequest::decode(bytes.as_ref())
-            .map_err(|e| Rejection::Malformed(e.to_string()))?
+        decode_protobuf(&bytes)?
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| Rejection::Malformed(e.to_string()))?
+        decode_json(&bytes)?
     };
     let valid = validate::otlp::request(request, &state.checks())?;
     // Backends' spans get nothing from the enricher, but go through it like every batch.
