@@ -36,13 +36,16 @@ use crate::telemetry::{Counter, Telemetry};
 /// Most write requests in one log append, and most batches in one index transaction.
 const MAX_GROUP: usize = 256;
 
-/// Acknowledged batches waiting for the index, by the size of their log records: at the
-/// index's pace (a few MB/s of beacons on two cores) a few seconds of work, so that a read,
-/// which waits for the index, waits at most that long.
-pub const MAX_UNINDEXED_BYTES: u64 = 8 * 1024 * 1024;
+/// Acknowledged batches waiting for the index, by the size of their log records: enough for
+/// the index's largest groups (hundreds of requests) and under a second of its work, so that a
+/// read, which waits for the index, waits less than that. In memory the batches take several
+/// times their records' size (8 MiB raised the gateway's peak RSS by 37 MB; 2 MiB made 100-event
+/// beacons wait past the bound on a busy machine).
+pub const MAX_UNINDEXED_BYTES: u64 = 4 * 1024 * 1024;
 
-/// How long a write waits for room behind the index before it is refused (503 `busy`).
-pub const UNINDEXED_WAIT: Duration = Duration::from_secs(1);
+/// How long a write waits for room behind the index before it is refused (503 `busy`): as
+/// long as a read may wait for the index.
+pub const UNINDEXED_WAIT: Duration = READ_WAIT;
 
 /// The longest a read waits for the index to reach what was acknowledged before it.
 pub const READ_WAIT: Duration = Duration::from_secs(5);
@@ -95,8 +98,9 @@ struct Progress {
     indexed: watch::Sender<u64>,
     /// Log bytes acknowledged or queued but not yet indexed.
     unindexed_bytes: AtomicU64,
-    /// Past this many unindexed bytes, writes are refused (`busy`).
+    /// Past this many unindexed bytes, writes wait up to `unindexed_wait`, then are refused.
     max_unindexed_bytes: u64,
+    unindexed_wait: Duration,
     /// Set when the appender has stopped: the indexer then stops retrying a failing commit
     /// (the log has the batches; the next start indexes them).
     stopping: AtomicBool,
@@ -169,8 +173,10 @@ fn checkpoint_until_stopped(conn: Connection, stop: std::sync::mpsc::Receiver<()
 pub struct Extras {
     pub outbox: Option<Outbox>,
     pub telemetry: Arc<Telemetry>,
-    /// Log bytes acknowledged but not yet indexed past which writes get 503 `busy`.
+    /// Log bytes acknowledged but not yet indexed past which writes wait, then get 503 `busy`.
     pub max_unindexed_bytes: u64,
+    /// How long such a write waits for room.
+    pub unindexed_wait: Duration,
 }
 
 impl Default for Extras {
@@ -179,6 +185,7 @@ impl Default for Extras {
             outbox: None,
             telemetry: Arc::default(),
             max_unindexed_bytes: MAX_UNINDEXED_BYTES,
+            unindexed_wait: UNINDEXED_WAIT,
         }
     }
 }
@@ -274,6 +281,7 @@ pub fn start_with(
         indexed: watch::channel(indexed).0,
         unindexed_bytes: AtomicU64::new(0),
         max_unindexed_bytes: extras.max_unindexed_bytes,
+        unindexed_wait: extras.unindexed_wait,
         stopping: AtomicBool::new(false),
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -365,7 +373,7 @@ impl StoreHandle {
         done.await.unwrap_or(Err(WriteError::Failed))
     }
 
-    /// Waits (at most [`UNINDEXED_WAIT`]) while the index is more than its bound behind the
+    /// Waits (at most [`UNINDEXED_WAIT`] by default) while the index is more than its bound behind the
     /// log: the requests' latency grows, as with any full queue, before any is refused.
     async fn room_behind_the_index(&self) -> Result<(), WriteError> {
         let progress = &self.progress;
@@ -382,7 +390,7 @@ impl StoreHandle {
                 }
             }
         };
-        match tokio::time::timeout(UNINDEXED_WAIT, room).await {
+        match tokio::time::timeout(progress.unindexed_wait, room).await {
             Ok(()) if !full() => Ok(()),
             _ => Err(WriteError::Busy),
         }

@@ -84,6 +84,8 @@ impl InProcess {
         let config = config(overrides).expect("config");
         let extras = writer::Extras {
             max_unindexed_bytes,
+            // A test of the bound need not wait the production 5 s for each refusal.
+            unindexed_wait: std::time::Duration::from_millis(300),
             ..writer::Extras::default()
         };
         let (store, writer) = writer::start_with(dir.path(), queue, extras).expect("store");
