@@ -111,6 +111,11 @@ for (const [part, title] of PARTS) {
   out.push(readFileSync(file, 'utf8').trim());
   out.push('');
 }
+// The soak (bench/soak) runs on its own, not from bench/run: its section when it was run.
+if (existsSync(results + 'soak.md')) {
+  out.push(readFileSync(results + 'soak.md', 'utf8').trim());
+  out.push('');
+}
 if (missing.length) {
   out.push('## Not measured in this run');
   out.push('');

@@ -4,6 +4,7 @@
 //!   rum-loadgen floor --listen 127.0.0.1:0
 //!   rum-loadgen run [--gateway-bin PATH] [--out bench/results] [--duration-secs 10] …
 //!   rum-loadgen load --addr 127.0.0.1:4318 [--pid PID] [--payload beacon-20] [--rate R]
+//!   rum-loadgen soak [--duration-secs 600]
 //!
 //! Run from the repository root after `cargo build --release -p gateway -p gateway-load`.
 
@@ -15,6 +16,7 @@ mod prefill;
 mod process;
 mod report;
 mod scenario;
+mod soak;
 
 use std::net::SocketAddr;
 
@@ -42,6 +44,9 @@ enum Command {
     Run(orchestrate::RunArgs),
     /// One run against a server that is already running (e.g. to profile it).
     Load(LoadArgs),
+    /// A long mixed run at half of peak: RSS, file descriptors, latency per window, and
+    /// acknowledged events counted in the store (bench/soak).
+    Soak(soak::SoakArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -97,5 +102,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Floor { listen } => floor::serve(listen).await,
         Command::Run(args) => orchestrate::run(args).await,
         Command::Load(args) => load(args).await,
+        Command::Soak(args) => soak::soak(args).await,
     }
 }

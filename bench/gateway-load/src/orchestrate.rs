@@ -61,7 +61,7 @@ pub struct RunArgs {
 
 /// Which enrichment a gateway gets.
 #[derive(Debug, Clone)]
-enum Enrich {
+pub(crate) enum Enrich {
     /// Geo (when the database exists) and user agents (when the regexes exist).
     On {
         mmdb: Option<PathBuf>,
@@ -86,11 +86,11 @@ pub struct Checks {
 }
 
 /// What every section needs.
-struct Bench {
-    bin: PathBuf,
-    work: PathBuf,
-    spec: Spec,
-    enrich_on: Enrich,
+pub(crate) struct Bench {
+    pub(crate) bin: PathBuf,
+    pub(crate) work: PathBuf,
+    pub(crate) spec: Spec,
+    pub(crate) enrich_on: Enrich,
 }
 
 /// Parts of the run, for `--only`.
@@ -413,7 +413,7 @@ fn parse_sizes(text: &str) -> anyhow::Result<Vec<u64>> {
     Ok(sizes)
 }
 
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))
 }
 
@@ -474,7 +474,7 @@ fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
     toml::to_string(&root).context("writing the gateway config")
 }
 
-async fn start_gateway(
+pub(crate) async fn start_gateway(
     bench: &Bench,
     label: &str,
     data_dir: &Path,
@@ -555,7 +555,7 @@ async fn finish_gateway(
 }
 
 /// A Prometheus counter's value (summed over its label sets).
-fn counter(metrics: &str, name: &str) -> u64 {
+pub(crate) fn counter(metrics: &str, name: &str) -> u64 {
     metrics
         .lines()
         .filter(|line| line.starts_with(name) && !line.starts_with('#'))

@@ -45,7 +45,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn from_micros(mut us: Vec<u32>) -> Latency {
+    pub fn from_micros(mut us: Vec<u32>) -> Latency {
         if us.is_empty() {
             return Latency::default();
         }
