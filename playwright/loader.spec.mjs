@@ -36,6 +36,7 @@ async function open(snippet, marker) {
   RUM.setUser({ id: ${JSON.stringify(marker)} });
   RUM.event('before.load', { n: 1 });
   setTimeout(() => { throw new TypeError('thrown before the SDK'); });
+  fetch('/echo/early-' + ${JSON.stringify(marker)});
 </script></head><body><h1>Loader</h1><p>Enough text for a contentful paint.</p><button id="b">ok</button></body></html>`,
   );
   const url = pages.url + path;
@@ -66,6 +67,17 @@ test('calls and errors made before rum.js loaded are delivered once it has', asy
   assert.equal(error.kind, 'uncaught');
   assert.equal(s.views.length, 1);
   assert.deepEqual(errors, ['thrown before the SDK'], 'the page still sees its own error, nothing else');
+  // A fetch made before rum.js arrived is in the page load's trace (from resource timing; it
+  // went without a traceparent, as no wrapper existed yet).
+  const early = await eventually(async () => {
+    const { traces } = await gateway.api('/api/traces?limit=50');
+    for (const t of traces) {
+      const { spans } = await gateway.api('/api/traces/' + t.trace_id);
+      const span = spans.find((x) => String(x.attributes['url.full']).endsWith('/echo/early-loader-user'));
+      if (span) return span;
+    }
+  }, 15000, 'the early fetch in the page load');
+  assert.equal(early.name, 'resourceFetch');
   await page.close();
 });
 

@@ -7,6 +7,9 @@ const serverTraceparent = (entry) => ((entry.serverTiming || []).find((s) => s.n
 
 /** Starts collecting; `record(forward)` runs once the page has loaded and the wasm is live. */
 export function watchPageLoad() {
+  // Called just after the fetch and XHR wrappers are installed: calls that started before
+  // (a loader page's early fetches) have no client span, and become resource spans.
+  const wrappedAt = performance.now();
   const resources = [];
   let observer;
   try {
@@ -22,7 +25,7 @@ export function watchPageLoad() {
     };
     const recordNow = () => {
       // The entry fields the wasm reads, in its order (rum-sdk/src/trace/document_load.rs:
-      // FIELD_NAMES); the last is the paint's, set apart.
+      // FIELD_NAMES); the last is the paint's, set apart (a resource's: `wrappedAt`).
       const names = io.text(wasm.fields()).split(',');
       const numbers = (entry, fcp = 0) => [...names.map((f) => +entry[f] || 0).slice(0, -1), fcp];
       const nav = performance.getEntriesByType('navigation')[0];
@@ -40,7 +43,7 @@ export function watchPageLoad() {
       const navNumbers = numbers(nav, fcp ? fcp.startTime : 0);
       io.call(wasm.navigation, [...navNumbers, 0], navStrings);
       for (const r of resources.splice(0)) {
-        if (io.call(wasm.resource, numbers(r), [r.name, r.initiatorType, r.nextHopProtocol, r.renderBlockingStatus, serverTraceparent(r)])) onDue();
+        if (io.call(wasm.resource, numbers(r, wrappedAt), [r.name, r.initiatorType, r.nextHopProtocol, r.renderBlockingStatus, serverTraceparent(r)])) onDue();
       }
       if (io.call(wasm.navigation, [...navNumbers, 1], navStrings)) onDue();
     };

@@ -6,7 +6,8 @@
 //!   timing marks as span events;
 //! * `documentFetch`, its child: the HTML document's request, with the network marks;
 //! * `resourceFetch`, its other children: one per stylesheet, script, image or font that
-//!   finished loading before `load` (fetch and XHR calls are client spans already), at most
+//!   finished loading before `load` (fetch and XHR calls are client spans already, but for
+//!   those made before the SDK had wrapped `fetch` and XHR: a loader page's early calls), at most
 //!   [`MAX_RESOURCE_SPANS`] (the first the browser reported), the number left out recorded
 //!   on `documentLoad`.
 //!
@@ -64,6 +65,9 @@ const RESPONSE_STATUS: usize = 13;
 /// `unloadEventStart` to `firstContentfulPaint`: the page's marks, events of `documentLoad`.
 const PAGE_MARKS: core::ops::Range<usize> = 14..23;
 const LOAD_EVENT_END: usize = 21;
+/// A resource entry's `firstContentfulPaint` slot, a page mark it has none of, carries when
+/// the SDK's fetch and XHR wrappers were installed.
+const WRAPPED_AT: usize = 22;
 
 /// The navigation entry and what the page said about its server span. Strings are the
 /// bytes JS wrote.
@@ -121,8 +125,9 @@ impl PageLoad {
     }
 
     /// A resource entry: queued as a `resourceFetch` span when it finished before `load`, is
-    /// not a fetch or XHR call, and the cap is not reached (then counted). True when a beacon
-    /// is due.
+    /// not a fetch or XHR call made since the SDK's wrappers exist (those are client spans
+    /// already; earlier ones, such as a loader page's early fetches, have no span but this),
+    /// and the cap is not reached (then counted). True when a beacon is due.
     pub fn resource(
         &mut self,
         r: &Resource,
@@ -131,7 +136,8 @@ impl PageLoad {
         batch: &mut Batch,
     ) -> bool {
         let t = r.timing;
-        let loaded = !matches!(r.initiator, b"fetch" | b"xmlhttprequest" | b"beacon")
+        let call = matches!(r.initiator, b"fetch" | b"xmlhttprequest" | b"beacon");
+        let loaded = (!call || t[START_TIME] < t[WRAPPED_AT])
             && t[START_TIME] >= self.fetch_start
             && t[RESPONSE_END] > 0.0
             && t[RESPONSE_END] <= self.load_event_end;

@@ -23,6 +23,16 @@ fn spans(
     meta: &str,
     extra: &[(String, [f64; FIELD_COUNT])],
 ) -> (Vec<Value>, Value) {
+    spans_wrapped_at(server_timing, meta, extra, 0.0)
+}
+
+/// As [`spans`], with the SDK's fetch and XHR wrappers installed at `wrapped_at` (ms).
+fn spans_wrapped_at(
+    server_timing: Option<&str>,
+    meta: &str,
+    extra: &[(String, [f64; FIELD_COUNT])],
+    wrapped_at: f64,
+) -> (Vec<Value>, Value) {
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
     let fcp = f["paint"]
         .as_array()
@@ -46,7 +56,7 @@ fn spans(
     let mut batch = Batch::new(&mut arena);
     let mut load = PageLoad::start(&nav, &mut ids);
     for r in f["resources"].as_array().expect("resources") {
-        let t = timing(r, 0.0);
+        let t = timing(r, wrapped_at);
         let resource = Resource {
             timing: &t,
             url: text(r, "name"),
@@ -299,4 +309,27 @@ fn at_most_the_cap_of_resources_the_rest_counted_on_document_load() {
             && urls.contains(&"https://cdn.example/245.css")
     );
     assert!(!urls.contains(&"https://cdn.example/246.css"));
+}
+
+#[test]
+fn a_fetch_made_before_the_sdk_wrapped_fetch_is_a_resource_span() {
+    // The fixture's fetch call to /api, as if the SDK had loaded after it (a loader page).
+    let f: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
+    let api = f["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|e| e["name"].as_str().is_some_and(|n| n.ends_with("/api"))))
+        .expect("the fetch call");
+    let start = api["startTime"].as_f64().expect("startTime");
+    let url = |s: &Value| s["attrs"]["url.full"].as_str().unwrap_or("").to_owned();
+    let early = |wrapped_at: f64| {
+        spans_wrapped_at(None, "", &[], wrapped_at)
+            .0
+            .into_iter()
+            .filter(|s| s["name"] == "resourceFetch" && url(s).ends_with("/api"))
+            .collect::<Vec<_>>()
+    };
+    let before = early(start + 1.0);
+    assert_eq!(before.len(), 1, "started before the wrappers: no client span but this");
+    assert_eq!(before[0]["attrs"]["rum.resource.initiator_type"], "fetch");
+    assert!(early(start).is_empty(), "started once wrapped: a client span already");
 }
