@@ -490,7 +490,9 @@ fn run_appender(
                 }
             }
         }
-        log.trim(*progress.indexed.borrow());
+        // Copied out first: the indexer must not wait on this borrow while files are deleted.
+        let indexed = *progress.indexed.borrow();
+        log.trim(indexed);
     }
     progress.stopping.store(true, Ordering::Release);
     tracing::info!("Store appender drained its queue and stopped.");
