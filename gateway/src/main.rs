@@ -27,6 +27,10 @@ struct Cli {
     /// Token for the admin listener (required when it is not on loopback).
     #[arg(long, env = "RUM_GATEWAY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Benchmarks only: acknowledge every request once validated, enriched and encoded, and
+    /// store nothing (the baseline that shows what durability costs). Never in production.
+    #[arg(long)]
+    bench_discard_writes: bool,
 }
 
 #[tokio::main]
@@ -47,8 +51,12 @@ async fn main() -> anyhow::Result<()> {
         admin_listen: cli.admin_listen,
         admin_token: cli.admin_token,
     };
-    let config =
+    let mut config =
         Config::load(cli.config.as_deref(), overrides).context("loading the configuration")?;
+    if cli.bench_discard_writes {
+        tracing::warn!("--bench-discard-writes: every request is acknowledged and NOTHING is stored (a benchmark baseline).");
+        config.set_discard_writes(true);
+    }
     if config.dev_mode() {
         tracing::warn!(
             key = gateway::config::DEV_KEY,

@@ -208,6 +208,7 @@ pub async fn run_with_listeners(
     let extras = store::writer::Extras {
         outbox,
         telemetry: Arc::clone(&telemetry),
+        discard: config.discard_writes(),
         ..store::writer::Extras::default()
     };
     let (store, writer) =

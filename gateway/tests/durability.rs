@@ -26,6 +26,10 @@ struct Gateway {
 impl Gateway {
     /// Starts the binary on `data`, with its stderr appended to `data`'s sibling `gateway.log`.
     fn start(data: &Path) -> Gateway {
+        Gateway::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, args: &[&str]) -> Gateway {
         let log = data.with_extension("log");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -49,6 +53,7 @@ impl Gateway {
             ])
             .arg("--config")
             .arg(&config)
+            .args(args)
             .arg("--data-dir")
             .arg(data)
             .env_remove("RUM_GATEWAY_CONFIG")
@@ -533,4 +538,26 @@ fn a_full_disk_gets_503_with_retry_after_and_leaves_a_sound_store_that_writes_ag
     assert!(acked
         .iter()
         .all(|t| traces.get(&format!("{t:032x}")) == Some(&(1, 1))));
+}
+
+#[test]
+fn the_benchmark_baseline_acknowledges_and_stores_nothing() {
+    // `--bench-discard-writes`: the no-op sink bench/run compares the durable store with.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let gateway = Gateway::start_with(&data, &["--bench-discard-writes"]);
+    let (status, _, body) = post_beacon(gateway.ingest, &beacon(77, 1, 0)).expect("post");
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = http(
+        gateway.admin,
+        &format!("GET /api/traces/{:032x} HTTP/1.1", 77),
+        "",
+    )
+    .expect("admin");
+    assert_eq!(status, 404, "nothing stored");
+    assert!(
+        gateway.log().contains("NOTHING is stored"),
+        "{}",
+        gateway.log()
+    );
 }

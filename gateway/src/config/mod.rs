@@ -94,6 +94,8 @@ pub struct Config {
     limits: Limits,
     apps: Vec<App>,
     dev_mode: bool,
+    /// Benchmarks only (`--bench-discard-writes`): acknowledge without storing.
+    discard_writes: bool,
     enrich: EnrichConfig,
     export: crate::export::ExportConfig,
     scrub: ScrubConfig,
@@ -220,6 +222,7 @@ impl Config {
             limits: file.limits,
             apps,
             dev_mode,
+            discard_writes: false,
             enrich: file.enrich,
             export: file.export,
             scrub: file.scrub,
@@ -248,6 +251,14 @@ impl Config {
     }
     pub fn dev_mode(&self) -> bool {
         self.dev_mode
+    }
+    /// Benchmarks only: every write is acknowledged once encoded, and nothing is stored (the
+    /// no-op sink that shows what durability costs; `rum-gateway --bench-discard-writes`).
+    pub fn discard_writes(&self) -> bool {
+        self.discard_writes
+    }
+    pub fn set_discard_writes(&mut self, discard: bool) {
+        self.discard_writes = discard;
     }
     pub fn enrich(&self) -> &EnrichConfig {
         &self.enrich

@@ -101,6 +101,8 @@ struct Progress {
     /// Past this many unindexed bytes, writes wait up to `unindexed_wait`, then are refused.
     max_unindexed_bytes: u64,
     unindexed_wait: Duration,
+    /// Benchmarks only: see [`Extras::discard`].
+    discard: bool,
     /// Set when the appender has stopped: the indexer then stops retrying a failing commit
     /// (the log has the batches; the next start indexes them).
     stopping: AtomicBool,
@@ -177,6 +179,8 @@ pub struct Extras {
     pub max_unindexed_bytes: u64,
     /// How long such a write waits for room.
     pub unindexed_wait: Duration,
+    /// Benchmarks only: acknowledge each write once encoded, store nothing.
+    pub discard: bool,
 }
 
 impl Default for Extras {
@@ -186,6 +190,7 @@ impl Default for Extras {
             telemetry: Arc::default(),
             max_unindexed_bytes: MAX_UNINDEXED_BYTES,
             unindexed_wait: UNINDEXED_WAIT,
+            discard: false,
         }
     }
 }
@@ -282,6 +287,7 @@ pub fn start_with(
         unindexed_bytes: AtomicU64::new(0),
         max_unindexed_bytes: extras.max_unindexed_bytes,
         unindexed_wait: extras.unindexed_wait,
+        discard: extras.discard,
         stopping: AtomicBool::new(false),
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -346,6 +352,9 @@ impl StoreHandle {
             tracing::error!(%error, "A batch could not be encoded for the ingest log.");
             WriteError::Failed
         })?;
+        if self.progress.discard {
+            return Ok(());
+        }
         let record_bytes = record.len() as u64;
         // Counted before the appender can see it (the indexer subtracts it once indexed).
         self.progress
