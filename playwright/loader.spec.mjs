@@ -113,3 +113,34 @@ test('rum.js runs only the .wasm it was built with (its SRI hash, js/dist/integr
   assert.deepEqual(consoled.filter((t) => t.startsWith('rum: ')), [`rum: not recording: the .wasm at ${pages.url}/pages/empty.wasm (TypeError: Failed to fetch)`]);
   await page.close();
 });
+
+test('rum.js with defer, and the snippet beside a deferred rum.js of the page, both record', async () => {
+  // Without the snippet: a deferred rum.js runs before DOMContentLoaded, where the page inits.
+  // With it and the page's own `<script defer src=rum.js>` as well: whichever rum.js runs
+  // first takes the stub's queue; the calls are made once.
+  const cases = {
+    'defer-only': `<script defer src="/sdk/rum.js"></script>
+<script>document.addEventListener('DOMContentLoaded', () => { RUM.init({ endpoint: ${JSON.stringify(gateway.ingest)}, apiKey: 'dev', service: { name: 'defer-page' } }); RUM.setUser({ id: 'defer-only' }); });</script>`,
+    'snippet-and-defer': `${loader().replace('RUM_SCRIPT_URL', '/sdk/rum.js?delay=500')}<script defer src="/sdk/rum.js"></script>
+<script>RUM.init({ endpoint: ${JSON.stringify(gateway.ingest)}, apiKey: 'dev', service: { name: 'defer-page' } });
+  // After both copies ran: the live RUM is the one that was initialized.
+  setTimeout(() => RUM.setUser({ id: 'snippet-and-defer' }), 1500);</script>`,
+  };
+  for (const [marker, head] of Object.entries(cases)) {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    pages.serve(`/defer-${marker}.html`, `<!doctype html><html><head><meta charset="utf-8">${head}</head><body><h1>Deferred</h1><p>Enough text for a contentful paint.</p></body></html>`);
+    await page.goto(pages.url + `/defer-${marker}.html`);
+    await sdkLoaded(page);
+    await page.waitForTimeout(1800);
+    await page.goto('about:blank');
+    const row = await eventually(async () => {
+      const { sessions } = await gateway.api('/api/sessions?limit=100');
+      return sessions.find((x) => x.user_id === marker);
+    }, 15000, `the ${marker} session`);
+    assert.equal(row.view_count, 1, marker);
+    assert.deepEqual(errors, [], marker);
+    await page.close();
+  }
+});

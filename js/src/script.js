@@ -26,4 +26,6 @@ if (stub && stub.q) {
 
 // A plain object, not an ES module namespace: esbuild's export helper walks the exports with
 // for…in, which a page's enumerable Object.prototype keys break (playwright/hostile.spec.mjs).
-globalThis.RUM = { init, event, setUser, setAttributes, setView, error };
+// A second copy of rum.js on the page (the snippet's and a <script> of its own) leaves the
+// first, which holds the session and the wrappers, in place.
+if (!stub || stub.q) globalThis.RUM = { init, event, setUser, setAttributes, setView, error };
