@@ -227,7 +227,7 @@ pub fn cpu_seconds(pid: Option<u32>) -> anyhow::Result<f64> {
 }
 
 /// CPU seconds so far by thread name (threads of one name summed), e.g. `tokio-runtime-w`,
-/// `store-writer`.
+/// `store-indexer`.
 pub fn thread_cpu_seconds(pid: u32) -> anyhow::Result<BTreeMap<String, f64>> {
     let mut by_name = BTreeMap::new();
     let tasks = proc_dir(Some(pid)).join("task");
@@ -366,7 +366,7 @@ pub struct StateShares {
     pub samples: u64,
     /// `R`: on a CPU or waiting for one.
     pub running: f64,
-    /// `D`: uninterruptible sleep, for the store writer almost always fsync.
+    /// `D`: uninterruptible sleep, for the store's index thread almost always fsync.
     pub disk_wait: f64,
     /// `S` and anything else: waiting for work.
     pub idle: f64,

@@ -222,7 +222,7 @@ fn threads(r: &RunResult) -> (f64, f64, f64) {
     for (name, cores) in &r.usage.thread_cores {
         if name.starts_with("tokio") {
             runtime += cores;
-        } else if name == "store-writer" {
+        } else if name.starts_with("store-") {
             writer += cores;
         } else {
             other += cores;
@@ -394,7 +394,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(s, "\n### Store size (20-event beacons, closed loop)\n");
         let _ = writeln!(
             s,
-            "| events in store | DB size after the run | prefill (events, time) | req/s | events/s | p50 / p99 / max ms | server CPU cores | disk writes MB/s | writer in fsync | peak RSS | non-2xx |"
+            "| events in store | DB size after the run | prefill (events, time) | req/s | events/s | p50 / p99 / max ms | server CPU cores | disk writes MB/s | index thread in fsync | peak RSS | non-2xx |"
         );
         let _ = writeln!(
             s,
@@ -459,7 +459,7 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(s, "\n### CPU and memory of the server\n");
     let _ = writeln!(
         s,
-        "| run | server CPU cores | runtime threads | store-writer thread | writer state R / D / idle | CPU µs/request | CPU µs/event | disk writes MB/s | RSS peak / at end | generator CPU cores | other processes' CPU cores | server threads waiting for a CPU |"
+        "| run | server CPU cores | runtime threads | store threads | index thread R / D / idle | CPU µs/request | CPU µs/event | disk writes MB/s | RSS peak / at end | generator CPU cores | other processes' CPU cores | server threads waiting for a CPU |"
     );
     let _ = writeln!(
         s,
@@ -519,9 +519,10 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(
         s,
         "\n*Runtime threads*: tokio workers and blocking pool (HTTP, decoding, validation, \
-         enrichment, scrubbing); *store-writer*: the one SQLite writer thread (row encoding, \
-         inserts, commits). Writer state is sampled every 2 ms from `/proc`: R running or \
-         runnable, D uninterruptible (waiting for the disk: fsync), idle waiting for work. \
+         enrichment, scrubbing); *store threads*: the ingest log's appender (appends, one fsync per \
+         group), the SQLite indexer (row encoding, inserts, commits) and the WAL checkpointer. \
+         The index thread's state is sampled every 2 ms from `/proc`: R running or runnable, D \
+         uninterruptible (waiting for the disk: fsync), idle waiting for work. \
          *Other processes*: the machine's busy time (`/proc/stat`) minus server and generator; \
          *waiting for a CPU*: the server threads' run-queue time (`schedstat`) ÷ wall time, \
          i.e. how many of its threads were ready to run but had no core, on average."

@@ -72,7 +72,7 @@ impl Latency {
 pub struct Usage {
     /// utime + stime over the window ÷ wall time: cores used.
     pub cpu_cores: f64,
-    /// Cores used per thread name (`tokio-runtime-w`, `store-writer`, …).
+    /// Cores used per thread name (`tokio-runtime-w`, `store-indexer`, …).
     pub thread_cores: BTreeMap<String, f64>,
     /// VmHWM at the end of the window: the peak over the process's life so far.
     pub peak_rss_mb: f64,
@@ -80,7 +80,7 @@ pub struct Usage {
     pub rss_mb: f64,
     /// Bytes the server caused to be written to storage, per second.
     pub disk_write_mb_per_s: f64,
-    /// Scheduler states of the store writer thread (sampled every 2 ms), gateway only.
+    /// Scheduler states of the store's index thread (sampled every 2 ms), gateway only.
     pub store_writer: Option<StateShares>,
     /// Cores the load generator itself used (it shares the machine).
     pub generator_cpu_cores: f64,
@@ -223,7 +223,7 @@ struct Probe {
 impl Probe {
     fn start(pid: Option<u32>) -> anyhow::Result<Probe> {
         let writer = pid
-            .and_then(|pid| process::find_thread(pid, "store-writer"))
+            .and_then(|pid| process::find_thread(pid, "store-indexer"))
             .map(|stat| StateSampler::start(stat, Duration::from_millis(2)));
         Ok(Probe {
             pid,
