@@ -317,7 +317,10 @@ fn a_fetch_made_before_the_sdk_wrapped_fetch_is_a_resource_span() {
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
     let api = f["resources"]
         .as_array()
-        .and_then(|r| r.iter().find(|e| e["name"].as_str().is_some_and(|n| n.ends_with("/api"))))
+        .and_then(|r| {
+            r.iter()
+                .find(|e| e["name"].as_str().is_some_and(|n| n.ends_with("/api")))
+        })
         .expect("the fetch call");
     let start = api["startTime"].as_f64().expect("startTime");
     let url = |s: &Value| s["attrs"]["url.full"].as_str().unwrap_or("").to_owned();
@@ -329,7 +332,14 @@ fn a_fetch_made_before_the_sdk_wrapped_fetch_is_a_resource_span() {
             .collect::<Vec<_>>()
     };
     let before = early(start + 1.0);
-    assert_eq!(before.len(), 1, "started before the wrappers: no client span but this");
+    assert_eq!(
+        before.len(),
+        1,
+        "started before the wrappers: no client span but this"
+    );
     assert_eq!(before[0]["attrs"]["rum.resource.initiator_type"], "fetch");
-    assert!(early(start).is_empty(), "started once wrapped: a client span already");
+    assert!(
+        early(start).is_empty(),
+        "started once wrapped: a client span already"
+    );
 }
