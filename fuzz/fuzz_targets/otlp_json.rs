@@ -1,0 +1,8 @@
+#![no_main]
+//! `cargo fuzz run otlp_json`: see `rum_fuzz::checks::otlp_json` for what it checks.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = rum_fuzz::checks::otlp_json(data);
+});
