@@ -150,10 +150,12 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 /// disk): the batches stay in memory and in the log meanwhile.
 const INDEX_RETRY: Duration = Duration::from_secs(1);
 
-/// Checkpoints the WAL on its own connection, so the indexer never does: SQLite's automatic
-/// checkpoint runs inside a commit, and its copy and fsync of the database file held up
-/// every batch waiting on that commit. PASSIVE never blocks the indexer; a checkpoint that
-/// caught up lets the next commit restart the WAL.
+/// The WAL size past which the indexer checkpoints it itself (see [`truncate_wal_if_over`]).
+pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Checkpoints the WAL on its own connection, so the indexer never does in the common case:
+/// SQLite's automatic checkpoint runs inside a commit, and its copy and fsync of the database
+/// file held up every batch waiting on that commit. PASSIVE never blocks the indexer.
 fn checkpoint_until_stopped(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     loop {
@@ -170,6 +172,30 @@ fn checkpoint_until_stopped(conn: Connection, stop: std::sync::mpsc::Receiver<()
     }
 }
 
+/// Under steady writes a PASSIVE checkpoint never catches up, and SQLite restarts the WAL only
+/// after one that did: the WAL grew without bound (3.5 GiB a minute in the soak), and a
+/// checkpointer waiting for the write lock starves, since the indexer takes it again at once.
+/// So past `limit` bytes the indexer itself, between two of its transactions, runs a TRUNCATE
+/// checkpoint: every frame copied, the file emptied. Only the index waits meanwhile:
+/// acknowledgements come from the ingest log.
+fn truncate_wal_if_over(conn: &Connection, wal: &Path, limit: u64) {
+    let size = std::fs::metadata(wal).map_or(0, |m| m.len());
+    if size <= limit {
+        return;
+    }
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(0) => tracing::debug!(wal_bytes = size, "Truncated the WAL."),
+        // A reader held an old snapshot past the busy timeout: next time.
+        Ok(_) => tracing::warn!(
+            wal_bytes = size,
+            "The WAL could not be truncated (a long read); retrying."
+        ),
+        Err(error) => tracing::warn!(%error, wal_bytes = size, "WAL truncation failed; retrying."),
+    }
+}
+
 /// What the writer does beside storing: queue each batch for export (in the same
 /// transaction) and count what it committed; and how far the index may fall behind.
 pub struct Extras {
@@ -181,6 +207,8 @@ pub struct Extras {
     pub unindexed_wait: Duration,
     /// Benchmarks only: acknowledge each write once encoded, store nothing.
     pub discard: bool,
+    /// The WAL size past which the indexer truncates it ([`WAL_LIMIT_BYTES`]).
+    pub wal_limit_bytes: u64,
 }
 
 impl Default for Extras {
@@ -191,6 +219,7 @@ impl Default for Extras {
             max_unindexed_bytes: MAX_UNINDEXED_BYTES,
             unindexed_wait: UNINDEXED_WAIT,
             discard: false,
+            wal_limit_bytes: WAL_LIMIT_BYTES,
         }
     }
 }
@@ -277,6 +306,7 @@ pub fn start_with(
     }
     let read_conn = open(data_dir)?;
     let checkpoint_conn = open(data_dir)?;
+    let wal = data_dir.join(format!("{}-wal", super::DB_FILE));
     let spawn_error = |source| StoreError::CreateDir {
         path: data_dir.into(),
         source,
@@ -301,7 +331,7 @@ pub fn start_with(
         std::thread::Builder::new()
             .name("store-indexer".into())
             .spawn(move || {
-                run_indexer(write_conn, index_queue, &progress, &extras);
+                run_indexer(write_conn, index_queue, &progress, &extras, &wal);
                 drop(stop);
             })
             .map_err(spawn_error)?
@@ -513,6 +543,7 @@ fn run_indexer(
     rx: std::sync::mpsc::Receiver<Indexed>,
     progress: &Progress,
     extras: &Extras,
+    wal: &Path,
 ) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
@@ -542,6 +573,7 @@ fn run_indexer(
         }
         progress.unindexed_bytes.fetch_sub(bytes, Ordering::Relaxed);
         progress.indexed.send_replace(last);
+        truncate_wal_if_over(&conn, wal, extras.wal_limit_bytes);
     }
     tracing::info!("Store indexer drained its queue and stopped.");
 }
@@ -1047,6 +1079,84 @@ mod tests {
             read_resources(&conn, 4),
             vec![serde_json::json!({ "service.name": "new" })]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_steady_writes_the_wal_stays_near_its_limit() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let extras = Extras {
+            wal_limit_bytes: 1 << 20,
+            ..Extras::default()
+        };
+        let (store, writer) = start_with(dir.path(), 256, extras).expect("store");
+        let wal = dir.path().join(format!("{}-wal", super::super::DB_FILE));
+        let template = batch(1, "steady").spans[0].clone();
+        // 24 MiB of rows (unbounded, the WAL outgrows the rows, index pages too: 56 MB for
+        // 21 MB here), however long a loaded machine takes (at most 30 s).
+        const ROWS: u64 = 24 << 20;
+        let written = Arc::new(AtomicU64::new(0));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let going = {
+            let written = Arc::clone(&written);
+            move || written.load(Ordering::Relaxed) < ROWS && std::time::Instant::now() < deadline
+        };
+        // Writers that keep the indexer busy the whole time, as sustained load does.
+        let tasks: Vec<_> = (0..8u8)
+            .map(|task| {
+                let (store, template, going, written) = (
+                    store.clone(),
+                    template.clone(),
+                    going.clone(),
+                    Arc::clone(&written),
+                );
+                tokio::spawn(async move {
+                    let mut n = 0u32;
+                    while going() {
+                        let spans = (0..20u8)
+                            .map(|i| {
+                                let mut span = template.clone();
+                                let mut id = [task; 16];
+                                id[..4].copy_from_slice(&n.to_be_bytes());
+                                id[4] = i;
+                                span.trace_id = TraceId(id);
+                                span.attributes
+                                    .insert("pad".into(), "x".repeat(1000).into());
+                                span
+                            })
+                            .collect();
+                        if store
+                            .write(Batch {
+                                spans,
+                                ..Batch::default()
+                            })
+                            .await
+                            .is_ok()
+                        {
+                            written.fetch_add(20 * 1100, Ordering::Relaxed);
+                        }
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        let mut largest = 0;
+        while going() {
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        let written = written.load(Ordering::Relaxed);
+        assert!(written >= ROWS, "only {written} B written in 30 s");
+        // The limit plus one index group's pages (up to 256 requests of 22 KB of rows here).
+        assert!(
+            largest < 28 << 20,
+            "the WAL reached {largest} B ({written} B of rows written)"
+        );
+        drop(store);
+        writer.join();
     }
 
     #[tokio::test]
