@@ -160,9 +160,12 @@ export function describe(target, key, last) {
 // enumerable keys, a toJSON) adds nothing.
 export function json(attrs) {
   const kept = Object.create(null);
+  let n = 0;
   for (const k of Object.keys(Object(attrs))) {
     const v = attrs[k];
-    if (typeof v == 'string' || typeof v == 'boolean' || (typeof v == 'number' && isFinite(v))) kept[k] = v;
+    // An empty name, or more than the gateway's 128 attributes, is refused by the gateway with
+    // the beacon (and setAttributes' ride on every one): the first 64 named ones are kept.
+    if (k && n < 64 && (typeof v == 'string' || typeof v == 'boolean' || (typeof v == 'number' && isFinite(v)))) (kept[k] = v), n++;
   }
   return JSON.stringify(kept).replace(/\\ud[89a-f]\w\w/g, '\\ufffd');
 }

@@ -278,13 +278,18 @@ pub extern "C" fn error(len: usize) -> u32 {
         .copied()
         .unwrap_or("handled");
     let (error_type, message, stack, source) = (
-        i.string(64),
+        // The record and its count updates both say `Error` for an error without a type
+        // (the gateway refuses an empty one).
+        match i.string(64) {
+            b"" => b"Error".as_slice(),
+            t => t,
+        },
         i.string(crate::errors::MAX_MESSAGE_BYTES),
         i.string(crate::errors::MAX_STACK_BYTES),
         i.string(MAX_STRING_BYTES),
     );
     let request = TraceId::from_hex(i.string(32)).zip(SpanId::from_hex(i.string(16)));
-    let attrs = i.string(crate::journey::event::MAX_ATTRS_BYTES);
+    let attrs = i.whole(crate::journey::event::MAX_ATTRS_BYTES);
     RECORDER
         .with(|r| {
             let e = crate::errors::PageError {
@@ -312,7 +317,7 @@ pub extern "C" fn custom(len: usize) -> u32 {
     let mut i = io::input(len);
     let n = i.numbers;
     let name = i.string(MAX_NAME_BYTES);
-    let attrs = i.string(crate::journey::event::MAX_ATTRS_BYTES);
+    let attrs = i.whole(crate::journey::event::MAX_ATTRS_BYTES);
     if name.is_empty() {
         return 0;
     }
@@ -327,7 +332,7 @@ pub extern "C" fn custom(len: usize) -> u32 {
 pub extern "C" fn user(len: usize) {
     let mut i = io::input(len);
     let id = i.string(MAX_NAME_BYTES);
-    let attrs = i.string(crate::recorder::USER_BYTES);
+    let attrs = i.whole(crate::recorder::USER_BYTES);
     RECORDER.with(|r| r.user(id, attrs));
 }
 

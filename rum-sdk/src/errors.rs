@@ -158,11 +158,7 @@ impl Errors {
 fn write_error(j: &mut Json, e: &PageError, id: &SpanId, time_origin: f64) {
     j.open(b'{');
     j.key("id").text(&id.0);
-    j.key("type").text(if e.error_type.is_empty() {
-        b"Error"
-    } else {
-        e.error_type
-    });
+    j.key("type").text(e.error_type);
     j.key("message")
         .text(e.message.get(..MAX_MESSAGE_BYTES).unwrap_or(e.message));
     if !e.stack.is_empty() {

@@ -114,7 +114,25 @@ impl<'a> Input<'a> {
         };
         let s = self.rest.get(..end).unwrap_or_default();
         self.rest = self.rest.get(end + 1..).unwrap_or_default();
-        s.get(..max).unwrap_or(s)
+        // At most `max` bytes, cut at a character boundary: a character cut in two would be
+        // written as replacement characters, longer than `max`, which the gateway refuses with
+        // the whole beacon.
+        let mut cut = max.min(s.len());
+        while s.get(cut).is_some_and(|&b| b & 0xC0 == 0x80) {
+            cut -= 1;
+        }
+        s.get(..cut).unwrap_or(s)
+    }
+
+    /// The next string whole if it is at most `max` bytes, else empty: JSON (attributes) that
+    /// a cut would make invalid, and with it the beacon, is left out instead.
+    pub fn whole(&mut self, max: usize) -> &'a [u8] {
+        let s = self.string(usize::MAX);
+        if s.len() <= max {
+            s
+        } else {
+            &[]
+        }
     }
 }
 
@@ -133,5 +151,22 @@ mod tests {
         let mut input = Input::new([0.0; NUMBERS], b"abcdef\xffgh\xff");
         assert_eq!(input.string(3), b"abc", "capped");
         assert_eq!(input.string(3), b"gh");
+    }
+
+    #[test]
+    fn a_capped_string_is_cut_at_a_character_boundary_and_json_is_whole_or_left_out() {
+        // "aé€": 1 + 2 + 3 bytes.
+        let bytes = "aé€".as_bytes();
+        let mut text = [0u8; 64];
+        let mut n = 0;
+        for part in [bytes, b"\xff", bytes, b"\xff", b"{\"k\":1}", b"\xff", b"{\"k\":1}", b"\xff"] {
+            text[n..n + part.len()].copy_from_slice(part);
+            n += part.len();
+        }
+        let mut input = Input::new([0.0; NUMBERS], &text[..n]);
+        assert_eq!(input.string(5), "aé".as_bytes(), "not the first two bytes of €");
+        assert_eq!(input.string(2), b"a", "not half of é");
+        assert_eq!(input.whole(7), b"{\"k\":1}");
+        assert_eq!(input.whole(6), b"", "cut JSON is left out");
     }
 }
