@@ -159,12 +159,25 @@ mod tests {
         let bytes = "aé€".as_bytes();
         let mut text = [0u8; 64];
         let mut n = 0;
-        for part in [bytes, b"\xff", bytes, b"\xff", b"{\"k\":1}", b"\xff", b"{\"k\":1}", b"\xff"] {
+        for part in [
+            bytes,
+            b"\xff",
+            bytes,
+            b"\xff",
+            b"{\"k\":1}",
+            b"\xff",
+            b"{\"k\":1}",
+            b"\xff",
+        ] {
             text[n..n + part.len()].copy_from_slice(part);
             n += part.len();
         }
         let mut input = Input::new([0.0; NUMBERS], &text[..n]);
-        assert_eq!(input.string(5), "aé".as_bytes(), "not the first two bytes of €");
+        assert_eq!(
+            input.string(5),
+            "aé".as_bytes(),
+            "not the first two bytes of €"
+        );
         assert_eq!(input.string(2), b"a", "not half of é");
         assert_eq!(input.whole(7), b"{\"k\":1}");
         assert_eq!(input.whole(6), b"", "cut JSON is left out");
