@@ -39,6 +39,9 @@ test('a journey of two route changes and three clicks is one session of three vi
   await page.evaluate(() => window.rum.event('early.event', { step: 1, ok: true, nested: { dropped: 1 } }));
   release();
   await sdkLoaded(page);
+  // Interception off again: with a route set, Playwright intercepts every request of the page,
+  // and Chromium drops the beacons a page sends as it unloads (the session's last actions).
+  await page.unrouteAll({ behavior: 'wait' });
 
   await page.click('a[data-sku]'); // route change 1, action 1
   await page.waitForSelector('#add-to-cart');
