@@ -16,7 +16,7 @@
 //! corruption, and the gateway refuses to start rather than serve or skip past it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The log's directory inside the data directory.
@@ -156,15 +156,14 @@ impl Log {
                 }
             }
         }
-        let (current_first, current_path) = match segments.last() {
-            Some(last) => last.clone(),
+        let current_path = match segments.last() {
+            Some((_, path)) => path.clone(),
             None => {
                 let path = segment_path(&dir, next_seq);
                 segments.push((next_seq, path.clone()));
-                (next_seq, path)
+                path
             }
         };
-        let _ = current_first;
         let current = OpenOptions::new()
             .create(true)
             .append(true)
@@ -264,15 +263,6 @@ impl Log {
         self.next_seq
     }
 
-    /// Bytes in the log's segments.
-    pub fn bytes(&self) -> u64 {
-        self.segments
-            .iter()
-            .filter_map(|(_, p)| fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum()
-    }
-
     fn current_path(&self) -> PathBuf {
         self.segments
             .last()
@@ -335,17 +325,6 @@ fn scan(bytes: &[u8]) -> Scan<'_> {
         at = start + len as usize;
     }
     (records, at, None)
-}
-
-/// Reads a whole file (for tests and tools that inspect the log).
-pub fn read_segment(path: &Path) -> io::Result<Vec<Record>> {
-    let mut bytes = Vec::new();
-    File::open(path)?.read_to_end(&mut bytes)?;
-    Ok(scan(&bytes)
-        .0
-        .into_iter()
-        .map(|(s, p)| (s, p.to_vec()))
-        .collect())
 }
 
 #[cfg(test)]
