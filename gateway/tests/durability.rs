@@ -378,6 +378,9 @@ fn a_store_written_before_the_ingest_log_existed_is_read_and_written() {
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-before-log/rum.sqlite");
     std::fs::copy(fixture, data.join("rum.sqlite")).expect("copy");
+    let fixture_spans: i64 = rusqlite::Connection::open(data.join("rum.sqlite"))
+        .and_then(|db| db.query_row("SELECT count(*) FROM spans", [], |r| r.get(0)))
+        .expect("the fixture's spans");
     let gateway = Gateway::start(&data);
     let get = |path: &str| -> Value {
         let (status, _, body) =
@@ -417,6 +420,20 @@ fn a_store_written_before_the_ingest_log_existed_is_read_and_written() {
     )
     .expect("admin");
     assert_eq!(status, 200);
+    // Its spans were rewritten into the rowid table (store::migrate_spans_to_rowid), once.
+    let db = rusqlite::Connection::open(data.join("rum.sqlite")).expect("open");
+    let (sql, spans): (String, i64) = db
+        .query_row(
+            "SELECT (SELECT sql FROM sqlite_schema WHERE name = 'spans'), (SELECT count(*) FROM spans)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("schema");
+    assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+    assert!(
+        spans > fixture_spans,
+        "the fixture's {fixture_spans} spans and the new beacon's: {spans}"
+    );
 }
 
 /// A small tmpfs mounted for the test, unmounted when dropped (needs root: CAP_SYS_ADMIN).

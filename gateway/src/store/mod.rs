@@ -41,7 +41,12 @@ pub enum StoreError {
     Index(String),
 }
 
-const SCHEMA: &str = r#"
+const SPANS_TABLE: &str = r#"
+-- Spans in the order they were indexed (a rowid table): each insert appends to the last page,
+-- and a page is written full. Keyed by (trace_id, span_id) through the unique index, a tenth
+-- of a row's size, which is the only part of the table a random trace id touches. (Stores
+-- from before kept the rows themselves in trace-id order and are rewritten once at start:
+-- `migrate_spans_to_rowid`.)
 CREATE TABLE IF NOT EXISTS spans (
     trace_id        TEXT NOT NULL,
     span_id         TEXT NOT NULL,
@@ -57,9 +62,12 @@ CREATE TABLE IF NOT EXISTS spans (
     -- whose resource hash collides with another resource's. '' otherwise.
     resource        TEXT NOT NULL,
     source          TEXT NOT NULL,
-    PRIMARY KEY (trace_id, span_id)
-) WITHOUT ROWID;
+    resource_hash   INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS spans_by_id ON spans (trace_id, span_id);
+"#;
 
+const SCHEMA: &str = r#"
 -- A span's events and links, as JSON arrays, for the spans that have any (most have none,
 -- and the span row stays the size it was).
 CREATE TABLE IF NOT EXISTS span_extras (
@@ -142,7 +150,7 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
         "TEXT NOT NULL DEFAULT '{}'",
     )?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
-    add_column(&conn, "spans", "resource_hash", "INTEGER")?;
+    open_spans_table(&conn)?;
     for (column, definition) in sessions::PAGE_VIEW_COLUMNS {
         add_column(&conn, "page_views", column, definition)?;
     }
@@ -155,6 +163,47 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     )?;
     conn.execute_batch(errors::SCHEMA)?;
     Ok(conn)
+}
+
+/// Creates the `spans` table; stores made before the rowid `spans` table (each row in a B-tree keyed by its random trace
+/// id, so every insert rewrote a random page of the store's largest table) are rewritten into
+/// it once, in one transaction: a crash during it leaves the old table as it was.
+fn open_spans_table(conn: &Connection) -> Result<(), StoreError> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'spans'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match sql {
+        None => Ok(conn.execute_batch(SPANS_TABLE)?),
+        Some(sql) if sql.contains("WITHOUT ROWID") => migrate_spans_to_rowid(conn),
+        Some(_) => Ok(()),
+    }
+}
+
+fn migrate_spans_to_rowid(conn: &Connection) -> Result<(), StoreError> {
+    // The oldest stores lack this column.
+    add_column(conn, "spans", "resource_hash", "INTEGER")?;
+    let started = std::time::Instant::now();
+    const COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start_unix_nano,
+        end_unix_nano, status_code, status_message, attributes, resource, source, resource_hash";
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         ALTER TABLE spans RENAME TO spans_by_trace_id;
+         {SPANS_TABLE}
+         INSERT INTO spans ({COLUMNS}) SELECT {COLUMNS} FROM spans_by_trace_id ORDER BY start_unix_nano;
+         DROP TABLE spans_by_trace_id;
+         COMMIT;"
+    ))?;
+    let rows: i64 = conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0))?;
+    tracing::info!(
+        rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Rewrote the spans table in insertion order (a one-time upgrade)."
+    );
+    Ok(())
 }
 
 /// Stores made before a column existed get it (JSON columns: empty for old rows).
