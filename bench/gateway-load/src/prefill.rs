@@ -46,7 +46,6 @@ struct SpanRow {
     session_at: Vec<usize>,
     resource: String,
     resource_hash: i64,
-    service: Option<String>,
     source: &'static str,
 }
 
@@ -158,11 +157,6 @@ fn serialize(batch: Batch) -> anyhow::Result<Rows> {
             "template ids not found"
         );
         spans.push(SpanRow {
-            service: span
-                .resource
-                .get("service.name")
-                .and_then(Value::as_str)
-                .map(String::from),
             resource_hash: gateway::store::writer::resource_hash(&serde_json::to_string(
                 &span.resource,
             )?),
@@ -365,7 +359,7 @@ fn insert(
     let session = ids.hex32();
     let per_batch = rows.spans.len() as u64;
     let mut span_stmt = tx.prepare_cached(gateway::store::writer::INSERT_SPAN)?;
-    let mut trace_stmt = tx.prepare_cached(gateway::store::writer::UPSERT_TRACE)?;
+    let mut trace_stmt = tx.prepare_cached(gateway::store::writer::INSERT_TRACE_START)?;
     let (mut with_view, mut attributes) = (String::new(), String::new());
     for (j, span) in rows.spans.iter().enumerate() {
         // The beacon's spans are fetch spans: each a root of its own trace.
@@ -387,13 +381,7 @@ fn insert(
             span.resource_hash,
             span.source,
         ])?;
-        trace_stmt.execute(params![
-            trace_id,
-            span.start + shift,
-            span.end + shift,
-            span.name,
-            span.service,
-        ])?;
+        trace_stmt.execute(params![trace_id, span.start + shift])?;
     }
     let mut view_stmt = tx.prepare_cached(gateway::store::writer::INSERT_PAGE_VIEW)?;
     for v in &rows.views {

@@ -85,17 +85,14 @@ CREATE TABLE IF NOT EXISTS resources (
     attributes      TEXT NOT NULL
 );
 
--- One row per trace, kept up to date on every span insert so listing recent traces
--- does not scan the spans table.
-CREATE TABLE IF NOT EXISTS traces (
-    trace_id        TEXT PRIMARY KEY,
-    start_unix_nano INTEGER NOT NULL,
-    end_unix_nano   INTEGER NOT NULL,
-    span_count      INTEGER NOT NULL,
-    root_name       TEXT,
-    root_service    TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_unix_nano);
+-- Each trace once, when its first span is indexed: the recent-traces list reads it newest
+-- first and sums the trace's spans through spans_by_id. Appended, never updated (a row kept up
+-- to date per span was a write to a random page for every span).
+CREATE TABLE IF NOT EXISTS trace_starts (
+    trace_id        TEXT NOT NULL,
+    start_unix_nano INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trace_starts_by_start ON trace_starts (start_unix_nano);
 
 CREATE TABLE IF NOT EXISTS page_views (
     page_view_id    TEXT PRIMARY KEY,
@@ -151,6 +148,7 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     )?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
     open_spans_table(&conn)?;
+    migrate_traces_to_trace_starts(&conn)?;
     for (column, definition) in sessions::PAGE_VIEW_COLUMNS {
         add_column(&conn, "page_views", column, definition)?;
     }
@@ -203,6 +201,23 @@ fn migrate_spans_to_rowid(conn: &Connection) -> Result<(), StoreError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Rewrote the spans table in insertion order (a one-time upgrade)."
     );
+    Ok(())
+}
+
+/// Stores made before `trace_starts` kept a `traces` row per trace: each becomes its start.
+fn migrate_traces_to_trace_starts(conn: &Connection) -> Result<(), StoreError> {
+    let has_traces = conn
+        .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'traces'")?
+        .exists([])?;
+    if has_traces {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO trace_starts (trace_id, start_unix_nano)
+                 SELECT trace_id, start_unix_nano FROM traces ORDER BY start_unix_nano;
+             DROP TABLE traces;
+             COMMIT;",
+        )?;
+    }
     Ok(())
 }
 
@@ -289,22 +304,52 @@ pub struct StoredPageView {
     pub vitals: serde_json::Map<String, Value>,
 }
 
+/// The traces whose first span was indexed most recently by its start time, newest first,
+/// each summed over its spans (count, first start, last end, and the first root span's name
+/// and service).
 pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT trace_id, root_name, root_service, start_unix_nano, end_unix_nano, span_count
-         FROM traces ORDER BY start_unix_nano DESC LIMIT ?1",
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT trace_id FROM trace_starts ORDER BY start_unix_nano DESC, rowid DESC LIMIT ?1",
+        )?
+        .query_map(params![limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut summary = conn.prepare_cached(
+        "SELECT count(*), min(start_unix_nano), max(end_unix_nano) FROM spans WHERE trace_id = ?1",
     )?;
-    let rows = stmt.query_map(params![limit], |r| {
-        Ok(TraceSummary {
-            trace_id: r.get(0)?,
-            root_name: r.get(1)?,
-            root_service: r.get(2)?,
-            start_time_unix_nano: r.get::<_, i64>(3)?.to_string(),
-            end_time_unix_nano: r.get::<_, i64>(4)?.to_string(),
-            span_count: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut root = conn.prepare_cached(
+        "SELECT s.name,
+                json_extract(coalesce(r.attributes, nullif(s.resource, '')), '$.\"service.name\"')
+         FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
+         WHERE s.trace_id = ?1 AND s.parent_span_id IS NULL
+         ORDER BY s.start_unix_nano LIMIT 1",
+    )?;
+    let mut traces = Vec::with_capacity(ids.len());
+    for trace_id in ids {
+        let (span_count, start, end): (i64, Option<i64>, Option<i64>) =
+            summary.query_row(params![trace_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (Some(start), Some(end)) = (start, end) else {
+            continue;
+        };
+        let (root_name, root_service) = root
+            .query_row(params![trace_id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                ))
+            })
+            .optional()?
+            .unwrap_or((None, None));
+        traces.push(TraceSummary {
+            trace_id,
+            root_name,
+            root_service,
+            start_time_unix_nano: start.to_string(),
+            end_time_unix_nano: end.to_string(),
+            span_count,
+        });
+    }
+    Ok(traces)
 }
 
 /// Every span of a trace, ordered by start time.

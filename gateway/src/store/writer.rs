@@ -740,15 +740,11 @@ pub const INSERT_SPAN: &str =
             start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
             resource_hash, source)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-/// A span's trace row, created or widened to cover it.
-pub const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, start_unix_nano, end_unix_nano, span_count, root_name, root_service)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5)
-         ON CONFLICT (trace_id) DO UPDATE SET
-            start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
-            end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
-            span_count = span_count + 1,
-            root_name = coalesce(excluded.root_name, root_name),
-            root_service = coalesce(excluded.root_service, root_service)";
+/// Whether any span of a trace is stored (before its next span is).
+pub const TRACE_HAS_SPANS: &str = "SELECT EXISTS (SELECT 1 FROM spans WHERE trace_id = ?1)";
+/// A trace's first stored span: the trace, for the recent-traces list.
+pub const INSERT_TRACE_START: &str =
+    "INSERT INTO trace_starts (trace_id, start_unix_nano) VALUES (?1, ?2)";
 /// A page view; every beacon of a view repeats it: the first one stored keeps its URL, start,
 /// type and referrer, and the writer then merges the journey fields (`sessions::UPDATE_PAGE_VIEW`).
 pub const INSERT_PAGE_VIEW: &str =
@@ -811,6 +807,10 @@ fn insert_span(
         StoredResource::Inline(json) => (None, json.as_str()),
     };
     let trace_id = span.trace_id.to_string();
+    // The same leaf of spans_by_id the insert then writes: a seek in a page already cached.
+    let new_trace = !tx
+        .prepare_cached(TRACE_HAS_SPANS)?
+        .query_row(params![trace_id], |r| r.get::<_, bool>(0))?;
     // A retried request re-sends spans already stored: ignore them, and count each span once.
     let inserted = tx.prepare_cached(INSERT_SPAN)?.execute(params![
         trace_id,
@@ -833,15 +833,10 @@ fn insert_span(
     if !span.events.is_empty() || !span.links.is_empty() {
         insert_extras(tx, span, &trace_id)?;
     }
-    let is_root = span.parent_span_id.is_none();
-    let service = span.resource.get("service.name").and_then(|v| v.as_str());
-    tx.prepare_cached(UPSERT_TRACE)?.execute(params![
-        trace_id,
-        span.start_unix_nano,
-        span.end_unix_nano,
-        is_root.then_some(span.name.as_str()),
-        if is_root { service } else { None },
-    ])?;
+    if new_trace {
+        tx.prepare_cached(INSERT_TRACE_START)?
+            .execute(params![trace_id, span.start_unix_nano])?;
+    }
     Ok(true)
 }
 
@@ -1014,6 +1009,68 @@ mod tests {
         let trace_id = TraceId([trace; 16]).to_string();
         let spans = super::super::trace_spans(conn, &trace_id).expect("read");
         spans.into_iter().map(|s| s.resource).collect()
+    }
+
+    #[test]
+    fn recent_traces_are_summed_over_their_spans_newest_first_and_a_retry_counts_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(dir.path()).expect("open");
+        // Trace 1: a backend child span indexed before its browser root (a later request).
+        let mut child = batch(1, "POST /api/cart");
+        child.spans[0].span_id = SpanId([7; 8]);
+        child.spans[0].parent_span_id = Some(SpanId([1; 8]));
+        child.spans[0].start_unix_nano = 20;
+        child.spans[0].end_unix_nano = 90;
+        let child = with_resource(child, "shop-backend");
+        let mut root = with_resource(batch(1, "HTTP POST"), "shop-web");
+        root.spans[0].start_unix_nano = 10;
+        root.spans[0].end_unix_nano = 50;
+        let mut later = batch(2, "GET /later");
+        later.spans[0].start_unix_nano = 100;
+        later.spans[0].end_unix_nano = 110;
+        let batches = vec![child, root, later];
+        commit(&mut conn, &group(batches.clone()), &Extras::default());
+        // The same batches again (a retried request): nothing is counted twice.
+        commit(&mut conn, &group(batches), &Extras::default());
+        let traces = super::super::recent_traces(&conn, 10).expect("read");
+        let summary: Vec<_> = traces
+            .iter()
+            .map(|t| {
+                (
+                    t.trace_id.clone(),
+                    t.span_count,
+                    t.root_name.clone(),
+                    t.root_service.clone(),
+                    t.start_time_unix_nano.clone(),
+                    t.end_time_unix_nano.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    TraceId([2; 16]).to_string(),
+                    1,
+                    Some("GET /later".into()),
+                    None,
+                    "100".into(),
+                    "110".into()
+                ),
+                (
+                    TraceId([1; 16]).to_string(),
+                    2,
+                    Some("HTTP POST".into()),
+                    Some("shop-web".into()),
+                    "10".into(),
+                    "90".into()
+                ),
+            ]
+        );
+        assert_eq!(
+            super::super::recent_traces(&conn, 1).expect("read").len(),
+            1
+        );
     }
 
     #[test]
