@@ -7,6 +7,9 @@
 #   scripts/fuzz.sh --merge [TARGET...]     # fold what the runs found into fuzz/corpus (minimized)
 #   FUZZ_RUNS=10000000 scripts/fuzz.sh 1200  # stop each target after that many executions
 #                                              # (or SECONDS, whichever comes first)
+#   FUZZ_TIMEOUT=120 scripts/fuzz.sh ...       # seconds one input may take before it counts as
+#                                              # a hang (default 10; raise it when the run may be
+#                                              # paused, e.g. SIGSTOP during a benchmark)
 #
 # Targets: beacon_json otlp_protobuf otlp_json gzip stack sourcemap sdk_roundtrip.
 # Needs the nightly toolchain and cargo-fuzz (installed when missing). New inputs go to
@@ -58,7 +61,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   status=ok
   nice -n 19 "$bin_dir/$t" "work/$t" "corpus/$t" "seeds/$t" \
-    -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || status="FOUND (see $log, artifacts/$t/)"
   elapsed=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
