@@ -360,6 +360,7 @@ fn insert(
     let per_batch = rows.spans.len() as u64;
     let mut span_stmt = tx.prepare_cached(gateway::store::writer::INSERT_SPAN)?;
     let mut trace_stmt = tx.prepare_cached(gateway::store::writer::INSERT_TRACE_START)?;
+    let mut epoch_stmt = tx.prepare_cached(gateway::store::writer::NEXT_EPOCH)?;
     let (mut with_view, mut attributes) = (String::new(), String::new());
     for (j, span) in rows.spans.iter().enumerate() {
         // The beacon's spans are fetch spans: each a root of its own trace.
@@ -380,6 +381,7 @@ fn insert(
             "",
             span.resource_hash,
             span.source,
+            epoch_stmt.query_row(params![gateway::store::EPOCH_BITS], |r| r.get::<_, i64>(0))?,
         ])?;
         trace_stmt.execute(params![trace_id, span.start + shift])?;
     }

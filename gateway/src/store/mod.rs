@@ -22,6 +22,16 @@ pub use writer::StoreHandle;
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "rum.sqlite";
 
+/// Spans per epoch of `spans_by_id`, as a power of two (see the `spans` table).
+pub const EPOCH_BITS: u32 = 17;
+
+/// A table expression of every epoch `spans` holds, for `epoch IN EPOCHS AND trace_id = ?`:
+/// one index seek per epoch (SQLite cannot skip along the index's first column by itself).
+pub const EPOCHS: &str = "(WITH RECURSIVE e(n) AS (
+        SELECT min(epoch) FROM spans
+        UNION ALL SELECT n + 1 FROM e WHERE n < (SELECT max(epoch) FROM spans))
+    SELECT n FROM e WHERE n IS NOT NULL)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data directory {path}: {source}")]
@@ -43,10 +53,12 @@ pub enum StoreError {
 
 const SPANS_TABLE: &str = r#"
 -- Spans in the order they were indexed (a rowid table): each insert appends to the last page,
--- and a page is written full. Keyed by (trace_id, span_id) through the unique index, a tenth
--- of a row's size, which is the only part of the table a random trace id touches. (Stores
--- from before kept the rows themselves in trace-id order and are rewritten once at start:
--- `migrate_spans_to_rowid`.)
+-- and a page is written full. Found by trace id through spans_by_id, whose key starts with the
+-- span's epoch (its rowid >> EPOCH_BITS, so 131,072 consecutive spans share one): a random
+-- trace id then lands among the current epoch's entries, a few MB that every transaction
+-- rewrites in place, instead of on a random page of an index as large as the store, one page
+-- written per span. A lookup by trace id seeks once per epoch (`EPOCHS`). (Stores from before
+-- kept the rows in trace-id order and are rewritten once at start: `migrate_spans_to_rowid`.)
 CREATE TABLE IF NOT EXISTS spans (
     trace_id        TEXT NOT NULL,
     span_id         TEXT NOT NULL,
@@ -62,9 +74,10 @@ CREATE TABLE IF NOT EXISTS spans (
     -- whose resource hash collides with another resource's. '' otherwise.
     resource        TEXT NOT NULL,
     source          TEXT NOT NULL,
-    resource_hash   INTEGER
+    resource_hash   INTEGER,
+    epoch           INTEGER NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX IF NOT EXISTS spans_by_id ON spans (trace_id, span_id);
+CREATE UNIQUE INDEX IF NOT EXISTS spans_by_id ON spans (epoch, trace_id, span_id);
 "#;
 
 const SCHEMA: &str = r#"
@@ -192,6 +205,7 @@ fn migrate_spans_to_rowid(conn: &Connection) -> Result<(), StoreError> {
          ALTER TABLE spans RENAME TO spans_by_trace_id;
          {SPANS_TABLE}
          INSERT INTO spans ({COLUMNS}) SELECT {COLUMNS} FROM spans_by_trace_id ORDER BY start_unix_nano;
+         UPDATE spans SET epoch = rowid >> {EPOCH_BITS};
          DROP TABLE spans_by_trace_id;
          COMMIT;"
     ))?;
@@ -314,18 +328,24 @@ pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>,
         )?
         .query_map(params![limit], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut summary = conn.prepare_cached(
-        "SELECT count(*), min(start_unix_nano), max(end_unix_nano) FROM spans WHERE trace_id = ?1",
-    )?;
-    let mut root = conn.prepare_cached(
+    let mut summary = conn.prepare_cached(&format!(
+        "SELECT count(DISTINCT span_id), min(start_unix_nano), max(end_unix_nano) FROM spans
+         WHERE epoch IN {EPOCHS} AND trace_id = ?1"
+    ))?;
+    let mut root = conn.prepare_cached(&format!(
         "SELECT s.name,
                 json_extract(coalesce(r.attributes, nullif(s.resource, '')), '$.\"service.name\"')
          FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
-         WHERE s.trace_id = ?1 AND s.parent_span_id IS NULL
-         ORDER BY s.start_unix_nano LIMIT 1",
-    )?;
+         WHERE s.epoch IN {EPOCHS} AND s.trace_id = ?1 AND s.parent_span_id IS NULL
+         ORDER BY s.start_unix_nano LIMIT 1"
+    ))?;
     let mut traces = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::new();
     for trace_id in ids {
+        // Listed twice when its spans came more than an epoch apart.
+        if !seen.insert(trace_id.clone()) {
+            continue;
+        }
         let (span_count, start, end): (i64, Option<i64>, Option<i64>) =
             summary.query_row(params![trace_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let (Some(start), Some(end)) = (start, end) else {
@@ -354,15 +374,15 @@ pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>,
 
 /// Every span of a trace, ordered by start time.
 pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_unix_nano,
                 s.end_unix_nano, s.status_code, s.status_message, s.attributes,
                 coalesce(r.attributes, s.resource), s.source,
                 coalesce(x.events, '[]'), coalesce(x.links, '[]')
          FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
               LEFT JOIN span_extras x ON x.trace_id = s.trace_id AND x.span_id = s.span_id
-         WHERE s.trace_id = ?1 ORDER BY s.start_unix_nano, s.span_id",
-    )?;
+         WHERE s.epoch IN {EPOCHS} AND s.trace_id = ?1 ORDER BY s.start_unix_nano, s.span_id, s.rowid",
+    ))?;
     let rows = stmt.query_map(params![trace_id], |r| {
         Ok((
             StoredSpan {
@@ -389,9 +409,13 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
             r.get::<_, String>(13)?,
         ))
     })?;
-    let mut spans = Vec::new();
+    let mut spans: Vec<StoredSpan> = Vec::new();
     for row in rows {
         let (mut span, attributes, resource, events, links) = row?;
+        // A span retried more than an epoch after it was first stored is stored twice.
+        if spans.iter().any(|s| s.span_id == span.span_id) {
+            continue;
+        }
         span.attributes = serde_json::from_str(&attributes)?;
         span.resource = serde_json::from_str(&resource)?;
         span.events = serde_json::from_str(&events)?;

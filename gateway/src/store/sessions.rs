@@ -466,12 +466,15 @@ impl SpanRow {
 }
 
 fn session_spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT x.category, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_unix_nano,
                 s.end_unix_nano, s.status_code, s.attributes
-         FROM session_spans x JOIN spans s ON s.trace_id = x.trace_id AND s.span_id = x.span_id
+         FROM session_spans x JOIN spans s ON s.rowid = (
+             SELECT rowid FROM spans
+             WHERE epoch IN {EPOCHS} AND trace_id = x.trace_id AND span_id = x.span_id LIMIT 1)
          WHERE x.session_id = ?1 ORDER BY x.start_unix_nano, x.trace_id, x.span_id",
-    )?;
+        EPOCHS = super::EPOCHS
+    ))?;
     let rows = stmt.query_map(params![session_id], |r| {
         Ok((
             SpanRow {

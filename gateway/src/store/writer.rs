@@ -789,10 +789,14 @@ fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), Sto
 pub const INSERT_SPAN: &str =
     "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
             start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
-            resource_hash, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-/// Whether any span of a trace is stored (before its next span is).
-pub const TRACE_HAS_SPANS: &str = "SELECT EXISTS (SELECT 1 FROM spans WHERE trace_id = ?1)";
+            resource_hash, source, epoch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+/// The epoch of the next span stored (`?1`: [`super::EPOCH_BITS`]).
+pub const NEXT_EPOCH: &str = "SELECT (coalesce(max(rowid), 0) + 1) >> ?1 FROM spans";
+/// Whether the trace (`?1`) has spans in epoch `?3` or the one before (0), and whether span
+/// `?2` is one of them (1); -1 when neither. Two epochs: the pages a new span's entry goes to.
+pub const SPAN_SEEN: &str = "SELECT coalesce(max(span_id = ?2), -1) FROM spans
+    WHERE epoch IN (?3, ?3 - 1) AND trace_id = ?1";
 /// A trace's first stored span: the trace, for the recent-traces list.
 pub const INSERT_TRACE_START: &str =
     "INSERT INTO trace_starts (trace_id, start_unix_nano) VALUES (?1, ?2)";
@@ -858,14 +862,22 @@ fn insert_span(
         StoredResource::Inline(json) => (None, json.as_str()),
     };
     let trace_id = span.trace_id.to_string();
-    // The same leaf of spans_by_id the insert then writes: a seek in a page already cached.
-    let new_trace = !tx
-        .prepare_cached(TRACE_HAS_SPANS)?
-        .query_row(params![trace_id], |r| r.get::<_, bool>(0))?;
-    // A retried request re-sends spans already stored: ignore them, and count each span once.
+    let span_id = span.span_id.to_string();
+    let epoch: i64 = tx
+        .prepare_cached(NEXT_EPOCH)?
+        .query_row(params![super::EPOCH_BITS], |r| r.get(0))?;
+    // The leaves of spans_by_id the insert then writes: seeks in pages already cached.
+    // A retried request re-sends spans already stored: ignore them, and count each span once
+    // (a retry more than an epoch later is stored again; reads show it once).
+    let seen: i64 = tx
+        .prepare_cached(SPAN_SEEN)?
+        .query_row(params![trace_id, span_id, epoch], |r| r.get(0))?;
+    if seen == 1 {
+        return Ok(false);
+    }
     let inserted = tx.prepare_cached(INSERT_SPAN)?.execute(params![
         trace_id,
-        span.span_id.to_string(),
+        span_id,
         span.parent_span_id.map(|id| id.to_string()),
         span.name,
         span.kind.as_str(),
@@ -877,6 +889,7 @@ fn insert_span(
         resource_inline,
         resource_hash,
         span.source.as_str(),
+        epoch,
     ])?;
     if inserted == 0 {
         return Ok(false);
@@ -884,7 +897,7 @@ fn insert_span(
     if !span.events.is_empty() || !span.links.is_empty() {
         insert_extras(tx, span, &trace_id)?;
     }
-    if new_trace {
+    if seen == -1 {
         tx.prepare_cached(INSERT_TRACE_START)?
             .execute(params![trace_id, span.start_unix_nano])?;
     }
@@ -1122,6 +1135,61 @@ mod tests {
             super::super::recent_traces(&conn, 1).expect("read").len(),
             1
         );
+    }
+
+    #[test]
+    fn a_span_retried_epochs_later_is_stored_again_and_read_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(dir.path()).expect("open");
+        commit(
+            &mut conn,
+            &group(vec![batch(1, "first")]),
+            &Extras::default(),
+        );
+        // Jump three epochs ahead, as 393,216 other spans would.
+        conn.execute(
+            "INSERT INTO spans (rowid, trace_id, span_id, name, kind, start_unix_nano,
+                end_unix_nano, status_code, status_message, attributes, resource, source, epoch)
+             VALUES (?1, 'other', 'other', 'x', 'client', 0, 0, 'unset', '', '{}', '', 'browser', 2)",
+            params![(3i64 << super::super::EPOCH_BITS) - 1],
+        )
+        .expect("filler");
+        commit(
+            &mut conn,
+            &group(vec![batch(1, "first")]),
+            &Extras::default(),
+        );
+        let epochs: Vec<i64> = conn
+            .prepare("SELECT epoch FROM spans WHERE name = 'first' ORDER BY rowid")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("epochs");
+        assert_eq!(
+            epochs,
+            vec![0, 3],
+            "stored again: the first copy is out of reach"
+        );
+        let trace_id = TraceId([1; 16]).to_string();
+        let spans = super::super::trace_spans(&conn, &trace_id).expect("read");
+        assert_eq!(spans.len(), 1);
+        let traces = super::super::recent_traces(&conn, 10).expect("read");
+        let listed: Vec<_> = traces
+            .iter()
+            .filter(|t| t.trace_id == trace_id)
+            .map(|t| t.span_count)
+            .collect();
+        assert_eq!(listed, vec![1]);
+        // Within reach (this epoch or the one before), a retry is not stored again.
+        commit(
+            &mut conn,
+            &group(vec![batch(1, "first")]),
+            &Extras::default(),
+        );
+        let copies: i64 = conn
+            .query_row("SELECT count(*) FROM spans WHERE name = 'first'", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(copies, 2);
     }
 
     #[test]
