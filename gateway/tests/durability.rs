@@ -440,6 +440,15 @@ fn a_store_written_before_the_ingest_log_existed_is_read_and_written() {
         )
         .expect("schema");
     assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+    // So were its page views (store::open_page_views_table), read above through the new table.
+    let views_sql: String = db
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'page_views'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("schema");
+    assert!(!views_sql.contains("WITHOUT ROWID"), "{views_sql}");
     assert!(
         spans > fixture_spans,
         "the fixture's {fixture_spans} spans and the new beacon's: {spans}"

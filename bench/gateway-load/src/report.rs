@@ -86,7 +86,22 @@ pub struct PeakScenario {
     pub floor: RunResult,
     pub gateway: RunResult,
     pub half_load: Option<RunResult>,
+    /// The gateway with `--bench-discard-writes` (acknowledges, stores nothing).
+    #[serde(default)]
+    pub sink: Option<RunResult>,
     pub checks: Checks,
+}
+
+/// Bytes the server wrote to disk per acknowledged event over the measured window.
+fn disk_bytes_per_event(r: &RunResult) -> String {
+    if r.events_per_s > 0.0 {
+        format!(
+            "{:.1} KB",
+            r.usage.disk_write_mb_per_s * 1024.0 * 1024.0 / r.events_per_s / 1000.0
+        )
+    } else {
+        "–".into()
+    }
 }
 
 impl PeakScenario {
@@ -246,9 +261,13 @@ pub fn markdown(report: &Report) -> String {
          it **shares the machine's {} cores ({}) with the server**, so every figure is for server \
          and generator together. Peak throughput is a closed loop ({} s warm-up, {} s measured): \
          each connection sends the next request as soon as it has read the previous answer. The \
-         gateway acknowledges (200) only after the batch is committed to SQLite (WAL, \
-         `synchronous=FULL`, group commit), so latency is time to a durable acknowledgement: \
-         from writing the request to reading the whole response. Latency at half load is an open \
+         gateway acknowledges (200) only after the batch is in its ingest log and synced \
+         (`fdatasync` per group of requests; the SQLite index follows, see \
+         docs/architecture.md), so latency is time to a durable acknowledgement: from writing \
+         the request to reading the whole response. The *no-op sink* is the same gateway with \
+         `--bench-discard-writes` (acknowledges, stores nothing): what durability costs. *Disk \
+         bytes/event*: the server's bytes written to disk (its `write_bytes`) per acknowledged \
+         event. Latency at half load is an open \
          loop on a fixed schedule at 50 % of the measured peak, timed from each request's \
          scheduled send time (no coordinated omission). An *event* is a span or a web vital \
          (what `limits.max_events_per_request` counts); each beacon also carries its page view, \
@@ -292,19 +311,28 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "| scenario | events/req | body | gateway req/s | gateway events/s | floor req/s | floor events/s | share of floor | gateway p50 / p99 / max ms | floor p50 / p99 ms | non-2xx |"
+        "| scenario | events/req | body | gateway req/s | gateway events/s | no-op sink events/s | durable ÷ sink | disk bytes/event | floor req/s | floor events/s | share of floor | gateway p50 / p99 / max ms | floor p50 / p99 ms | non-2xx |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for p in &report.peak {
         let (g, f) = (&p.gateway, &p.floor);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {} |",
             g.payload,
             g.events_per_request,
             bytes(g.body_bytes as u64),
             count(g.req_per_s),
             count(g.events_per_s),
+            p.sink.as_ref().map_or("–".into(), |k| count(k.events_per_s)),
+            p.sink
+                .as_ref()
+                .filter(|k| k.events_per_s > 0.0)
+                .map_or("–".into(), |k| percent(g.events_per_s / k.events_per_s)),
+            disk_bytes_per_event(g),
             count(f.req_per_s),
             count(f.events_per_s),
             percent(p.share_of_floor()),
@@ -394,17 +422,28 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(s, "\n### Store size (20-event beacons, closed loop)\n");
         let _ = writeln!(
             s,
-            "| events in store | DB size after the run | prefill (events, time) | req/s | events/s | p50 / p99 / max ms | server CPU cores | disk writes MB/s | index thread in fsync | peak RSS | non-2xx |"
+            "| events in store | DB size after the run | prefill (events, time) | req/s | events/s | share of empty | p50 / p99 / max ms | server CPU cores | disk writes MB/s | disk bytes/event | index thread in fsync | peak RSS | non-2xx |"
         );
         let _ = writeln!(
             s,
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
+        let empty = report
+            .enrichment
+            .as_ref()
+            .map_or(0.0, |e| e.on.events_per_s);
+        let of_empty = |r: &RunResult| {
+            if empty > 0.0 {
+                percent(r.events_per_s / empty)
+            } else {
+                "–".into()
+            }
+        };
         if let Some(e) = &report.enrichment {
             let r = &e.on;
             let _ = writeln!(
                 s,
-                "| empty (enrichment-on run above) | {} | – | {} | {} | {} / {} / {} | {:.2} | {:.1} | {} | {:.0} MB | {} |",
+                "| empty (enrichment-on run above) | {} | – | {} | {} | 100 % | {} / {} / {} | {:.2} | {:.1} | {} | {} | {:.0} MB | {} |",
                 bytes(e.on_checks.db_bytes),
                 count(r.req_per_s),
                 count(r.events_per_s),
@@ -413,6 +452,7 @@ pub fn markdown(report: &Report) -> String {
                 ms(r.latency.max_ms),
                 r.usage.cpu_cores,
                 r.usage.disk_write_mb_per_s,
+                disk_bytes_per_event(r),
                 fsync_share(r),
                 r.usage.peak_rss_mb,
                 errors(r),
@@ -422,18 +462,20 @@ pub fn markdown(report: &Report) -> String {
             let r = &st.run;
             let _ = writeln!(
                 s,
-                "| {} | {} | +{} in {:.0} s | {} | {} | {} / {} / {} | {:.2} | {:.1} | {} | {:.0} MB | {} |",
+                "| {} | {} | +{} in {:.0} s | {} | {} | {} | {} / {} / {} | {:.2} | {:.1} | {} | {} | {:.0} MB | {} |",
                 count(st.events_before as f64),
                 bytes(st.checks.db_bytes),
                 count(st.prefill.events_added as f64),
                 st.prefill.seconds,
                 count(r.req_per_s),
                 count(r.events_per_s),
+                of_empty(r),
                 ms(r.latency.p50_ms),
                 ms(r.latency.p99_ms),
                 ms(r.latency.max_ms),
                 r.usage.cpu_cores,
                 r.usage.disk_write_mb_per_s,
+                disk_bytes_per_event(r),
                 fsync_share(r),
                 r.usage.peak_rss_mb,
                 errors(r),

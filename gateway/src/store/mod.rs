@@ -107,18 +107,6 @@ CREATE TABLE IF NOT EXISTS trace_starts (
 );
 CREATE INDEX IF NOT EXISTS trace_starts_by_start ON trace_starts (start_unix_nano);
 
-CREATE TABLE IF NOT EXISTS page_views (
-    page_view_id    TEXT PRIMARY KEY,
-    session_id      TEXT NOT NULL,
-    url             TEXT NOT NULL,
-    referrer        TEXT NOT NULL,
-    navigation_type TEXT NOT NULL,
-    start_unix_nano INTEGER NOT NULL,
-    resource        TEXT NOT NULL,
-    attributes      TEXT NOT NULL DEFAULT '{}'
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS page_views_by_start ON page_views (start_unix_nano);
-
 CREATE TABLE IF NOT EXISTS vitals (
     page_view_id    TEXT NOT NULL,
     metric_id       TEXT NOT NULL,
@@ -153,18 +141,10 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
-    add_column(
-        &conn,
-        "page_views",
-        "attributes",
-        "TEXT NOT NULL DEFAULT '{}'",
-    )?;
+    open_page_views_table(&conn)?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
     open_spans_table(&conn)?;
     migrate_traces_to_trace_starts(&conn)?;
-    for (column, definition) in sessions::PAGE_VIEW_COLUMNS {
-        add_column(&conn, "page_views", column, definition)?;
-    }
     conn.execute_batch(sessions::SCHEMA)?;
     add_column(
         &conn,
@@ -215,6 +195,83 @@ fn migrate_spans_to_rowid(conn: &Connection) -> Result<(), StoreError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Rewrote the spans table in insertion order (a one-time upgrade)."
     );
+    Ok(())
+}
+
+/// The page views' columns before the journey fields (`sessions::PAGE_VIEW_COLUMNS`).
+const PAGE_VIEW_BASE_COLUMNS: [(&str, &str); 8] = [
+    ("page_view_id", "TEXT NOT NULL"),
+    ("session_id", "TEXT NOT NULL"),
+    ("url", "TEXT NOT NULL"),
+    ("referrer", "TEXT NOT NULL"),
+    ("navigation_type", "TEXT NOT NULL"),
+    ("start_unix_nano", "INTEGER NOT NULL"),
+    ("resource", "TEXT NOT NULL"),
+    ("attributes", "TEXT NOT NULL DEFAULT '{}'"),
+];
+
+/// Page views in the order they were first stored (a rowid table), found by id through
+/// page_views_by_id: a row (a kilobyte, with its resource and enrichment) is appended, and only
+/// the small index entry lands on a random page. Every beacon of a view updates its row, which
+/// is then near the end of the table, in pages the same transaction writes anyway.
+const PAGE_VIEW_INDEXES: &str = "
+    CREATE UNIQUE INDEX IF NOT EXISTS page_views_by_id ON page_views (page_view_id);
+    CREATE INDEX IF NOT EXISTS page_views_by_start ON page_views (start_unix_nano);
+    CREATE INDEX IF NOT EXISTS page_views_by_session ON page_views (session_id, start_unix_nano);";
+
+fn page_view_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PAGE_VIEW_BASE_COLUMNS
+        .into_iter()
+        .chain(sessions::PAGE_VIEW_COLUMNS)
+}
+
+/// Creates `page_views`; a store made before the rowid table (rows in a B-tree keyed by the
+/// random view id) is rewritten into it once, in one transaction; one made before a column
+/// existed gets it.
+fn open_page_views_table(conn: &Connection) -> Result<(), StoreError> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'page_views'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let create = format!(
+        "CREATE TABLE page_views ({})",
+        page_view_columns()
+            .map(|(name, definition)| format!("{name} {definition}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match sql {
+        None => conn.execute_batch(&format!("{create};{PAGE_VIEW_INDEXES}"))?,
+        Some(sql) if sql.contains("WITHOUT ROWID") => {
+            for (column, definition) in page_view_columns() {
+                add_column(conn, "page_views", column, definition)?;
+            }
+            let columns = page_view_columns()
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+                .join(", ");
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE;
+                 ALTER TABLE page_views RENAME TO page_views_by_view_id;
+                 {create};
+                 INSERT INTO page_views ({columns})
+                     SELECT {columns} FROM page_views_by_view_id ORDER BY start_unix_nano;
+                 DROP TABLE page_views_by_view_id;
+                 {PAGE_VIEW_INDEXES}
+                 COMMIT;"
+            ))?;
+            tracing::info!("Rewrote the page_views table in insertion order (a one-time upgrade).");
+        }
+        Some(_) => {
+            for (column, definition) in page_view_columns() {
+                add_column(conn, "page_views", column, definition)?;
+            }
+            conn.execute_batch(PAGE_VIEW_INDEXES)?;
+        }
+    }
     Ok(())
 }
 

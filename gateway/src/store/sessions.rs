@@ -57,8 +57,6 @@ CREATE TABLE IF NOT EXISTS session_spans (
     category        TEXT NOT NULL,
     PRIMARY KEY (session_id, start_unix_nano, trace_id, span_id)
 ) WITHOUT ROWID;
-
-CREATE INDEX IF NOT EXISTS page_views_by_session ON page_views (session_id, start_unix_nano);
 "#;
 
 /// A view's journey fields, merged into its row by every beacon: the first previous view
