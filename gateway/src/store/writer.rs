@@ -94,13 +94,8 @@ struct Indexed {
 struct Progress {
     /// The last sequence number acknowledged.
     acked: AtomicU64,
-    /// The last sequence number indexed (committed, visible to reads).
+    /// The last sequence number indexed.
     indexed: watch::Sender<u64>,
-    /// The last sequence number whose index rows are on disk: a checkpoint copied every
-    /// committed frame into the database file and synced it. The index commits without a
-    /// sync of its own (`synchronous=NORMAL`: a power loss may take its last transactions
-    /// back, never tear one), so the log keeps every record after this one to index again.
-    synced: AtomicU64,
     /// Log bytes acknowledged or queued but not yet indexed.
     unindexed_bytes: AtomicU64,
     /// Past this many unindexed bytes, writes wait up to `unindexed_wait`, then are refused.
@@ -161,32 +156,15 @@ pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// Checkpoints the WAL on its own connection, so the indexer never does in the common case:
 /// SQLite's automatic checkpoint runs inside a commit, and its copy and fsync of the database
 /// file held up every batch waiting on that commit. PASSIVE never blocks the indexer.
-fn checkpoint_until_stopped(
-    conn: Connection,
-    stop: std::sync::mpsc::Receiver<()>,
-    progress: &Progress,
-) {
+fn checkpoint_until_stopped(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     loop {
         let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(RecvTimeoutError::Timeout) => false,
             Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
         };
-        // Read before the checkpoint starts: every transaction up to it is in the WAL by then.
-        let indexed = *progress.indexed.borrow();
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        }) {
-            // Every frame copied (the WAL is synced before, the database file after).
-            Ok((0, frames, copied)) if frames == copied => {
-                progress.synced.fetch_max(indexed, Ordering::AcqRel);
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "WAL checkpoint failed; retrying."),
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "WAL checkpoint failed; retrying.");
         }
         if stopping {
             return;
@@ -200,35 +178,21 @@ fn checkpoint_until_stopped(
 /// So past `limit` bytes the indexer itself, between two of its transactions, runs a TRUNCATE
 /// checkpoint: every frame copied, the file emptied. Only the index waits meanwhile:
 /// acknowledgements come from the ingest log.
-/// True when it truncated: everything committed before is then synced in the database file.
-fn truncate_wal_if_over(conn: &Connection, wal: &Path, limit: u64) -> bool {
+fn truncate_wal_if_over(conn: &Connection, wal: &Path, limit: u64) {
     let size = std::fs::metadata(wal).map_or(0, |m| m.len());
     if size <= limit {
-        return false;
+        return;
     }
-    truncate_wal(conn, size)
-}
-
-fn truncate_wal(conn: &Connection, size: u64) -> bool {
     match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
         r.get::<_, i64>(0)
     }) {
-        Ok(0) => {
-            tracing::debug!(wal_bytes = size, "Truncated the WAL.");
-            true
-        }
+        Ok(0) => tracing::debug!(wal_bytes = size, "Truncated the WAL."),
         // A reader held an old snapshot past the busy timeout: next time.
-        Ok(_) => {
-            tracing::warn!(
-                wal_bytes = size,
-                "The WAL could not be truncated (a long read); retrying."
-            );
-            false
-        }
-        Err(error) => {
-            tracing::warn!(%error, wal_bytes = size, "WAL truncation failed; retrying.");
-            false
-        }
+        Ok(_) => tracing::warn!(
+            wal_bytes = size,
+            "The WAL could not be truncated (a long read); retrying."
+        ),
+        Err(error) => tracing::warn!(%error, wal_bytes = size, "WAL truncation failed; retrying."),
     }
 }
 
@@ -299,9 +263,6 @@ pub fn start_with(
         outbox::ensure_schema(&write_conn)?;
     }
     write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    // The ingest log is what makes an acknowledgement durable; the index is rebuilt from it
-    // after a power loss (see `Progress::synced`), so its commits need not wait for the disk.
-    write_conn.pragma_update(None, "synchronous", "NORMAL")?;
     // SQLite's default 2 MiB page cache sent most of a growing store's B-tree page reads to
     // the OS. The read and checkpoint connections keep the default.
     write_conn.pragma_update(None, "cache_size", -WRITER_PAGE_CACHE_KIB)?;
@@ -343,13 +304,6 @@ pub fn start_with(
     if indexed > position {
         index_group(&mut write_conn, replay, indexed, &extras)?;
     }
-    // What the index holds may not be on disk yet (a crash before a checkpoint, and the
-    // replay above): synced now, or the log keeps all of it until the next checkpoint.
-    let synced = if truncate_wal(&write_conn, 0) {
-        indexed
-    } else {
-        0
-    };
     let read_conn = open(data_dir)?;
     let checkpoint_conn = open(data_dir)?;
     let wal = data_dir.join(format!("{}-wal", super::DB_FILE));
@@ -360,7 +314,6 @@ pub fn start_with(
     let progress = Arc::new(Progress {
         acked: AtomicU64::new(indexed),
         indexed: watch::channel(indexed).0,
-        synced: AtomicU64::new(synced),
         unindexed_bytes: AtomicU64::new(0),
         max_unindexed_bytes: extras.max_unindexed_bytes,
         unindexed_wait: extras.unindexed_wait,
@@ -368,13 +321,10 @@ pub fn start_with(
         stopping: AtomicBool::new(false),
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
-    let checkpointer = {
-        let progress = Arc::clone(&progress);
-        std::thread::Builder::new()
-            .name("store-checkpoint".into())
-            .spawn(move || checkpoint_until_stopped(checkpoint_conn, stopped, &progress))
-            .map_err(spawn_error)?
-    };
+    let checkpointer = std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || checkpoint_until_stopped(checkpoint_conn, stopped))
+        .map_err(spawn_error)?;
     let (to_index, index_queue) = std::sync::mpsc::channel::<Indexed>();
     let indexer = {
         let progress = Arc::clone(&progress);
@@ -579,8 +529,9 @@ fn run_appender(
                 }
             }
         }
-        // Only what a checkpoint has synced: the rest may have to be indexed again.
-        log.trim(progress.synced.load(Ordering::Acquire));
+        // Copied out first: the indexer must not wait on this borrow while files are deleted.
+        let indexed = *progress.indexed.borrow();
+        log.trim(indexed);
     }
     progress.stopping.store(true, Ordering::Release);
     tracing::info!("Store appender drained its queue and stopped.");
@@ -622,9 +573,7 @@ fn run_indexer(
         }
         progress.unindexed_bytes.fetch_sub(bytes, Ordering::Relaxed);
         progress.indexed.send_replace(last);
-        if truncate_wal_if_over(&conn, wal, extras.wal_limit_bytes) {
-            progress.synced.fetch_max(last, Ordering::AcqRel);
-        }
+        truncate_wal_if_over(&conn, wal, extras.wal_limit_bytes);
     }
     tracing::info!("Store indexer drained its queue and stopped.");
 }
@@ -1331,32 +1280,6 @@ mod tests {
             largest < 28 << 20,
             "the WAL reached {largest} B ({written} B of rows written)"
         );
-        drop(store);
-        writer.join();
-    }
-
-    #[tokio::test]
-    async fn the_log_may_drop_only_what_a_checkpoint_synced_and_a_checkpoint_comes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (store, writer) = start(dir.path(), 8).expect("store");
-        let synced = |store: &StoreHandle| store.progress.synced.load(Ordering::Acquire);
-        assert_eq!(synced(&store), 0);
-        for n in 1..=3 {
-            store.write(batch(n, "a")).await.expect("acknowledged");
-        }
-        assert!(store.wait_indexed());
-        // Never ahead of the index; the checkpointer (every 200 ms) brings it level.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while synced(&store) < 3 && std::time::Instant::now() < deadline {
-            assert!(synced(&store) <= *store.progress.indexed.borrow());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(synced(&store), 3, "a checkpoint synced the index");
-        drop(store);
-        writer.join();
-        // A restart syncs what it finds (and what it indexed from the log) before serving.
-        let (store, writer) = start(dir.path(), 8).expect("store");
-        assert_eq!(synced(&store), 3);
         drop(store);
         writer.join();
     }
