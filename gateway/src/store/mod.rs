@@ -156,17 +156,22 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// The `CREATE TABLE` statement of `table`, or None when the store has no such table.
+fn table_sql(conn: &Connection, table: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Creates the `spans` table; stores made before the rowid `spans` table (each row in a B-tree keyed by its random trace
 /// id, so every insert rewrote a random page of the store's largest table) are rewritten into
 /// it once, in one transaction: a crash during it leaves the old table as it was.
 fn open_spans_table(conn: &Connection) -> Result<(), StoreError> {
-    let sql: Option<String> = conn
-        .query_row(
-            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'spans'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let sql = table_sql(conn, "spans")?;
     match sql {
         None => Ok(conn.execute_batch(SPANS_TABLE)?),
         Some(sql) if sql.contains("WITHOUT ROWID") => migrate_spans_to_rowid(conn),
@@ -229,13 +234,7 @@ fn page_view_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// random view id) is rewritten into it once, in one transaction; one made before a column
 /// existed gets it.
 fn open_page_views_table(conn: &Connection) -> Result<(), StoreError> {
-    let sql: Option<String> = conn
-        .query_row(
-            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'page_views'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let sql = table_sql(conn, "page_views")?;
     let create = format!(
         "CREATE TABLE page_views ({})",
         page_view_columns()
@@ -277,10 +276,7 @@ fn open_page_views_table(conn: &Connection) -> Result<(), StoreError> {
 
 /// Stores made before `trace_starts` kept a `traces` row per trace: each becomes its start.
 fn migrate_traces_to_trace_starts(conn: &Connection) -> Result<(), StoreError> {
-    let has_traces = conn
-        .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'traces'")?
-        .exists([])?;
-    if has_traces {
+    if table_sql(conn, "traces")?.is_some() {
         conn.execute_batch(
             "BEGIN IMMEDIATE;
              INSERT INTO trace_starts (trace_id, start_unix_nano)
