@@ -1,4 +1,4 @@
-//! User-agent parsing with uap-core's `regexes.yaml` (the `uaparser` crate), behind a
+//! User-agent parsing with uap-core's `regexes.yaml` (the `ua-parser` crate), behind a
 //! bounded LRU cache: a site's visitors share a few hundred distinct user agents, and one
 //! parse walks some thousand regexes. Where the regexes come from and their compilation:
 //! [`super::user_agent_regexes`].
@@ -7,12 +7,10 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::user_agent_regexes::{Extractor, Regexes, RegexesError};
+use crate::model::Attributes;
 use lru::LruCache;
 use serde_json::Value;
-use uaparser::{Parser, UserAgentParser};
-
-use super::user_agent_regexes::{Regexes, RegexesError};
-use crate::model::Attributes;
 
 /// Longest user agent parsed and kept, in bytes. Real ones stay far below; a longer header
 /// is cut (at a character boundary) so the cache's memory stays bounded.
@@ -75,7 +73,7 @@ fn version(parts: &[&Option<String>]) -> Option<String> {
 
 /// The parser (shared process-wide) and this instance's cache.
 pub struct UserAgents {
-    parser: Arc<UserAgentParser>,
+    parser: Arc<Extractor>,
     cache: Mutex<LruCache<String, Arc<Parsed>>>,
 }
 
@@ -122,21 +120,36 @@ impl UserAgents {
     }
 
     fn parse_uncached(&self, user_agent: &str) -> Parsed {
-        let client = self.parser.parse(user_agent);
-        let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(|v| v.into_owned());
+        let (client, os, device) = self.parser.extract(user_agent);
+        // No parser matched: uap-core's "Other", as its other implementations answer.
+        let other = || OTHER.to_string();
+        let (os, device) = (os.map(|o| o.into_owned()), device.map(|d| d.into_owned()));
+        let client = client.map(|c| c.into_owned());
+        let (family, major, minor, patch) = match client {
+            Some(c) => (c.family, c.major, c.minor, c.patch),
+            None => (other(), None, None, None),
+        };
+        let (os_family, os_major, os_minor, os_patch, os_patch_minor) = match os {
+            Some(o) => (o.os, o.major, o.minor, o.patch, o.patch_minor),
+            None => (other(), None, None, None, None),
+        };
+        let (device_family, device_brand, device_model) = match device {
+            Some(d) => (d.device, d.brand, d.model),
+            None => (other(), None, None),
+        };
         Parsed {
-            family: client.user_agent.family.into_owned(),
-            major: owned(client.user_agent.major),
-            minor: owned(client.user_agent.minor),
-            patch: owned(client.user_agent.patch),
-            os_family: client.os.family.into_owned(),
-            os_major: owned(client.os.major),
-            os_minor: owned(client.os.minor),
-            os_patch: owned(client.os.patch),
-            os_patch_minor: owned(client.os.patch_minor),
-            device_family: client.device.family.into_owned(),
-            device_brand: owned(client.device.brand),
-            device_model: owned(client.device.model),
+            family,
+            major,
+            minor,
+            patch,
+            os_family,
+            os_major,
+            os_minor,
+            os_patch,
+            os_patch_minor,
+            device_family,
+            device_brand,
+            device_model,
         }
     }
 }
