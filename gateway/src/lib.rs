@@ -4,7 +4,8 @@
 //! ```text
 //!  HTTP ─ connections ─ ingest/{beacon,otlp} ─ wire ─ validate ─► ValidBatch
 //!  ValidBatch ─ pipeline: enrich → scrub → errors → truncate → sample → export::encode
-//!             ─► store (rows + outbox, one transaction; ack after commit) ─► export::otlp
+//!             ─► store: ingest log (ack after its fsync) ─► index (SQLite rows)
+//!                                                         └► export::otlp (its own position)
 //! ```
 //!
 //! The public surface is small, for the binary, the tests and tools: [`config`] (the

@@ -204,9 +204,8 @@ pub async fn run_with_listeners(
         .export()
         .enabled()
         .then(|| Outbox::new(config.export().max_queue_bytes));
-    let appended = outbox.as_ref().map(Outbox::appended);
     let extras = store::writer::Extras {
-        outbox,
+        outbox: outbox.clone(),
         telemetry: Arc::clone(&telemetry),
         discard: config.discard_writes(),
         ..store::writer::Extras::default()
@@ -214,12 +213,12 @@ pub async fn run_with_listeners(
     let (store, writer) =
         store::writer::start_with(config.data_dir(), config.limits().store_queue, extras)
             .with_context(|| format!("opening the store in {}", config.data_dir().display()))?;
-    let exporter = match appended {
-        Some(appended) => Some(
+    let exporter = match &outbox {
+        Some(outbox) => Some(
             Exporter::new(
                 config.export(),
                 config.data_dir(),
-                appended,
+                outbox,
                 Arc::clone(&telemetry),
             )
             .context("starting the OTLP exporter")?,

@@ -30,6 +30,11 @@ impl Gateway {
     }
 
     fn start_with(data: &Path, args: &[&str]) -> Gateway {
+        Gateway::start_configured(data, args, "")
+    }
+
+    /// With `extra` appended to the config file.
+    fn start_configured(data: &Path, args: &[&str], extra: &str) -> Gateway {
         let log = data.with_extension("log");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -41,7 +46,9 @@ impl Gateway {
         std::fs::write(
             &config,
             "[limits]\nip_rate = { per_second = 0, burst = 0 }\nkey_rate = { per_second = 0, burst = 0 }\n\
-             [[apps]]\nname = \"shop\"\nkey = \"dev\"\nallowed_origins = [\"http://localhost:8080\"]\n",
+             [[apps]]\nname = \"shop\"\nkey = \"dev\"\nallowed_origins = [\"http://localhost:8080\"]\n"
+                .to_string()
+                + extra,
         )
         .expect("config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_rum-gateway"))
@@ -273,6 +280,135 @@ fn kill_9_under_load_five_times_loses_nothing_acknowledged_and_indexes_nothing_t
         .count();
     eprintln!(
         "{} of {sent} beacons acknowledged over 5 kills; all stored once; {replays} restarts indexed records the kill left unindexed",
+        acked.len()
+    );
+}
+
+/// An OTLP/HTTP receiver on loopback that answers 503 until `accept` is set, then 200,
+/// recording the trace ids of the spans it accepted.
+struct Receiver {
+    addr: SocketAddr,
+    accept: Arc<AtomicBool>,
+    traces: Arc<Mutex<std::collections::HashSet<Vec<u8>>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+        let addr = listener.local_addr().expect("addr");
+        let accept = Arc::new(AtomicBool::new(false));
+        let traces = Arc::new(Mutex::new(std::collections::HashSet::new()));
+        let (accepting, received) = (Arc::clone(&accept), Arc::clone(&traces));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let (mut path, mut length) = (String::new(), 0usize);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    let l = line.trim_end().to_ascii_lowercase();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some(p) = l.strip_prefix("post ") {
+                        path = p.split(' ').next().unwrap_or_default().to_string();
+                    }
+                    if let Some(n) = l.strip_prefix("content-length: ") {
+                        length = n.parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0u8; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let ok = accepting.load(Ordering::Relaxed);
+                if ok && path == "/v1/traces" {
+                    if let Ok(request) = ExportTraceServiceRequest::decode(body.as_slice()) {
+                        let mut got = received.lock().expect("traces");
+                        for rs in request.resource_spans {
+                            for ss in rs.scope_spans {
+                                got.extend(ss.spans.into_iter().map(|s| s.trace_id));
+                            }
+                        }
+                    }
+                }
+                let status = if ok {
+                    "200 OK"
+                } else {
+                    "503 Service Unavailable"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver {
+            addr,
+            accept,
+            traces,
+        }
+    }
+}
+
+#[test]
+fn kill_9_with_export_on_loses_nothing_the_exporter_had_not_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let receiver = Receiver::start();
+    let export = format!(
+        "[export]\notlp_endpoint = \"http://{}\"\nlogs = false\nmetrics = false\nbatch_timeout_ms = 20\n\
+         retry_initial_backoff_ms = 50\nretry_max_backoff_ms = 200\n",
+        receiver.addr
+    );
+    let mut acked = Vec::new();
+    // The receiver refuses (503) while two gateways are killed mid-load: everything
+    // acknowledged waits in the log, at the exporter's position.
+    for round in 0..2u64 {
+        let gateway = Gateway::start_configured(&data, &[], &export);
+        let until = std::time::Instant::now() + Duration::from_millis(400 + 300 * round);
+        let mut n = 0;
+        while std::time::Instant::now() < until {
+            let trace = (round + 1) << 40 | n;
+            n += 1;
+            if let Some((200, _, _)) = post_beacon(gateway.ingest, &beacon(trace, round, 50)) {
+                acked.push(trace);
+            }
+        }
+        gateway.kill();
+    }
+    assert!(acked.len() > 20, "too few acknowledged: {}", acked.len());
+    receiver.accept.store(true, Ordering::Relaxed);
+    let gateway = Gateway::start_configured(&data, &[], &export);
+    let want: Vec<Vec<u8>> = acked
+        .iter()
+        .map(|t| {
+            let mut id = vec![0u8; 8];
+            id.extend_from_slice(&t.to_be_bytes());
+            id
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let missing = loop {
+        let got = receiver.traces.lock().expect("traces").clone();
+        let missing: Vec<&Vec<u8>> = want.iter().filter(|t| !got.contains(*t)).collect();
+        if missing.is_empty() || std::time::Instant::now() > deadline {
+            break missing.len();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} acknowledged traces never exported\n{}",
+        acked.len(),
+        gateway.log()
+    );
+    eprintln!(
+        "{} beacons acknowledged over 2 kills with the receiver down, all exported after",
         acked.len()
     );
 }

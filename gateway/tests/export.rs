@@ -681,7 +681,7 @@ async fn acknowledged_items_survive_a_restart_and_are_exported_by_the_next_insta
         first.post_otlp(&id(7, 16), &id(7, 8), &[]).await.status(),
         200
     );
-    // The outbox fills as the index takes the acknowledged batches from the ingest log.
+    // The exporter reads the acknowledged batches from the ingest log (its receiver is down).
     eventually(5, "the outbox filled", || async {
         first.metric("rum_gateway_export_queue_bytes").await > 0
     })
@@ -713,9 +713,15 @@ async fn a_full_queue_drops_its_oldest_and_counts_them() {
     for n in 1..=10u8 {
         assert_eq!(gw.post_otlp(&id(n, 16), &id(n, 8), &[]).await.status(), 200);
     }
-    // The outbox's bound is kept as the index takes each batch from the ingest log.
     eventually(5, "all ten indexed", || async {
         gw.metric("rum_gateway_otlp_spans_accepted_total").await == 10
+    })
+    .await;
+    // The exporter applies the bound as it reads the log, also while it waits to retry.
+    eventually(5, "the bound applied", || async {
+        gw.metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"queue_full\"}")
+            .await
+            >= 5
     })
     .await;
     let dropped = gw
@@ -1005,4 +1011,57 @@ async fn errors_are_exported_as_exception_log_records() {
         Some("1.2.3")
     );
     gw.stop().await;
+}
+
+/// A data directory from before the exporter read the ingest log: entries waiting in its
+/// `outbox` table (that release's schema) are exported first, then what arrives now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_previous_release_s_outbox_table_is_exported_then_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let conn = gateway::store::open(dir.path()).expect("store");
+        conn.execute_batch(
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, signal TEXT NOT NULL,
+                                  items INTEGER NOT NULL, payload BLOB NOT NULL);
+             CREATE TABLE outbox_meta (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);",
+        )
+        .expect("the previous outbox schema");
+        let waiting = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: id(9, 16),
+                        span_id: id(9, 8),
+                        name: "queued before the upgrade".into(),
+                        ..Span::default()
+                    }],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        conn.execute(
+            "INSERT INTO outbox (signal, items, payload) VALUES ('traces', 1, ?1)",
+            [waiting.encode_to_vec()],
+        )
+        .expect("a waiting entry");
+    }
+    let (receiver, addr, _stop) = Receiver::start().await;
+    let gw = start_gateway(dir.path(), addr, "logs = false").await;
+    assert_eq!(
+        gw.post_otlp(&id(10, 16), &id(10, 8), &[]).await.status(),
+        200
+    );
+    eventually(5, "the old entry and the new span", || async {
+        let ids = receiver.trace_ids();
+        ids.contains(&id(9, 16)) && ids.contains(&id(10, 16))
+    })
+    .await;
+    assert_eq!(receiver.trace_ids()[0], id(9, 16), "the older entry first");
+    gw.stop().await;
+    let conn = gateway::store::open(dir.path()).expect("store");
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 0, "delivered entries leave the old table");
 }

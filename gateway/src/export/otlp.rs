@@ -1,6 +1,7 @@
-//! The OTLP/HTTP exporter: a task that drains the outbox in order, batches entries (by item
-//! count and a short wait), POSTs them as protobuf to `{endpoint}/v1/traces` and
-//! `{endpoint}/v1/logs`, and deletes them only once the receiver answered 2xx.
+//! The OTLP/HTTP exporter: a task that reads the outbox (its position in the ingest log,
+//! `store::outbox`) in order, batches entries (by item count and a short wait), POSTs them as
+//! protobuf to `{endpoint}/v1/traces`, `/v1/logs` and `/v1/metrics`, and moves its position
+//! past them only once the receiver answered 2xx.
 //!
 //! Transient failures (connection errors, timeouts, 429, 502, 503, 504) are retried without
 //! limit, with capped exponential backoff and jitter, honouring `Retry-After`: the outbox,
@@ -22,7 +23,7 @@ use tokio::sync::{watch, Notify};
 use super::retry::{backoff, retry_after};
 use super::ExportConfig;
 use crate::outcome::{DropReason, Signal};
-use crate::store::outbox::{self as queue, Entry, QueueError};
+use crate::store::outbox::{Entry, ExportQueue, Legacy, Outbox, QueueError};
 use crate::store::{self, StoreError};
 use crate::telemetry::{Counter, Telemetry};
 
@@ -62,18 +63,35 @@ pub struct Exporter {
     headers: HeaderMap,
     client: reqwest::Client,
     config: ExportConfig,
-    conn: Arc<Mutex<Connection>>,
+    /// The position in the log, and, for a store from before the log fed the exporter, its
+    /// `outbox` table (drained first: everything in it is older).
+    queue: Arc<Mutex<Queues>>,
     appended: Arc<Notify>,
     telemetry: Arc<Telemetry>,
 }
 
+struct Queues {
+    log: ExportQueue,
+    legacy: Option<Connection>,
+}
+
+impl Queues {
+    fn queued_bytes(&self) -> Result<u64, QueueError> {
+        let legacy = match &self.legacy {
+            Some(conn) => Legacy::queued_bytes(conn)?,
+            None => 0,
+        };
+        Ok(legacy + self.log.queued_bytes())
+    }
+}
+
 impl Exporter {
-    /// Opens its own connection to the store in `data_dir`; `appended` is the outbox's
-    /// wake-up ([`crate::store::outbox::Outbox::appended`]).
+    /// Reads the ingest log in `data_dir` from the position the store's writer loaded into
+    /// `outbox` (start the store first).
     pub fn new(
         config: &ExportConfig,
         data_dir: &Path,
-        appended: Arc<Notify>,
+        outbox: &Outbox,
         telemetry: Arc<Telemetry>,
     ) -> Result<Exporter, ExportError> {
         let endpoint = config
@@ -97,15 +115,19 @@ impl Exporter {
         }
         let client = client.build()?;
         let conn = store::open(data_dir)?;
-        queue::ensure_schema(&conn).map_err(QueueError::from)?;
-        telemetry.set_queue_bytes(queue::queued_bytes(&conn)?);
+        let legacy = Legacy::present(&conn)?.then_some(conn);
+        let queues = Queues {
+            log: ExportQueue::new(data_dir, outbox),
+            legacy,
+        };
+        telemetry.set_queue_bytes(queues.queued_bytes()?);
         Ok(Exporter {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             headers,
             client,
             config: config.clone(),
-            conn: Arc::new(Mutex::new(conn)),
-            appended,
+            queue: Arc::new(Mutex::new(queues)),
+            appended: outbox.appended(),
             telemetry,
         })
     }
@@ -121,7 +143,20 @@ impl Exporter {
             if *stop.borrow() {
                 break;
             }
-            let entries = match self.with_conn(move |c| queue::oldest(c, max_items)).await {
+            let telemetry = Arc::clone(&self.telemetry);
+            let oldest = move |q: &mut Queues| {
+                if let Some(conn) = &q.legacy {
+                    let entries = Legacy::oldest(conn, max_items)?;
+                    if !entries.is_empty() {
+                        return Ok(entries);
+                    }
+                    q.legacy = None;
+                }
+                q.log.refill()?.count(&telemetry);
+                telemetry.set_queue_bytes(q.queued_bytes()?);
+                q.log.oldest(max_items)
+            };
+            let entries = match self.with_queue(oldest).await {
                 Ok(entries) => entries,
                 Err(error) => {
                     tracing::error!(%error, "Reading the export outbox failed; trying again.");
@@ -250,7 +285,7 @@ impl Exporter {
                         delay_ms = delay.as_millis() as u64,
                         "Retrying an export."
                     );
-                    return if sleep_or_stop(delay, stop).await {
+                    return if self.wait_reading_on(delay, stop).await {
                         None
                     } else {
                         Some(false)
@@ -316,11 +351,19 @@ impl Exporter {
     }
 
     async fn remove(&self, entries: &[impl std::borrow::Borrow<Entry>]) {
-        let ids: Vec<i64> = entries.iter().map(|e| e.borrow().id).collect();
+        let (legacy, log): (Vec<&Entry>, Vec<&Entry>) =
+            entries.iter().map(|e| e.borrow()).partition(|e| e.legacy);
+        let legacy: Vec<i64> = legacy.iter().map(|e| e.id).collect();
+        let log: Vec<i64> = log.iter().map(|e| e.id).collect();
         let result = self
-            .with_conn(move |c| {
-                queue::remove(c, &ids)?;
-                queue::queued_bytes(c)
+            .with_queue(move |q| {
+                if let Some(conn) = q.legacy.as_mut().filter(|_| !legacy.is_empty()) {
+                    Legacy::remove(conn, &legacy)?;
+                }
+                if !log.is_empty() {
+                    q.log.remove(&log)?;
+                }
+                q.queued_bytes()
             })
             .await;
         match result {
@@ -332,15 +375,42 @@ impl Exporter {
         }
     }
 
-    async fn with_conn<T, F>(&self, f: F) -> Result<T, QueueError>
+    /// Sleeps `delay` (true: stopping), reading what arrives meanwhile each [`IDLE_POLL`], so
+    /// the outbox's bound holds while a receiver is down.
+    async fn wait_reading_on(&self, delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        let until = tokio::time::Instant::now() + delay;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if sleep_or_stop(left.min(IDLE_POLL), stop).await {
+                return true;
+            }
+            let telemetry = Arc::clone(&self.telemetry);
+            let read = self
+                .with_queue(move |q| {
+                    q.log.refill()?.count(&telemetry);
+                    q.queued_bytes()
+                })
+                .await;
+            match read {
+                Ok(bytes) => self.telemetry.set_queue_bytes(bytes),
+                Err(error) => tracing::error!(%error, "Reading the ingest log for export failed."),
+            }
+        }
+    }
+
+    /// Runs `f` on the queues off the runtime (it reads files and SQLite).
+    async fn with_queue<T, F>(&self, f: F) -> Result<T, QueueError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, QueueError> + Send + 'static,
+        F: FnOnce(&mut Queues) -> Result<T, QueueError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let queue = Arc::clone(&self.queue);
         tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
+            let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut queue)
         })
         .await
         .unwrap_or_else(|e| Err(QueueError::Task(e.to_string())))

@@ -270,7 +270,7 @@ impl Log {
             .unwrap_or_else(|| self.dir.clone())
     }
 
-    fn roll(&mut self) -> Result<(), LogError> {
+    pub(crate) fn roll(&mut self) -> Result<(), LogError> {
         let path = segment_path(&self.dir, self.next_seq);
         let file = OpenOptions::new()
             .create(true)
@@ -287,6 +287,197 @@ impl Log {
 
 /// The valid records at the start of a segment's bytes, the length they cover, and why the
 /// rest (if any) is not a record.
+/// Where a record starts: its segment (by first sequence number) and its header's offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordAt {
+    pub segment: u64,
+    pub offset: u64,
+}
+
+/// Reads the log's records in order from its segment files, for a consumer that keeps its own
+/// position (the exporter, `super::export_queue`). It reads only what the appender has
+/// acknowledged (the caller passes that sequence number), so it never sees a write that may
+/// still be cut back. It reads ahead of what its consumer has finished, which is what keeps
+/// the segments it reads from being trimmed.
+pub struct LogReader {
+    dir: PathBuf,
+    /// The next record to read.
+    next_seq: u64,
+    /// The open segment: its first sequence number, the file, the offset of the next header.
+    at: Option<(u64, File, u64)>,
+}
+
+impl LogReader {
+    /// A reader whose first record is `after + 1`.
+    pub fn new(data_dir: &Path, after: u64) -> LogReader {
+        LogReader {
+            dir: data_dir.join(LOG_DIR),
+            next_seq: after + 1,
+            at: None,
+        }
+    }
+
+    /// The next record it will read.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Up to `max` records in order, none past `last` (the last acknowledged). A record
+    /// trimmed away before it was read is skipped: the first returned may then come after a
+    /// gap, which the caller sees in the sequence numbers.
+    pub fn read(
+        &mut self,
+        last: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, RecordAt, Vec<u8>)>, LogError> {
+        let mut out = Vec::new();
+        while out.len() < max && self.next_seq <= last {
+            if self.at.is_none() && !self.open_segment()? {
+                break;
+            }
+            let Some((first, file, offset)) = self.at.as_mut() else {
+                break;
+            };
+            let path = segment_path(&self.dir, *first);
+            let mut header = [0u8; HEADER_BYTES];
+            let got = read_full(file, *offset, &mut header).map_err(io_error(&path))?;
+            if got < HEADER_BYTES {
+                // The end of this segment: on to the next one if the appender rolled over.
+                let next = segment_path(&self.dir, self.next_seq);
+                if got == 0 && next.exists() {
+                    self.at = None;
+                    continue;
+                }
+                break;
+            }
+            let (len, crc, seq) = parse_header(&header);
+            if seq > last {
+                break;
+            }
+            let corrupt = |why| LogError::Corrupt {
+                path: path.clone(),
+                offset: *offset,
+                why,
+            };
+            if len > MAX_RECORD_BYTES {
+                return Err(corrupt("an impossible length"));
+            }
+            let record_at = RecordAt {
+                segment: *first,
+                offset: *offset,
+            };
+            if seq < self.next_seq {
+                // Before the reader's start, in the segment it began in.
+                *offset += HEADER_BYTES as u64 + u64::from(len);
+                continue;
+            }
+            let mut payload = vec![0u8; len as usize];
+            let body = read_full(file, *offset + HEADER_BYTES as u64, &mut payload)
+                .map_err(io_error(&path))?;
+            if body < payload.len() {
+                return Err(corrupt("a record cut short before the acknowledged end"));
+            }
+            if checksum(seq, &payload) != crc {
+                return Err(corrupt("a checksum mismatch"));
+            }
+            *offset += (HEADER_BYTES + payload.len()) as u64;
+            self.next_seq = seq + 1;
+            out.push((seq, record_at, payload));
+        }
+        Ok(out)
+    }
+
+    /// Opens the segment holding `next_seq` (or, when that was trimmed, the oldest one);
+    /// false when the log has no segment to read yet.
+    fn open_segment(&mut self) -> Result<bool, LogError> {
+        let mut firsts = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let path = entry.map_err(io_error(&self.dir))?.path();
+            if let Some(first) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".log"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                firsts.push(first);
+            }
+        }
+        firsts.sort_unstable();
+        let first = match firsts.iter().rev().find(|&&f| f <= self.next_seq) {
+            Some(&f) => f,
+            None => match firsts.first() {
+                Some(&f) => {
+                    self.next_seq = f;
+                    f
+                }
+                None => return Ok(false),
+            },
+        };
+        let path = segment_path(&self.dir, first);
+        let file = File::open(&path).map_err(io_error(&path))?;
+        self.at = Some((first, file, 0));
+        Ok(true)
+    }
+}
+
+/// The payload of the record at `at`, read again (a consumer keeps positions, not payloads).
+pub fn read_at(data_dir: &Path, at: RecordAt) -> Result<Vec<u8>, LogError> {
+    let path = segment_path(&data_dir.join(LOG_DIR), at.segment);
+    let file = File::open(&path).map_err(io_error(&path))?;
+    let mut header = [0u8; HEADER_BYTES];
+    let got = read_full(&file, at.offset, &mut header).map_err(io_error(&path))?;
+    let (len, crc, seq) = parse_header(&header);
+    let corrupt = |why| LogError::Corrupt {
+        path: path.clone(),
+        offset: at.offset,
+        why,
+    };
+    if got < HEADER_BYTES || len > MAX_RECORD_BYTES {
+        return Err(corrupt("no record where one was read before"));
+    }
+    let mut payload = vec![0u8; len as usize];
+    let body =
+        read_full(&file, at.offset + HEADER_BYTES as u64, &mut payload).map_err(io_error(&path))?;
+    if body < payload.len() || checksum(seq, &payload) != crc {
+        return Err(corrupt("a record that no longer reads as it did"));
+    }
+    Ok(payload)
+}
+
+/// Reads into `buf` from `offset` until it is full or the file ends; how many bytes came.
+fn read_full(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// A header's length, checksum and sequence number.
+fn parse_header(header: &[u8; HEADER_BYTES]) -> (u32, u32, u64) {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&header[0..4]);
+    let len = u32::from_le_bytes(word);
+    word.copy_from_slice(&header[4..8]);
+    let crc = u32::from_le_bytes(word);
+    let mut seq = [0u8; 8];
+    seq.copy_from_slice(&header[8..16]);
+    (len, crc, u64::from_le_bytes(seq))
+}
+
+fn checksum(seq: u64, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&seq.to_le_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
 type Scan<'a> = (Vec<(u64, &'a [u8])>, usize, Option<&'static str>);
 
 fn scan(bytes: &[u8]) -> Scan<'_> {

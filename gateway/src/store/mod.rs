@@ -47,6 +47,8 @@ pub enum StoreError {
     WriterGone,
     #[error(transparent)]
     Log(#[from] log::LogError),
+    #[error(transparent)]
+    Outbox(#[from] outbox::QueueError),
     #[error("indexing: {0}")]
     Index(String),
 }

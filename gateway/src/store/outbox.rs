@@ -1,73 +1,152 @@
-//! The export outbox: a durable, byte-bounded FIFO of OTLP-encoded requests waiting for the
-//! exporter. The store owns the table; the exporter (`export::otlp`) reads and empties it.
+//! The export outbox: the exporter's own position in the ingest log ([`super::log`]), as a
+//! consumer of a log keeps one. The log already holds each acknowledged batch with its OTLP
+//! payloads (encoded before the writer, `export::encode`), durable before the
+//! acknowledgement; the exporter reads them from there in order, independently of the index,
+//! and records how far it has delivered in `log/export.position`. Log segments are deleted
+//! only once both the index and the exporter are past them, so acknowledged data reaches the
+//! exporter after a crash too, and the ack path pays no second write for export.
 //!
-//! It is an `outbox` table in the store's own SQLite database, appended by the store's writer
-//! inside the same transaction as the batch itself, with payloads encoded before they reach
-//! the writer (`export::encode`). One commit (WAL, `synchronous=FULL`)
-//! therefore makes the stored batch and its export entry durable together before the request
-//! is acknowledged: nothing acknowledged can be stored but never queued, and the ack path
-//! pays no second file or fsync. An entry leaves only when the receiver answered 2xx, or when
-//! it is dropped (counted by [`DropReason`]).
+//! Entries leave when the receiver answered 2xx, or when they are dropped (counted by
+//! [`DropReason`]). The bound: when more than `export.max_queue_bytes` of payload waits, the
+//! oldest entries are dropped (counted as `queue_full`): newest data wins, because a RUM
+//! dashboard cares most about what happens now. The log's segments behind a waiting exporter
+//! take about three times that bound on disk (each record also holds its batch).
 //!
-//! Drop policy when full: after each group commit the oldest entries are deleted, in the same
-//! transaction, until the queued payload bytes are within `export.max_queue_bytes`. Newest
-//! data wins because a RUM dashboard cares most about what happens now.
+//! Delivery is at least once: after a crash, entries past the saved position are sent again.
+//! Stores written before the log fed the exporter have an `outbox` table; its entries (all
+//! older than the position the exporter starts at) are sent first ([`Legacy`]).
 
+use std::collections::VecDeque;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Deserialize;
 use tokio::sync::Notify;
 
+use super::log::{self, LogError, LogReader, RecordAt, LOG_DIR};
 use crate::model::ExportPayload;
 use crate::outcome::{DropReason, Signal};
 use crate::telemetry::{Counter, Telemetry};
 
-/// The outbox's tables. `outbox_meta.bytes` is kept equal to the payload bytes queued by
-/// triggers, so checking the bound never scans the queue.
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS outbox (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    signal  TEXT NOT NULL,
-    items   INTEGER NOT NULL,
-    payload BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox_meta (
-    id    INTEGER PRIMARY KEY CHECK (id = 0),
-    bytes INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO outbox_meta (id, bytes) VALUES (0, 0);
-CREATE TRIGGER IF NOT EXISTS outbox_added AFTER INSERT ON outbox BEGIN
-    UPDATE outbox_meta SET bytes = bytes + length(NEW.payload) WHERE id = 0;
-END;
-CREATE TRIGGER IF NOT EXISTS outbox_removed AFTER DELETE ON outbox BEGIN
-    UPDATE outbox_meta SET bytes = bytes - length(OLD.payload) WHERE id = 0;
-END;
-"#;
+/// The exporter's position (the last log record it has finished), in the log's directory.
+pub const POSITION_FILE: &str = "export.position";
+
+/// Most log records read per refill; the rest wait for the next one.
+const READ_AHEAD_RECORDS: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("outbox: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("outbox: {0}")]
+    Log(#[from] LogError),
+    #[error("outbox position {path}: {source}")]
+    Position {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("outbox task failed: {0}")]
     Task(String),
 }
 
-/// The writer's side of the outbox: its bound and the exporter's wake-up.
+/// What the store's writer and the exporter share: how far the log is acknowledged, how far
+/// the exporter has finished (the log keeps its segments until then), and the exporter's
+/// wake-up after each append.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     max_bytes: u64,
     appended: Arc<Notify>,
+    acked: Arc<AtomicU64>,
+    exported: Arc<AtomicU64>,
 }
 
-/// One queued request: an `ExportTraceServiceRequest` or `ExportLogsServiceRequest`.
+impl Outbox {
+    /// An outbox bounded to `max_bytes` of queued payload (`export.max_queue_bytes`).
+    pub fn new(max_bytes: u64) -> Self {
+        Outbox {
+            max_bytes,
+            appended: Arc::new(Notify::new()),
+            acked: Arc::new(AtomicU64::new(0)),
+            exported: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Woken after each log append.
+    pub fn appended(&self) -> Arc<Notify> {
+        Arc::clone(&self.appended)
+    }
+
+    /// The writer: records `last` as acknowledged and wakes the exporter.
+    pub fn acknowledged(&self, last: u64) {
+        self.acked.store(last, Ordering::Release);
+        self.appended.notify_one();
+    }
+
+    /// The last record the exporter has finished: the log keeps everything after it.
+    pub fn exported(&self) -> u64 {
+        self.exported.load(Ordering::Acquire)
+    }
+
+    /// The writer, at start, after opening the log: loads the exporter's saved position, or, for a data directory
+    /// that has none yet, starts it at `indexed` (what a store from before this design had
+    /// already put in its `outbox` table, or nothing for a new one).
+    pub fn open_position(&self, data_dir: &Path, indexed: u64) -> Result<u64, QueueError> {
+        let path = position_path(data_dir);
+        let position = match fs::read_to_string(&path) {
+            Ok(text) => match text.trim().parse::<u64>() {
+                Ok(position) => position,
+                Err(_) => {
+                    // Start over rather than skip: re-sending is allowed, losing is not.
+                    tracing::warn!(path = %path.display(), "Unreadable export position; exporting what the log still holds.");
+                    0
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                save_position(data_dir, indexed)?;
+                indexed
+            }
+            Err(source) => return Err(QueueError::Position { path, source }),
+        };
+        self.exported.store(position, Ordering::Release);
+        Ok(position)
+    }
+}
+
+fn position_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(LOG_DIR).join(POSITION_FILE)
+}
+
+/// Writes the position to a new file, syncs it and renames it over the old one.
+fn save_position(data_dir: &Path, position: u64) -> Result<(), QueueError> {
+    let path = position_path(data_dir);
+    let temporary = path.with_extension("position.new");
+    let error = |source| QueueError::Position {
+        path: path.clone(),
+        source,
+    };
+    let mut file = fs::File::create(&temporary).map_err(error)?;
+    file.write_all(format!("{position}\n").as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(error)?;
+    fs::rename(&temporary, &path).map_err(error)
+}
+
+/// One queued request: an `ExportTraceServiceRequest`, `ExportLogsServiceRequest` or
+/// `ExportMetricsServiceRequest`.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: i64,
     /// `None` for a signal this version does not know.
     pub signal: Option<Signal>,
-    /// Spans or log records in the payload.
+    /// Spans, log records or vital reports in the payload.
     pub items: u64,
     pub payload: Vec<u8>,
+    /// From the `outbox` table of an older store, not from the log.
+    pub legacy: bool,
 }
 
 /// Items the bound pushed out, per signal.
@@ -78,196 +157,369 @@ pub struct Dropped {
     pub metrics: u64,
 }
 
-impl Outbox {
-    /// An outbox bounded to `max_bytes` of queued payload (`export.max_queue_bytes`).
-    pub fn new(max_bytes: u64) -> Self {
-        Outbox {
-            max_bytes,
-            appended: Arc::new(Notify::new()),
+impl Dropped {
+    fn add(&mut self, signal: Signal, items: u64) {
+        match signal {
+            Signal::Traces => self.traces += items,
+            Signal::Logs => self.logs += items,
+            Signal::Metrics => self.metrics += items,
         }
     }
 
-    /// Woken after each commit that queued something.
-    pub fn appended(&self) -> Arc<Notify> {
-        Arc::clone(&self.appended)
-    }
-
-    pub fn wake(&self) {
-        self.appended.notify_one();
-    }
-
-    /// Appends encoded requests on `conn`, inside the caller's transaction.
-    pub fn append(&self, conn: &Connection, payloads: &[ExportPayload]) -> Result<(), QueueError> {
-        for payload in payloads {
-            insert(conn, payload.signal, payload.items, &payload.bytes)?;
+    /// Counts what was dropped and says so once.
+    pub fn count(&self, telemetry: &Telemetry) {
+        for (signal, items) in [
+            (Signal::Traces, self.traces),
+            (Signal::Logs, self.logs),
+            (Signal::Metrics, self.metrics),
+        ] {
+            telemetry.add(Counter::ExportDropped(signal, DropReason::QueueFull), items);
         }
-        Ok(())
-    }
-
-    /// After the writer's commit: counts what the bound dropped, updates the size gauge and
-    /// wakes the exporter.
-    pub fn committed(&self, telemetry: &Telemetry, dropped: Dropped, queued_bytes: u64) {
-        telemetry.add(
-            Counter::ExportDropped(Signal::Traces, DropReason::QueueFull),
-            dropped.traces,
-        );
-        telemetry.add(
-            Counter::ExportDropped(Signal::Logs, DropReason::QueueFull),
-            dropped.logs,
-        );
-        telemetry.add(
-            Counter::ExportDropped(Signal::Metrics, DropReason::QueueFull),
-            dropped.metrics,
-        );
-        if dropped.traces + dropped.logs + dropped.metrics > 0 {
+        if self.traces + self.logs + self.metrics > 0 {
             tracing::warn!(
-                spans = dropped.traces,
-                log_records = dropped.logs,
-                vital_reports = dropped.metrics,
+                spans = self.traces,
+                log_records = self.logs,
+                vital_reports = self.metrics,
                 "Export outbox full: dropped its oldest entries."
             );
         }
-        telemetry.set_queue_bytes(queued_bytes);
-        self.wake();
+    }
+}
+
+/// What the exporter reads of a log record: its payloads (the batch is skipped).
+#[derive(Deserialize)]
+struct Payloads {
+    payloads: Vec<ExportPayload>,
+}
+
+/// A payload read from the log and not yet finished: where to read it again, and its size.
+#[derive(Debug)]
+struct Pending {
+    id: i64,
+    seq: u64,
+    at: RecordAt,
+    index: usize,
+    signal: Signal,
+    items: u64,
+    bytes: u64,
+    done: bool,
+}
+
+/// The exporter's side: the payloads read ahead of its position, by their place in the log
+/// (their bytes are read again when sent, so memory holds positions, not payloads).
+pub struct ExportQueue {
+    data_dir: PathBuf,
+    outbox: Outbox,
+    reader: LogReader,
+    pending: VecDeque<Pending>,
+    next_id: i64,
+    position: u64,
+    queued_bytes: u64,
+}
+
+impl ExportQueue {
+    /// Starts after the position the writer loaded ([`Outbox::open_position`]).
+    pub fn new(data_dir: &Path, outbox: &Outbox) -> ExportQueue {
+        let position = outbox.exported();
+        ExportQueue {
+            data_dir: data_dir.to_path_buf(),
+            outbox: outbox.clone(),
+            reader: LogReader::new(data_dir, position),
+            pending: VecDeque::new(),
+            next_id: 1,
+            position,
+            queued_bytes: 0,
+        }
     }
 
-    /// Deletes the oldest entries until the queue is within its bound, inside the caller's
-    /// transaction. Returns what was dropped and the bytes left queued.
-    pub fn enforce_bound(&self, conn: &Connection) -> Result<(Dropped, u64), QueueError> {
-        let mut dropped = Dropped::default();
-        let mut bytes = queued_bytes(conn)?;
-        while bytes > self.max_bytes {
-            let oldest = conn
-                .prepare_cached("SELECT id, signal, items FROM outbox ORDER BY id LIMIT 64")?
-                .query_map([], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            if oldest.is_empty() {
+    /// Payload bytes waiting.
+    pub fn queued_bytes(&self) -> u64 {
+        self.queued_bytes
+    }
+
+    /// Reads what was acknowledged since the last call and applies the bound; returns what
+    /// the bound dropped.
+    pub fn refill(&mut self) -> Result<Dropped, QueueError> {
+        let acked = self.outbox.acked.load(Ordering::Acquire);
+        loop {
+            let records = self.reader.read(acked, READ_AHEAD_RECORDS)?;
+            if records.is_empty() {
                 break;
             }
-            for (id, signal, items) in oldest {
-                conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
-                    .execute(params![id])?;
-                let items = u64::try_from(items).unwrap_or(0);
-                match Signal::parse(&signal) {
-                    Some(Signal::Logs) => dropped.logs += items,
-                    Some(Signal::Metrics) => dropped.metrics += items,
-                    _ => dropped.traces += items,
-                }
-                bytes = queued_bytes(conn)?;
-                if bytes <= self.max_bytes {
-                    break;
+            for (seq, at, record) in records {
+                let payloads = match serde_json::from_slice::<Payloads>(&record) {
+                    Ok(p) => p.payloads,
+                    // The index counts it too (`index_refused`); nothing here can send it.
+                    Err(error) => {
+                        tracing::error!(seq, %error, "An ingest log record does not decode; it is not exported.");
+                        Vec::new()
+                    }
+                };
+                for (index, payload) in payloads.into_iter().enumerate() {
+                    self.queued_bytes += payload.bytes.len() as u64;
+                    self.pending.push_back(Pending {
+                        id: self.next_id,
+                        seq,
+                        at,
+                        index,
+                        signal: payload.signal,
+                        items: payload.items as u64,
+                        bytes: payload.bytes.len() as u64,
+                        done: false,
+                    });
+                    self.next_id += 1;
                 }
             }
         }
-        Ok((dropped, bytes))
-    }
-}
-
-/// Creates the outbox's tables if missing.
-pub fn ensure_schema(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)
-}
-
-fn insert(
-    conn: &Connection,
-    signal: Signal,
-    items: usize,
-    payload: &[u8],
-) -> Result<(), QueueError> {
-    conn.prepare_cached("INSERT INTO outbox (signal, items, payload) VALUES (?1, ?2, ?3)")?
-        .execute(params![
-            signal.as_str(),
-            i64::try_from(items).unwrap_or(i64::MAX),
-            payload
-        ])?;
-    Ok(())
-}
-
-/// Payload bytes queued.
-pub fn queued_bytes(conn: &Connection) -> Result<u64, QueueError> {
-    let bytes: i64 = conn.query_row("SELECT bytes FROM outbox_meta WHERE id = 0", [], |row| {
-        row.get(0)
-    })?;
-    Ok(u64::try_from(bytes).unwrap_or(0))
-}
-
-/// The oldest entries, in order, holding at most `max_items` items (always at least one
-/// entry, so an entry larger than the limit still goes out alone).
-pub fn oldest(conn: &Connection, max_items: u64) -> Result<Vec<Entry>, QueueError> {
-    let mut statement = conn
-        .prepare_cached("SELECT id, signal, items, payload FROM outbox ORDER BY id LIMIT 1024")?;
-    let mut rows = statement.query([])?;
-    let mut entries = Vec::new();
-    let mut total = 0u64;
-    while let Some(row) = rows.next()? {
-        let items = u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
-        if !entries.is_empty() && total + items > max_items {
-            break;
+        let mut dropped = Dropped::default();
+        for p in self.pending.iter_mut().filter(|p| !p.done) {
+            if self.queued_bytes <= self.outbox.max_bytes {
+                break;
+            }
+            p.done = true;
+            self.queued_bytes -= p.bytes;
+            dropped.add(p.signal, p.items);
         }
-        total += items;
-        entries.push(Entry {
-            id: row.get(0)?,
-            signal: Signal::parse(&row.get::<_, String>(1)?),
-            items,
-            payload: row.get(3)?,
-        });
+        self.advance()?;
+        Ok(dropped)
     }
-    Ok(entries)
+
+    /// The oldest entries, in order, holding at most `max_items` items (always at least one
+    /// entry, so an entry larger than the limit still goes out alone).
+    pub fn oldest(&self, max_items: u64) -> Result<Vec<Entry>, QueueError> {
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        let mut record: Option<(u64, Vec<ExportPayload>)> = None;
+        for p in self.pending.iter().filter(|p| !p.done) {
+            if !entries.is_empty() && total + p.items > max_items {
+                break;
+            }
+            total += p.items;
+            if record.as_ref().is_none_or(|(seq, _)| *seq != p.seq) {
+                let bytes = log::read_at(&self.data_dir, p.at)?;
+                let payloads = serde_json::from_slice::<Payloads>(&bytes)
+                    .map(|r| r.payloads)
+                    .unwrap_or_default();
+                record = Some((p.seq, payloads));
+            }
+            let payload = record
+                .as_mut()
+                .and_then(|(_, payloads)| payloads.get_mut(p.index))
+                .map(|payload| std::mem::take(&mut payload.bytes))
+                .unwrap_or_default();
+            entries.push(Entry {
+                id: p.id,
+                signal: Some(p.signal),
+                items: p.items,
+                payload,
+                legacy: false,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Marks delivered (or dropped) entries finished and saves the position past every
+    /// finished record; ids already finished are ignored.
+    pub fn remove(&mut self, ids: &[i64]) -> Result<(), QueueError> {
+        for p in self.pending.iter_mut() {
+            if !p.done && ids.contains(&p.id) {
+                p.done = true;
+                self.queued_bytes -= p.bytes;
+            }
+        }
+        self.advance()
+    }
+
+    fn advance(&mut self) -> Result<(), QueueError> {
+        while self.pending.front().is_some_and(|p| p.done) {
+            self.pending.pop_front();
+        }
+        let position = match self.pending.front() {
+            Some(p) => p.seq - 1,
+            None => self.reader.next_seq() - 1,
+        };
+        if position != self.position {
+            save_position(&self.data_dir, position)?;
+            self.position = position;
+            self.outbox.exported.store(position, Ordering::Release);
+        }
+        Ok(())
+    }
 }
 
-/// Removes delivered (or dropped) entries; ids already gone are ignored.
-pub fn remove(conn: &mut Connection, ids: &[i64]) -> Result<(), QueueError> {
-    let tx = conn.transaction()?;
-    for id in ids {
-        tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
-            .execute(params![id])?;
+/// The `outbox` table of a store written before the exporter read the log: drained first.
+pub struct Legacy;
+
+impl Legacy {
+    /// Whether `conn`'s store has entries in an `outbox` table.
+    pub fn present(conn: &Connection) -> Result<bool, QueueError> {
+        let table: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if table.is_none() {
+            return Ok(false);
+        }
+        let any: Option<i64> = conn
+            .query_row("SELECT id FROM outbox LIMIT 1", [], |row| row.get(0))
+            .optional()?;
+        Ok(any.is_some())
     }
-    tx.commit()?;
-    Ok(())
+
+    /// Payload bytes left in the table.
+    pub fn queued_bytes(conn: &Connection) -> Result<u64, QueueError> {
+        let bytes: i64 = conn.query_row(
+            "SELECT COALESCE(SUM(length(payload)), 0) FROM outbox",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    /// The oldest entries, as [`ExportQueue::oldest`].
+    pub fn oldest(conn: &Connection, max_items: u64) -> Result<Vec<Entry>, QueueError> {
+        let mut statement = conn.prepare_cached(
+            "SELECT id, signal, items, payload FROM outbox ORDER BY id LIMIT 1024",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        while let Some(row) = rows.next()? {
+            let items = u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
+            if !entries.is_empty() && total + items > max_items {
+                break;
+            }
+            total += items;
+            entries.push(Entry {
+                id: row.get(0)?,
+                signal: Signal::parse(&row.get::<_, String>(1)?),
+                items,
+                payload: row.get(3)?,
+                legacy: true,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Removes delivered (or dropped) entries; ids already gone are ignored.
+    pub fn remove(conn: &mut Connection, ids: &[i64]) -> Result<(), QueueError> {
+        let tx = conn.transaction()?;
+        for id in ids {
+            tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+                .execute(params![id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::log::Log;
 
-    /// A one-item traces payload whose bytes are all `n` (the test reads it back).
-    fn payload(n: u8) -> ExportPayload {
-        ExportPayload {
+    /// A log record as the writer writes it: a batch (skipped here) and its payloads, each
+    /// one traces payload of `size` bytes, all `n`.
+    fn record(n: u8, size: usize) -> Vec<u8> {
+        let payload = ExportPayload {
             signal: Signal::Traces,
             items: 1,
-            bytes: vec![n; 100],
-        }
+            bytes: vec![n; size],
+        };
+        serde_json::to_vec(&serde_json::json!({
+            "batch": {"anything": n},
+            "payloads": [payload],
+            "received_unix_nano": 1,
+        }))
+        .expect("json")
+    }
+
+    fn append(log: &mut Log, outbox: &Outbox, records: &[Vec<u8>]) {
+        let slices: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+        let first = log.append(&slices).expect("append");
+        outbox.acknowledged(first + records.len() as u64 - 1);
     }
 
     #[test]
-    fn fifo_bound_drops_oldest_and_counts_bytes() {
-        let conn = Connection::open_in_memory().expect("db");
-        ensure_schema(&conn).expect("schema");
-        let one = 100;
-        let outbox = Outbox::new(one * 2);
-        for n in 1..=3 {
-            outbox.append(&conn, &[payload(n)]).expect("append");
-        }
-        assert_eq!(queued_bytes(&conn).expect("bytes"), one * 3);
-        let (dropped, bytes) = outbox.enforce_bound(&conn).expect("bound");
-        assert_eq!(
-            dropped,
-            Dropped {
-                traces: 1,
-                logs: 0,
-                metrics: 0
-            }
+    fn entries_come_in_log_order_and_the_position_survives_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut log, _) = Log::open(dir.path(), 0).expect("log");
+        let outbox = Outbox::new(1 << 20);
+        assert_eq!(outbox.open_position(dir.path(), 0).expect("position"), 0);
+        append(
+            &mut log,
+            &outbox,
+            &[record(1, 10), record(2, 10), record(3, 10)],
         );
-        assert_eq!(bytes, one * 2);
-        let entries = oldest(&conn, 10).expect("read");
-        // Entry 1 went; entry 2 is now the oldest.
-        assert_eq!(entries[0].payload[0], 2);
-        assert_eq!(oldest(&conn, 1).expect("read").len(), 1);
+        let mut queue = ExportQueue::new(dir.path(), &outbox);
+        assert_eq!(queue.refill().expect("refill"), Dropped::default());
+        assert_eq!(queue.queued_bytes(), 30);
+        let two = queue.oldest(2).expect("oldest");
+        assert_eq!(two.len(), 2);
+        assert_eq!((two[0].payload[0], two[1].payload[0]), (1, 2));
+        // The second delivered before the first (another signal's request, say): the position
+        // waits for the first.
+        queue.remove(&[two[1].id]).expect("remove");
+        assert_eq!(outbox.exported(), 0);
+        queue.remove(&[two[0].id]).expect("remove");
+        assert_eq!(outbox.exported(), 2);
+        drop(queue);
+
+        let again = Outbox::new(1 << 20);
+        assert_eq!(again.open_position(dir.path(), 0).expect("saved"), 2);
+        again.acknowledged(3);
+        let mut queue = ExportQueue::new(dir.path(), &again);
+        queue.refill().expect("refill");
+        let rest = queue.oldest(10).expect("oldest");
+        assert_eq!(rest.len(), 1, "only what was not delivered");
+        assert_eq!(rest[0].payload[0], 3);
+    }
+
+    #[test]
+    fn over_the_bound_the_oldest_are_dropped_and_counted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut log, _) = Log::open(dir.path(), 0).expect("log");
+        let outbox = Outbox::new(250);
+        outbox.open_position(dir.path(), 0).expect("position");
+        let mut queue = ExportQueue::new(dir.path(), &outbox);
+        for n in 1..=4 {
+            append(&mut log, &outbox, &[record(n, 100)]);
+        }
+        let dropped = queue.refill().expect("refill");
+        assert_eq!(dropped.traces, 2);
+        assert_eq!(queue.queued_bytes(), 200);
+        assert_eq!(outbox.exported(), 2, "the dropped are finished");
+        let kept = queue.oldest(10).expect("oldest");
+        assert_eq!(
+            kept.iter().map(|e| e.payload[0]).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+    }
+
+    #[test]
+    fn segments_stay_until_the_exporter_is_past_them_and_it_reads_across_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut log, _) = Log::open(dir.path(), 0).expect("log");
+        let outbox = Outbox::new(1 << 20);
+        outbox.open_position(dir.path(), 0).expect("position");
+        append(&mut log, &outbox, &[record(1, 10)]);
+        log.roll().expect("roll");
+        append(&mut log, &outbox, &[record(2, 10)]);
+        // Indexed through 2, exported through 0: the log keeps both segments.
+        log.trim(outbox.exported().min(2));
+        let mut queue = ExportQueue::new(dir.path(), &outbox);
+        queue.refill().expect("refill");
+        let both = queue.oldest(10).expect("oldest");
+        assert_eq!(
+            both.iter().map(|e| e.payload[0]).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        queue
+            .remove(&both.iter().map(|e| e.id).collect::<Vec<_>>())
+            .expect("remove");
+        assert_eq!(outbox.exported(), 2);
     }
 }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::log::Log;
-use super::outbox::{self, Outbox};
+use super::outbox::Outbox;
 use super::sessions::{Journeys, UPDATE_PAGE_VIEW};
 use super::{open, StoreError};
 use crate::model::time::now_unix_nano;
@@ -196,8 +196,8 @@ fn truncate_wal_if_over(conn: &Connection, wal: &Path, limit: u64) {
     }
 }
 
-/// What the writer does beside storing: queue each batch for export (in the same
-/// transaction) and count what it committed; and how far the index may fall behind.
+/// What the writer does beside storing: keep the log for the exporter (`super::outbox`) and
+/// wake it, and count what it committed; and how far the index may fall behind.
 pub struct Extras {
     pub outbox: Option<Outbox>,
     pub telemetry: Arc<Telemetry>,
@@ -259,15 +259,15 @@ pub fn start_with(
     extras: Extras,
 ) -> Result<(StoreHandle, Writer), StoreError> {
     let mut write_conn = open(data_dir)?;
-    if extras.outbox.is_some() {
-        outbox::ensure_schema(&write_conn)?;
-    }
     write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // SQLite's default 2 MiB page cache sent most of a growing store's B-tree page reads to
     // the OS. The read and checkpoint connections keep the default.
     write_conn.pragma_update(None, "cache_size", -WRITER_PAGE_CACHE_KIB)?;
     let position = indexed_position(&write_conn)?;
     let (log, recovery) = Log::open(data_dir, position)?;
+    if let Some(outbox) = &extras.outbox {
+        outbox.open_position(data_dir, position)?;
+    }
     if !recovery.unindexed.is_empty() {
         tracing::info!(
             records = recovery.unindexed.len(),
@@ -303,6 +303,10 @@ pub fn start_with(
     }
     if indexed > position {
         index_group(&mut write_conn, replay, indexed, &extras)?;
+    }
+    let outbox = extras.outbox.clone();
+    if let Some(outbox) = &outbox {
+        outbox.acknowledged(indexed);
     }
     let read_conn = open(data_dir)?;
     let checkpoint_conn = open(data_dir)?;
@@ -341,7 +345,7 @@ pub fn start_with(
         let progress = Arc::clone(&progress);
         std::thread::Builder::new()
             .name("store-appender".into())
-            .spawn(move || run_appender(log, rx, to_index, &progress))
+            .spawn(move || run_appender(log, rx, to_index, &progress, outbox))
             .map_err(spawn_error)?
     };
     Ok((
@@ -492,6 +496,7 @@ fn run_appender(
     mut rx: mpsc::Receiver<WriteRequest>,
     to_index: std::sync::mpsc::Sender<Indexed>,
     progress: &Progress,
+    outbox: Option<Outbox>,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
@@ -518,6 +523,9 @@ fn run_appender(
                     // The client may have gone; its batch is stored either way.
                     let _ = request.ack.send(Ok(()));
                 }
+                if let Some(outbox) = &outbox {
+                    outbox.acknowledged(last);
+                }
             }
             Err(error) => {
                 tracing::error!(%error, requests = group.len(), "Ingest log append failed; the requests are refused.");
@@ -531,7 +539,11 @@ fn run_appender(
         }
         // Copied out first: the indexer must not wait on this borrow while files are deleted.
         let indexed = *progress.indexed.borrow();
-        log.trim(indexed);
+        // The exporter reads the log too: segments stay until it is past them as well.
+        let consumed = outbox
+            .as_ref()
+            .map_or(indexed, |o| o.exported().min(indexed));
+        log.trim(consumed);
     }
     progress.stopping.store(true, Ordering::Release);
     tracing::info!("Store appender drained its queue and stopped.");
@@ -595,7 +607,7 @@ fn index_group_keeping(
     last: u64,
     extras: &Extras,
 ) -> Result<(), (Vec<Indexed>, StoreError)> {
-    match commit_group(conn, &group, last, extras) {
+    match commit_group(conn, &group, last) {
         Ok(outcomes) => {
             for (indexed, outcome) in group.iter().zip(&outcomes) {
                 match outcome {
@@ -617,30 +629,24 @@ fn commit_group(
     conn: &mut Connection,
     group: &[Indexed],
     last: u64,
-    extras: &Extras,
 ) -> Result<Vec<Result<(), WriteError>>, StoreError> {
-    match commit_whole(conn, group, last, extras) {
+    match commit_whole(conn, group, last) {
         Ok(()) => Ok(group.iter().map(|_| Ok(())).collect()),
         Err(error) => {
             tracing::warn!(%error, batches = group.len(), "Index group failed; retrying batch by batch.");
-            commit_each(conn, group, last, extras)
+            commit_each(conn, group, last)
         }
     }
 }
 
 /// The group in one transaction without savepoints: all committed, or none.
-fn commit_whole(
-    conn: &mut Connection,
-    group: &[Indexed],
-    last: u64,
-    extras: &Extras,
-) -> Result<(), String> {
+fn commit_whole(conn: &mut Connection, group: &[Indexed], last: u64) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     for indexed in group {
-        store_and_queue(&tx, &indexed.entry, extras)?;
+        store_entry(&tx, &indexed.entry)?;
     }
     set_position(&tx, last).map_err(|e| e.to_string())?;
-    finish(tx, extras)
+    tx.commit().map_err(|e| e.to_string())
 }
 
 /// The group in one transaction, each batch in a savepoint.
@@ -648,13 +654,12 @@ fn commit_each(
     conn: &mut Connection,
     group: &[Indexed],
     last: u64,
-    extras: &Extras,
 ) -> Result<Vec<Result<(), WriteError>>, StoreError> {
     let mut tx = conn.transaction()?;
     let mut outcomes = Vec::with_capacity(group.len());
     for indexed in group {
         let outcome = match tx.savepoint() {
-            Ok(mut sp) => match store_and_queue(&sp, &indexed.entry, extras) {
+            Ok(mut sp) => match store_entry(&sp, &indexed.entry) {
                 Ok(()) => sp.commit().map_err(|e| e.to_string()),
                 Err(e) => {
                     let _ = sp.rollback();
@@ -669,33 +674,14 @@ fn commit_each(
         }));
     }
     set_position(&tx, last)?;
-    finish(tx, extras).map_err(StoreError::Index)?;
+    tx.commit()?;
     Ok(outcomes)
 }
 
-/// Keeps the outbox within its bound (the oldest entries make room) and commits.
-fn finish(tx: rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), String> {
-    let bounded = match &extras.outbox {
-        Some(outbox) => Some(outbox.enforce_bound(&tx).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    tx.commit().map_err(|e| e.to_string())?;
-    if let (Some(outbox), Some((dropped, bytes))) = (&extras.outbox, bounded) {
-        outbox.committed(&extras.telemetry, dropped, bytes);
-    }
-    Ok(())
-}
-
-/// Inserts the batch and queues its payloads for export in one savepoint: stored and
-/// queued, or neither.
-fn store_and_queue(conn: &Connection, entry: &Entry, extras: &Extras) -> Result<(), String> {
-    insert_batch(conn, &entry.batch, entry.received_unix_nano).map_err(|e| e.to_string())?;
-    if let Some(outbox) = &extras.outbox {
-        outbox
-            .append(conn, &entry.payloads)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+/// Inserts the batch (its export payloads stay in the log, where the exporter reads them:
+/// `super::outbox`).
+fn store_entry(conn: &Connection, entry: &Entry) -> Result<(), String> {
+    insert_batch(conn, &entry.batch, entry.received_unix_nano).map_err(|e| e.to_string())
 }
 
 fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {
@@ -965,13 +951,9 @@ mod tests {
             .collect()
     }
 
-    fn commit(
-        conn: &mut Connection,
-        group: &[Indexed],
-        extras: &Extras,
-    ) -> Vec<Result<(), WriteError>> {
+    fn commit(conn: &mut Connection, group: &[Indexed]) -> Vec<Result<(), WriteError>> {
         let last = group.last().map_or(0, |g| g.seq);
-        commit_group(conn, group, last, extras).expect("the transaction commits")
+        commit_group(conn, group, last).expect("the transaction commits")
     }
 
     fn stored_names(conn: &Connection) -> Vec<String> {
@@ -986,11 +968,7 @@ mod tests {
     fn a_good_group_commits_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = open(dir.path()).expect("open");
-        let outcomes = commit(
-            &mut conn,
-            &group(vec![batch(1, "a"), batch(2, "b")]),
-            &Extras::default(),
-        );
+        let outcomes = commit(&mut conn, &group(vec![batch(1, "a"), batch(2, "b")]));
         assert_eq!(outcomes, vec![Ok(()), Ok(())]);
         assert_eq!(stored_names(&conn), ["a", "b"]);
     }
@@ -1006,7 +984,7 @@ mod tests {
         )
         .expect("trigger");
         let requests = group(vec![batch(1, "a"), batch(2, "bad"), batch(3, "c")]);
-        let outcomes = commit(&mut conn, &requests, &Extras::default());
+        let outcomes = commit(&mut conn, &requests);
         assert_eq!(outcomes, vec![Ok(()), Err(WriteError::Failed), Ok(())]);
         assert_eq!(stored_names(&conn), ["a", "c"]);
     }
@@ -1042,9 +1020,9 @@ mod tests {
         later.spans[0].start_unix_nano = 100;
         later.spans[0].end_unix_nano = 110;
         let batches = vec![child, root, later];
-        commit(&mut conn, &group(batches.clone()), &Extras::default());
+        commit(&mut conn, &group(batches.clone()));
         // The same batches again (a retried request): nothing is counted twice.
-        commit(&mut conn, &group(batches), &Extras::default());
+        commit(&mut conn, &group(batches));
         let traces = super::super::recent_traces(&conn, 10).expect("read");
         let summary: Vec<_> = traces
             .iter()
@@ -1090,11 +1068,7 @@ mod tests {
     fn a_span_retried_epochs_later_is_stored_again_and_read_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = open(dir.path()).expect("open");
-        commit(
-            &mut conn,
-            &group(vec![batch(1, "first")]),
-            &Extras::default(),
-        );
+        commit(&mut conn, &group(vec![batch(1, "first")]));
         // Jump three epochs ahead, as 393,216 other spans would.
         conn.execute(
             "INSERT INTO spans (rowid, trace_id, span_id, name, kind, start_unix_nano,
@@ -1103,11 +1077,7 @@ mod tests {
             params![(3i64 << super::super::EPOCH_BITS) - 1],
         )
         .expect("filler");
-        commit(
-            &mut conn,
-            &group(vec![batch(1, "first")]),
-            &Extras::default(),
-        );
+        commit(&mut conn, &group(vec![batch(1, "first")]));
         let epochs: Vec<i64> = conn
             .prepare("SELECT epoch FROM spans WHERE name = 'first' ORDER BY rowid")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -1128,11 +1098,7 @@ mod tests {
             .collect();
         assert_eq!(listed, vec![1]);
         // Within reach (this epoch or the one before), a retry is not stored again.
-        commit(
-            &mut conn,
-            &group(vec![batch(1, "first")]),
-            &Extras::default(),
-        );
+        commit(&mut conn, &group(vec![batch(1, "first")]));
         let copies: i64 = conn
             .query_row("SELECT count(*) FROM spans WHERE name = 'first'", [], |r| {
                 r.get(0)
@@ -1152,7 +1118,6 @@ mod tests {
         let outcomes = commit(
             &mut conn,
             &group(vec![two, with_resource(batch(2, "b"), "shop-web")]),
-            &Extras::default(),
         );
         assert_eq!(outcomes, vec![Ok(()), Ok(())]);
         let count: i64 = conn
@@ -1194,11 +1159,7 @@ mod tests {
             params![resource_hash(&json)],
         )
         .expect("colliding row");
-        let outcomes = commit(
-            &mut conn,
-            &group(vec![with_resource(batch(4, "x"), "new")]),
-            &Extras::default(),
-        );
+        let outcomes = commit(&mut conn, &group(vec![with_resource(batch(4, "x"), "new")]));
         assert_eq!(outcomes, vec![Ok(())]);
         assert_eq!(
             read_resources(&conn, 4),
