@@ -121,6 +121,10 @@ CREATE TABLE IF NOT EXISTS vitals (
     attribution     TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (page_view_id, metric_id)
 ) WITHOUT ROWID;
+-- The newest reports first, for the per-page summary (store/summary.rs): without it that read
+-- scanned and sorted every vital, a cost that grew with the store (1.8 s at 3 million).
+-- Appended at its right edge, as reports arrive in time order.
+CREATE INDEX IF NOT EXISTS vitals_by_received ON vitals (received_unix_nano);
 
 -- The last ingest log record committed here (store/log.rs, store/writer.rs): set in the same
 -- transaction as the rows, so a restart indexes exactly the records after it.

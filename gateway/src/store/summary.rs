@@ -38,14 +38,16 @@ type PageReports = (
     BTreeMap<String, (Vec<f64>, [usize; 3])>,
 );
 
+/// The newest [`MAX_REPORTS`] reports with their page's URL, through `vitals_by_received`, so
+/// the read costs the same however large the store has grown.
+const NEWEST_REPORTS: &str = "SELECT p.page_view_id, p.url, v.name, v.value, v.rating
+     FROM vitals v JOIN page_views p ON p.page_view_id = v.page_view_id
+     ORDER BY v.received_unix_nano DESC LIMIT ?1";
+
 /// Every page seen, most viewed first. Each metric instance counts once with its latest
 /// report (a back/forward-cache restore is a page experience of its own, as in CrUX).
 pub fn pages(conn: &Connection) -> Result<Vec<PageSummary>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.page_view_id, p.url, v.name, v.value, v.rating
-         FROM vitals v JOIN page_views p ON p.page_view_id = v.page_view_id
-         ORDER BY v.received_unix_nano DESC LIMIT ?1",
-    )?;
+    let mut stmt = conn.prepare_cached(NEWEST_REPORTS)?;
     let rows = stmt.query_map(params![MAX_REPORTS], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -111,6 +113,28 @@ fn summarize(mut values: Vec<f64>, ratings: [usize; 3]) -> VitalSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_reads_the_newest_reports_by_index_not_by_scanning_every_vital() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = crate::store::open(dir.path()).expect("store");
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {NEWEST_REPORTS}"))
+            .expect("plan")
+            .query_map(params![MAX_REPORTS], |r| r.get::<_, String>(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX vitals_by_received")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+    }
 
     #[test]
     fn p75_is_the_nearest_rank() {
