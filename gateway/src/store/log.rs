@@ -637,6 +637,48 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_reads_across_segments_never_past_the_acknowledged_and_skips_what_was_trimmed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut log, _) = Log::open(dir.path(), 0).expect("open");
+        log.append(&[b"a", b"b"]).expect("append");
+        log.roll().expect("roll");
+        log.append(&[b"c", b"d"]).expect("append");
+        let mut reader = LogReader::new(dir.path(), 1);
+        let payloads = |records: Vec<(u64, RecordAt, Vec<u8>)>| -> Vec<(u64, Vec<u8>)> {
+            records.into_iter().map(|(seq, _, p)| (seq, p)).collect()
+        };
+        // Records 2 and 3 acknowledged, 4 not yet: the reader stops at 3.
+        let got = reader.read(3, 10).expect("read");
+        let at = got[1].1;
+        assert_eq!(payloads(got), vec![(2, b"b".to_vec()), (3, b"c".to_vec())]);
+        assert_eq!(read_at(dir.path(), at).expect("again"), b"c".to_vec());
+        assert_eq!(
+            payloads(reader.read(4, 10).expect("read")),
+            vec![(4, b"d".to_vec())]
+        );
+        assert!(reader.read(4, 10).expect("read").is_empty());
+        log.append(&[b"e"]).expect("append");
+        assert_eq!(
+            payloads(reader.read(5, 10).expect("read")),
+            vec![(5, b"e".to_vec())]
+        );
+        // A write in progress past the acknowledged end (part of a header): not read, no error.
+        OpenOptions::new()
+            .append(true)
+            .open(segment(dir.path()))
+            .expect("open")
+            .write_all(&[9; 10])
+            .expect("write");
+        assert!(reader.read(5, 10).expect("read").is_empty());
+
+        // A reader whose position was trimmed away starts at the oldest record left.
+        log.trim(2);
+        let mut late = LogReader::new(dir.path(), 0);
+        assert_eq!(late.read(5, 1).expect("read")[0].0, 3);
+        assert_eq!(late.next_seq(), 4);
+    }
+
+    #[test]
     fn a_second_log_on_the_same_directory_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (_log, _) = Log::open(dir.path(), 0).expect("open");
