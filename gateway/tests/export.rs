@@ -724,9 +724,21 @@ async fn a_full_queue_drops_its_oldest_and_counts_them() {
             >= 5
     })
     .await;
-    let dropped = gw
-        .metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"queue_full\"}")
-        .await;
+    // An earlier read may have seen only some of the ten: the count is final once a read
+    // after all ten were acknowledged has happened. The exporter reads at least every second
+    // while it waits to retry (here every 200 ms at most), so a count that holds for longer
+    // than that is final.
+    let dropped_now =
+        || gw.metric("rum_gateway_export_dropped_total{signal=\"traces\",reason=\"queue_full\"}");
+    let mut dropped = dropped_now().await;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let again = dropped_now().await;
+        if again == dropped {
+            break;
+        }
+        dropped = again;
+    }
     assert!((5..10).contains(&dropped), "dropped {dropped}");
     assert!(gw.metric("rum_gateway_export_queue_bytes").await <= 400);
 
