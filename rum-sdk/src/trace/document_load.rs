@@ -302,9 +302,16 @@ struct FetchFields<'a> {
 fn marks(j: &mut Json, t: &[f64; FIELD_COUNT], page: bool, time_origin: f64) {
     let mut left = [false; FIELD_COUNT];
     let range = if page { PAGE_MARKS } else { NETWORK_MARKS };
+    // documentLoad's marks stay inside it: a first paint after `loadEventEnd` (a busy machine
+    // may paint after the load) is left out, as a page that has not painted leaves it out.
+    let end = if page {
+        t[LOAD_EVENT_END]
+    } else {
+        f64::INFINITY
+    };
     for (i, slot) in left.iter_mut().enumerate() {
         *slot = (range.contains(&i) || (page && i == FETCH_START))
-            && t.get(i).is_some_and(|v| *v > 0.0);
+            && t.get(i).is_some_and(|v| *v > 0.0 && *v <= end);
     }
     j.key("events").open(b'[');
     // The earliest left, until none is: at most ten marks, and no sort routine in the wasm.

@@ -33,12 +33,24 @@ fn spans_wrapped_at(
     extra: &[(String, [f64; FIELD_COUNT])],
     wrapped_at: f64,
 ) -> (Vec<Value>, Value) {
+    spans_painted_at(server_timing, meta, extra, wrapped_at, None)
+}
+
+/// As [`spans_wrapped_at`], with the first contentful paint at `fcp` (ms; None: as recorded).
+fn spans_painted_at(
+    server_timing: Option<&str>,
+    meta: &str,
+    extra: &[(String, [f64; FIELD_COUNT])],
+    wrapped_at: f64,
+    fcp: Option<f64>,
+) -> (Vec<Value>, Value) {
     let f: Value = serde_json::from_str(FIXTURE).expect("fixture is JSON");
-    let fcp = f["paint"]
+    let recorded_fcp = f["paint"]
         .as_array()
         .and_then(|p| p.iter().find(|e| e["name"] == "first-contentful-paint"))
         .and_then(|e| e["startTime"].as_f64())
         .unwrap_or(0.0);
+    let fcp = fcp.unwrap_or(recorded_fcp);
     let n = &f["navigation"];
     let recorded = traceparent(n);
     let server_timing = server_timing.map_or(recorded, str::as_bytes);
@@ -116,6 +128,18 @@ fn the_field_names_are_the_entries_properties_in_order() {
         assert!(f["navigation"].get(name).is_some(), "{name}");
     }
     assert!(FIELD_NAMES.ends_with('\0'));
+}
+
+#[test]
+fn a_first_paint_after_the_load_ended_is_no_mark_of_document_load() {
+    let f: Value = serde_json::from_str(FIXTURE).expect("fixture");
+    let load_end = ms(&f["navigation"]["loadEventEnd"]);
+    let (before, _) = spans_painted_at(None, "", &[], 0.0, Some(load_end - 1.0));
+    assert!(event_names(&before[0]).contains(&"firstContentfulPaint"));
+    let (after, _) = spans_painted_at(None, "", &[], 0.0, Some(load_end + 20.0));
+    let names = event_names(&after[0]);
+    assert!(!names.contains(&"firstContentfulPaint"), "{names:?}");
+    assert!(names.contains(&"loadEventEnd"), "{names:?}");
 }
 
 #[test]
