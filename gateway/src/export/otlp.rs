@@ -76,6 +76,14 @@ struct Queues {
 }
 
 impl Queues {
+    /// Reads what was acknowledged since, applies the bound (counting what it dropped) and
+    /// updates the queue gauge.
+    fn read_log(&mut self, telemetry: &Telemetry) -> Result<(), QueueError> {
+        self.log.refill()?.count(telemetry);
+        telemetry.set_queue_bytes(self.queued_bytes()?);
+        Ok(())
+    }
+
     fn queued_bytes(&self) -> Result<u64, QueueError> {
         let legacy = match &self.legacy {
             Some(conn) => Legacy::queued_bytes(conn)?,
@@ -152,8 +160,7 @@ impl Exporter {
                     }
                     q.legacy = None;
                 }
-                q.log.refill()?.count(&telemetry);
-                telemetry.set_queue_bytes(q.queued_bytes()?);
+                q.read_log(&telemetry)?;
                 q.log.oldest(max_items)
             };
             let entries = match self.with_queue(oldest).await {
@@ -388,15 +395,8 @@ impl Exporter {
                 return true;
             }
             let telemetry = Arc::clone(&self.telemetry);
-            let read = self
-                .with_queue(move |q| {
-                    q.log.refill()?.count(&telemetry);
-                    q.queued_bytes()
-                })
-                .await;
-            match read {
-                Ok(bytes) => self.telemetry.set_queue_bytes(bytes),
-                Err(error) => tracing::error!(%error, "Reading the ingest log for export failed."),
+            if let Err(error) = self.with_queue(move |q| q.read_log(&telemetry)).await {
+                tracing::error!(%error, "Reading the ingest log for export failed.");
             }
         }
     }

@@ -81,6 +81,24 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
 }
 
 /// Makes a created or removed file's directory entry durable.
+/// The segments in `dir`, by first sequence number, oldest first.
+fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, LogError> {
+    let mut segments = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_error(dir))? {
+        let path = entry.map_err(io_error(dir))?.path();
+        let first = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(first) = first {
+            segments.push((first, path));
+        }
+    }
+    segments.sort();
+    Ok(segments)
+}
+
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -103,19 +121,7 @@ impl Log {
         if lock.try_lock().is_err() {
             return Err(LogError::Locked(lock_path));
         }
-        let mut segments = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
-            let path = entry.map_err(io_error(&dir))?.path();
-            let first = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".log"))
-                .and_then(|n| n.parse::<u64>().ok());
-            if let Some(first) = first {
-                segments.push((first, path));
-            }
-        }
-        segments.sort();
+        let mut segments = list_segments(&dir)?;
         let mut recovery = Recovery::default();
         let mut next_seq = indexed + 1;
         let last = segments.len().checked_sub(1);
@@ -206,11 +212,8 @@ impl Log {
                     path: self.current_path(),
                     source: io::Error::new(io::ErrorKind::InvalidInput, "record too large"),
                 })?;
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(&seq.to_le_bytes());
-            crc.update(payload);
             buf.extend_from_slice(&len.to_le_bytes());
-            buf.extend_from_slice(&crc.finalize().to_le_bytes());
+            buf.extend_from_slice(&checksum(seq, payload).to_le_bytes());
             buf.extend_from_slice(&seq.to_le_bytes());
             buf.extend_from_slice(payload);
         }
@@ -390,19 +393,10 @@ impl LogReader {
     /// Opens the segment holding `next_seq` (or, when that was trimmed, the oldest one);
     /// false when the log has no segment to read yet.
     fn open_segment(&mut self) -> Result<bool, LogError> {
-        let mut firsts = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
-            let path = entry.map_err(io_error(&self.dir))?.path();
-            if let Some(first) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".log"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                firsts.push(first);
-            }
-        }
-        firsts.sort_unstable();
+        let firsts: Vec<u64> = list_segments(&self.dir)?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
         let first = match firsts.iter().rev().find(|&&f| f <= self.next_seq) {
             Some(&f) => f,
             None => match firsts.first() {
@@ -488,13 +482,9 @@ fn scan(bytes: &[u8]) -> Scan<'_> {
         let Some(header) = bytes.get(at..at + HEADER_BYTES) else {
             return (records, at, Some("a header cut short"));
         };
-        let word =
-            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
-        let len = word(0);
-        let crc = word(4);
-        let mut seq_bytes = [0u8; 8];
-        seq_bytes.copy_from_slice(&header[8..16]);
-        let seq = u64::from_le_bytes(seq_bytes);
+        let mut fixed = [0u8; HEADER_BYTES];
+        fixed.copy_from_slice(header);
+        let (len, crc, seq) = parse_header(&fixed);
         if len > MAX_RECORD_BYTES {
             return (records, at, Some("an impossible length"));
         }
@@ -502,10 +492,7 @@ fn scan(bytes: &[u8]) -> Scan<'_> {
         let Some(payload) = bytes.get(start..start + len as usize) else {
             return (records, at, Some("a record cut short"));
         };
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&seq_bytes);
-        hasher.update(payload);
-        if hasher.finalize() != crc {
+        if checksum(seq, payload) != crc {
             return (records, at, Some("a checksum mismatch"));
         }
         if prev.is_some_and(|p| seq != p + 1) {
