@@ -208,6 +208,7 @@ pub async fn run_with_listeners(
         outbox: outbox.clone(),
         telemetry: Arc::clone(&telemetry),
         discard: config.discard_writes(),
+        partitions: config.partitions(),
         ..store::writer::Extras::default()
     };
     let (store, writer) =

@@ -174,17 +174,25 @@ fn post_beacon(addr: SocketAddr, body: &str) -> Option<(u16, Option<String>, Str
 
 /// Span rows and the trace's start rows (one each), per trace id; and events stored vs counted.
 fn stored(data: &Path) -> (std::collections::HashMap<String, (i64, i64)>, i64, i64) {
-    let conn = rusqlite::Connection::open(data.join("rum.sqlite")).expect("open");
-    let ok: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity");
-    assert_eq!(ok, "ok");
+    let conn = gateway::store::open_read(data).expect("open");
+    let sources = gateway::store::partitions::sources(&conn).expect("sources");
+    for schema in &sources {
+        let ok: String = conn
+            .query_row(&format!("PRAGMA {schema}.integrity_check"), [], |r| {
+                r.get(0)
+            })
+            .expect("integrity");
+        assert_eq!(ok, "ok", "{schema}");
+    }
+    let union = |arm: &str| gateway::store::partitions::union_all(&sources, arm);
     let mut stmt = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT s.trace_id, count(*),
-                    (SELECT count(*) FROM trace_starts t WHERE t.trace_id = s.trace_id)
-             FROM spans s GROUP BY s.trace_id",
-        )
+                    (SELECT count(*) FROM ({}) t WHERE t.trace_id = s.trace_id)
+             FROM ({}) s GROUP BY s.trace_id",
+            union("SELECT trace_id FROM {s}.trace_starts"),
+            union("SELECT trace_id FROM {s}.spans"),
+        ))
         .expect("prepare");
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
@@ -450,13 +458,17 @@ fn a_torn_or_corrupt_log_tail_is_cut_at_start_and_never_served() {
     bytes.extend_from_slice(&record);
     bytes.extend_from_slice(&record[..record.len() / 2]);
     std::fs::write(&segment, &bytes).expect("write");
-    // The index has not seen them: start as if it had only the first record.
-    let conn = rusqlite::Connection::open(data.join("rum.sqlite")).expect("open");
-    conn.execute(
-        "UPDATE ingest_log_position SET indexed_seq = indexed_seq - 2",
-        [],
-    )
-    .expect("rewind");
+    // The index has not seen them: start as if it had only the first record (rum.sqlite and
+    // the span partition each keep their position).
+    let conn = gateway::store::open_read(&data).expect("open");
+    for schema in gateway::store::partitions::sources(&conn).expect("sources") {
+        let rewound = conn.execute(
+            &format!("UPDATE {schema}.ingest_log_position SET indexed_seq = indexed_seq - 2"),
+            [],
+        );
+        // A partition the kill left empty (created, nothing committed) has no position yet.
+        assert!(rewound.is_ok() || schema != "main", "{rewound:?}");
+    }
     drop(conn);
 
     let gateway = Gateway::start(&data);
@@ -585,9 +597,24 @@ fn a_store_written_before_the_ingest_log_existed_is_read_and_written() {
         )
         .expect("schema");
     assert!(!views_sql.contains("WITHOUT ROWID"), "{views_sql}");
+    // The old rows stay in rum.sqlite; the new beacon's spans went to a span partition.
+    assert_eq!(spans, fixture_spans);
+    let all = gateway::store::open_read(&data).expect("open");
+    let sources = gateway::store::partitions::sources(&all).expect("sources");
+    assert!(sources.len() >= 2, "{sources:?}");
+    let every: i64 = all
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM ({})",
+                gateway::store::partitions::union_all(&sources, "SELECT 1 FROM {s}.spans")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
     assert!(
-        spans > fixture_spans,
-        "the fixture's {fixture_spans} spans and the new beacon's: {spans}"
+        every > fixture_spans,
+        "the fixture's {fixture_spans} spans and the new beacon's: {every}"
     );
 }
 

@@ -53,6 +53,31 @@ struct FileConfig {
     sample: SampleConfig,
     #[serde(default)]
     errors: ErrorsConfig,
+    #[serde(default)]
+    store: StoreSection,
+}
+
+/// `[store]`: the span partitions (`store/partitions.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    partition_hours: Option<u64>,
+    retention_hours: Option<u64>,
+}
+
+impl StoreSection {
+    fn resolve(&self) -> Result<crate::store::partitions::PartitionConfig, ConfigError> {
+        let default = crate::store::partitions::PartitionConfig::default();
+        let hours = |h: Option<u64>, default: u64| h.map_or(default, |h| h.saturating_mul(3600));
+        let config = crate::store::partitions::PartitionConfig {
+            width_secs: hours(self.partition_hours, default.width_secs),
+            retention_secs: hours(self.retention_hours, default.retention_secs),
+        };
+        config
+            .check()
+            .map_err(|problem| invalid("store.retention_hours", problem))?;
+        Ok(config)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +126,7 @@ pub struct Config {
     scrub: ScrubConfig,
     sample: SampleConfig,
     errors: ErrorsConfig,
+    partitions: crate::store::partitions::PartitionConfig,
     admin_token: Option<String>,
     /// HTTPS on the ingest listener; on the admin one (the same certificate) unless
     /// `server.admin_tls = false`.
@@ -215,6 +241,7 @@ impl Config {
         file.enrich.check()?;
         file.export.check()?;
         file.errors.check()?;
+        let partitions = file.store.resolve()?;
         Ok(Config {
             data_dir,
             ingest_listen,
@@ -228,6 +255,7 @@ impl Config {
             scrub: file.scrub,
             sample: file.sample,
             errors: file.errors,
+            partitions,
             admin_token: policy,
             ingest_tls,
             admin_tls,
@@ -236,6 +264,10 @@ impl Config {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+    /// The span partitions' width and retention (`[store]`).
+    pub fn partitions(&self) -> crate::store::partitions::PartitionConfig {
+        self.partitions
     }
     pub fn ingest_listen(&self) -> SocketAddr {
         self.ingest_listen
@@ -436,5 +468,21 @@ mod tests {
     #[test]
     fn a_config_file_needs_an_app() {
         assert!(Config::from_toml("", Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn the_store_section_sets_partitions_and_refuses_a_retention_sqlite_cannot_attach() {
+        let app = "[[apps]]\nname = \"a\"\nkey = \"k\"\n";
+        let config = Config::from_toml(app, Overrides::default()).expect("defaults");
+        assert_eq!(config.partitions().width_secs, 24 * 3600);
+        assert_eq!(config.partitions().retention_secs, 7 * 24 * 3600);
+        let text = format!("[store]\npartition_hours = 6\nretention_hours = 48\n{app}");
+        let config = Config::from_toml(&text, Overrides::default()).expect("set");
+        assert_eq!(config.partitions().width_secs, 6 * 3600);
+        assert_eq!(config.partitions().retention_secs, 48 * 3600);
+        let text = format!("[store]\nretention_hours = 2160\n{app}");
+        let err = Config::from_toml(&text, Overrides::default()).expect_err("90 days of days");
+        assert!(err.to_string().contains("store.retention_hours"), "{err}");
+        assert!(err.to_string().contains("at least 270 hours"), "{err}");
     }
 }

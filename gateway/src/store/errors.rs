@@ -572,10 +572,15 @@ fn action_trace(
     session: &str,
     action_span_id: &str,
 ) -> Result<Option<String>, StoreError> {
+    let sources = super::partitions::sources(conn)?;
     Ok(conn
-        .prepare_cached(
-            "SELECT trace_id FROM session_spans WHERE session_id = ?1 AND span_id = ?2 LIMIT 1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT trace_id FROM ({}) LIMIT 1",
+            super::partitions::union_all(
+                &sources,
+                "SELECT trace_id FROM {s}.session_spans WHERE session_id = ?1 AND span_id = ?2"
+            )
+        ))?
         .query_row(params![session, action_span_id], |r| r.get(0))
         .optional()?)
 }

@@ -7,6 +7,7 @@
 pub mod errors;
 pub mod log;
 pub mod outbox;
+pub mod partitions;
 pub mod sessions;
 pub mod summary;
 pub mod writer;
@@ -24,13 +25,6 @@ pub const DB_FILE: &str = "rum.sqlite";
 
 /// Spans per epoch of `spans_by_id`, as a power of two (see the `spans` table).
 pub const EPOCH_BITS: u32 = 17;
-
-/// A table expression of every epoch `spans` holds, for `epoch IN EPOCHS AND trace_id = ?`:
-/// one index seek per epoch (SQLite cannot skip along the index's first column by itself).
-pub const EPOCHS: &str = "(WITH RECURSIVE e(n) AS (
-        SELECT min(epoch) FROM spans
-        UNION ALL SELECT n + 1 FROM e WHERE n < (SELECT max(epoch) FROM spans))
-    SELECT n FROM e WHERE n IS NOT NULL)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,13 +47,13 @@ pub enum StoreError {
     Index(String),
 }
 
-const SPANS_TABLE: &str = r#"
+pub(crate) const SPANS_TABLE: &str = r#"
 -- Spans in the order they were indexed (a rowid table): each insert appends to the last page,
 -- and a page is written full. Found by trace id through spans_by_id, whose key starts with the
 -- span's epoch (its rowid >> EPOCH_BITS, so 131,072 consecutive spans share one): a random
 -- trace id then lands among the current epoch's entries, a few MB that every transaction
 -- rewrites in place, instead of on a random page of an index as large as the store, one page
--- written per span. A lookup by trace id seeks once per epoch (`EPOCHS`). (Stores from before
+-- written per span. A lookup by trace id seeks once per epoch (`partitions::union_all`). (Stores from before
 -- kept the rows in trace-id order and are rewritten once at start: `migrate_spans_to_rowid`.)
 CREATE TABLE IF NOT EXISTS spans (
     trace_id        TEXT NOT NULL,
@@ -82,7 +76,9 @@ CREATE TABLE IF NOT EXISTS spans (
 CREATE UNIQUE INDEX IF NOT EXISTS spans_by_id ON spans (epoch, trace_id, span_id);
 "#;
 
-const SCHEMA: &str = r#"
+/// Tables of the span index beside `spans`, in `main` (spans stored before partitions) and in
+/// every partition (`partitions.rs`).
+pub(crate) const SPAN_TABLES: &str = r#"
 -- A span's events and links, as JSON arrays, for the spans that have any (most have none,
 -- and the span row stays the size it was).
 CREATE TABLE IF NOT EXISTS span_extras (
@@ -93,13 +89,6 @@ CREATE TABLE IF NOT EXISTS span_extras (
     PRIMARY KEY (trace_id, span_id)
 ) WITHOUT ROWID;
 
--- Each distinct resource once (a beacon's spans all share one; with it inline every span row
--- outgrew its page and took an overflow page), keyed by a hash of its JSON (resource_hash).
-CREATE TABLE IF NOT EXISTS resources (
-    resource_hash   INTEGER PRIMARY KEY,
-    attributes      TEXT NOT NULL
-);
-
 -- Each trace once, when its first span is indexed: the recent-traces list reads it newest
 -- first and sums the trace's spans through spans_by_id. Appended, never updated (a row kept up
 -- to date per span was a write to a random page for every span).
@@ -108,6 +97,26 @@ CREATE TABLE IF NOT EXISTS trace_starts (
     start_unix_nano INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trace_starts_by_start ON trace_starts (start_unix_nano);
+
+"#;
+
+/// Where the index has got in the ingest log, in `rum.sqlite` and in each partition.
+pub(crate) const POSITION_TABLE: &str = r#"
+-- The last ingest log record committed here (store/log.rs, store/writer.rs): set in the same
+-- transaction as the rows, so a restart indexes exactly the records after it.
+CREATE TABLE IF NOT EXISTS ingest_log_position (
+    id              INTEGER PRIMARY KEY CHECK (id = 0),
+    indexed_seq     INTEGER NOT NULL
+);
+"#;
+
+const SCHEMA: &str = r#"
+-- Each distinct resource once (a beacon's spans all share one; with it inline every span row
+-- outgrew its page and took an overflow page), keyed by a hash of its JSON (resource_hash).
+CREATE TABLE IF NOT EXISTS resources (
+    resource_hash   INTEGER PRIMARY KEY,
+    attributes      TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS vitals (
     page_view_id    TEXT NOT NULL,
@@ -126,12 +135,6 @@ CREATE TABLE IF NOT EXISTS vitals (
 -- Appended at its right edge, as reports arrive in time order.
 CREATE INDEX IF NOT EXISTS vitals_by_received ON vitals (received_unix_nano);
 
--- The last ingest log record committed here (store/log.rs, store/writer.rs): set in the same
--- transaction as the rows, so a restart indexes exactly the records after it.
-CREATE TABLE IF NOT EXISTS ingest_log_position (
-    id              INTEGER PRIMARY KEY CHECK (id = 0),
-    indexed_seq     INTEGER NOT NULL
-);
 "#;
 
 /// Opens (creating if needed) the database in `data_dir` with the schema applied.
@@ -147,6 +150,9 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(POSITION_TABLE)?;
+    conn.execute_batch(SPAN_TABLES)?;
+    conn.execute_batch(sessions::SESSION_SPANS_TABLE)?;
     open_page_views_table(&conn)?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
     open_spans_table(&conn)?;
@@ -159,6 +165,15 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
         "INTEGER NOT NULL DEFAULT 0",
     )?;
     conn.execute_batch(errors::SCHEMA)?;
+    Ok(conn)
+}
+
+/// Opens the store in `data_dir` for reading, with its span partitions attached, as the read
+/// connection has them: for tools and tests that read the files (`partitions::union_all`).
+pub fn open_read(data_dir: &Path) -> Result<Connection, StoreError> {
+    let conn = open(data_dir)?;
+    partitions::Partitions::open(data_dir, partitions::PartitionConfig::default())?
+        .attach(&conn, &mut 0)?;
     Ok(conn)
 }
 
@@ -381,22 +396,38 @@ pub struct StoredPageView {
 /// each summed over its spans (count, first start, last end, and the first root span's name
 /// and service).
 pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
+    let sources = partitions::sources(conn)?;
+    // Each partition's newest first, then merged: every arm reads `limit` rows of its index.
     let ids: Vec<String> = conn
-        .prepare_cached(
-            "SELECT trace_id FROM trace_starts ORDER BY start_unix_nano DESC, rowid DESC LIMIT ?1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT trace_id FROM ({}) ORDER BY start_unix_nano DESC, part DESC, row DESC LIMIT ?1",
+            partitions::union_all(
+                &sources,
+                "SELECT * FROM (SELECT trace_id, start_unix_nano, '{s}' AS part, rowid AS row
+                 FROM {s}.trace_starts ORDER BY start_unix_nano DESC, rowid DESC LIMIT ?1)"
+            )
+        ))?
         .query_map(params![limit], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut summary = conn.prepare_cached(&format!(
-        "SELECT count(DISTINCT span_id), min(start_unix_nano), max(end_unix_nano) FROM spans
-         WHERE epoch IN {EPOCHS} AND trace_id = ?1"
+        "SELECT count(DISTINCT span_id), min(start_unix_nano), max(end_unix_nano) FROM ({})",
+        partitions::union_all(
+            &sources,
+            "SELECT span_id, start_unix_nano, end_unix_nano FROM {s}.spans
+             WHERE epoch IN {epochs} AND trace_id = ?1"
+        )
     ))?;
     let mut root = conn.prepare_cached(&format!(
-        "SELECT s.name,
+        "SELECT name, service FROM ({}) ORDER BY start_unix_nano LIMIT 1",
+        partitions::union_all(
+            &sources,
+            "SELECT s.name,
                 json_extract(coalesce(r.attributes, nullif(s.resource, '')), '$.\"service.name\"')
-         FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
-         WHERE s.epoch IN {EPOCHS} AND s.trace_id = ?1 AND s.parent_span_id IS NULL
-         ORDER BY s.start_unix_nano LIMIT 1"
+                    AS service,
+                s.start_unix_nano
+             FROM {s}.spans s LEFT JOIN main.resources r ON r.resource_hash = s.resource_hash
+             WHERE s.epoch IN {epochs} AND s.trace_id = ?1 AND s.parent_span_id IS NULL"
+        )
     ))?;
     let mut traces = Vec::with_capacity(ids.len());
     let mut seen = std::collections::HashSet::new();
@@ -433,14 +464,19 @@ pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>,
 
 /// Every span of a trace, ordered by start time.
 pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>, StoreError> {
+    let sources = partitions::sources(conn)?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_unix_nano,
+        "SELECT * FROM ({}) ORDER BY 6, 2, 15, 16",
+        partitions::union_all(
+            &sources,
+            "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_unix_nano,
                 s.end_unix_nano, s.status_code, s.status_message, s.attributes,
                 coalesce(r.attributes, s.resource), s.source,
-                coalesce(x.events, '[]'), coalesce(x.links, '[]')
-         FROM spans s LEFT JOIN resources r ON r.resource_hash = s.resource_hash
-              LEFT JOIN span_extras x ON x.trace_id = s.trace_id AND x.span_id = s.span_id
-         WHERE s.epoch IN {EPOCHS} AND s.trace_id = ?1 ORDER BY s.start_unix_nano, s.span_id, s.rowid",
+                coalesce(x.events, '[]'), coalesce(x.links, '[]'), '{s}', s.rowid
+             FROM {s}.spans s LEFT JOIN main.resources r ON r.resource_hash = s.resource_hash
+                  LEFT JOIN {s}.span_extras x ON x.trace_id = s.trace_id AND x.span_id = s.span_id
+             WHERE s.epoch IN {epochs} AND s.trace_id = ?1"
+        )
     ))?;
     let rows = stmt.query_map(params![trace_id], |r| {
         Ok((
@@ -471,7 +507,8 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
     let mut spans: Vec<StoredSpan> = Vec::new();
     for row in rows {
         let (mut span, attributes, resource, events, links) = row?;
-        // A span retried more than an epoch after it was first stored is stored twice.
+        // A span retried more than an epoch after it was first stored (or in another
+        // partition) is stored twice.
         if spans.iter().any(|s| s.span_id == span.span_id) {
             continue;
         }

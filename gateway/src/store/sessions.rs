@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (session_id, time_unix_nano, name, page_view_id)
 ) WITHOUT ROWID;
 
+"#;
+
+/// The session's span index: in `main` (before partitions) and in every partition, beside
+/// the spans it points to.
+pub(super) const SESSION_SPANS_TABLE: &str = r#"
 -- The session's spans worth a place on its timeline, by start time.
 CREATE TABLE IF NOT EXISTS session_spans (
     session_id      TEXT NOT NULL,
@@ -464,14 +469,19 @@ impl SpanRow {
 }
 
 fn session_spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanRow>, StoreError> {
+    // A session's span index sits in the same file as the spans it points to.
+    let sources = super::partitions::sources(conn)?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT x.category, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_unix_nano,
-                s.end_unix_nano, s.status_code, s.attributes
-         FROM session_spans x JOIN spans s ON s.rowid = (
-             SELECT rowid FROM spans
-             WHERE epoch IN {EPOCHS} AND trace_id = x.trace_id AND span_id = x.span_id LIMIT 1)
-         WHERE x.session_id = ?1 ORDER BY x.start_unix_nano, x.trace_id, x.span_id",
-        EPOCHS = super::EPOCHS
+        "SELECT * FROM ({}) ORDER BY 10, 2, 3",
+        super::partitions::union_all(
+            &sources,
+            "SELECT x.category, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_unix_nano,
+                s.end_unix_nano, s.status_code, s.attributes, x.start_unix_nano
+             FROM {s}.session_spans x JOIN {s}.spans s ON s.rowid = (
+                 SELECT rowid FROM {s}.spans
+                 WHERE epoch IN {epochs} AND trace_id = x.trace_id AND span_id = x.span_id LIMIT 1)
+             WHERE x.session_id = ?1"
+        )
     ))?;
     let rows = stmt.query_map(params![session_id], |r| {
         Ok((
@@ -489,9 +499,14 @@ fn session_spans(conn: &Connection, session_id: &str) -> Result<Vec<SpanRow>, St
             r.get::<_, String>(8)?,
         ))
     })?;
-    let mut spans = Vec::new();
+    let mut spans: Vec<SpanRow> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for row in rows {
         let (mut span, attributes) = row?;
+        // A span retried into another partition is stored twice: shown once.
+        if !seen.insert((span.trace_id.clone(), span.span_id.clone())) {
+            continue;
+        }
         span.attributes = serde_json::from_str(&attributes)?;
         spans.push(span);
     }

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::log::Log;
 use super::outbox::Outbox;
+use super::partitions::{PartitionConfig, Partitions};
 use super::sessions::{Journeys, UPDATE_PAGE_VIEW};
 use super::{open, StoreError};
 use crate::model::time::now_unix_nano;
@@ -112,8 +113,15 @@ struct Progress {
 #[derive(Clone)]
 pub struct StoreHandle {
     queue: mpsc::Sender<WriteRequest>,
-    reader: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Reader>>,
     progress: Arc<Progress>,
+    partitions: Arc<Partitions>,
+}
+
+/// The read connection, with the generation of the partitions it has attached.
+struct Reader {
+    conn: Connection,
+    attached: u64,
 }
 
 /// The writer threads (appender, indexer, checkpointer); join them after every
@@ -156,15 +164,34 @@ pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// Checkpoints the WAL on its own connection, so the indexer never does in the common case:
 /// SQLite's automatic checkpoint runs inside a commit, and its copy and fsync of the database
 /// file held up every batch waiting on that commit. PASSIVE never blocks the indexer.
-fn checkpoint_until_stopped(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+/// The newest span partition is checkpointed the same way, on a connection of its own.
+fn checkpoint_until_stopped(
+    conn: Connection,
+    partitions: &Partitions,
+    stop: std::sync::mpsc::Receiver<()>,
+) {
     use std::sync::mpsc::RecvTimeoutError;
+    let mut partition: Option<(i64, Connection)> = None;
     loop {
         let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(RecvTimeoutError::Timeout) => false,
             Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
         };
-        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(%error, "WAL checkpoint failed; retrying.");
+        let newest = partitions.newest();
+        if partition.as_ref().map(|(start, _)| *start) != newest {
+            partition = newest.and_then(|start| {
+                use rusqlite::OpenFlags;
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                Connection::open_with_flags(partitions.path(start), flags)
+                    .ok()
+                    .map(|c| (start, c))
+            });
+        }
+        let databases = std::iter::once(&conn).chain(partition.as_ref().map(|(_, c)| c));
+        for db in databases {
+            if let Err(error) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(%error, "WAL checkpoint failed; retrying.");
+            }
         }
         if stopping {
             return;
@@ -209,6 +236,8 @@ pub struct Extras {
     pub discard: bool,
     /// The WAL size past which the indexer truncates it ([`WAL_LIMIT_BYTES`]).
     pub wal_limit_bytes: u64,
+    /// The span partitions' width and retention.
+    pub partitions: PartitionConfig,
 }
 
 impl Default for Extras {
@@ -220,6 +249,7 @@ impl Default for Extras {
             unindexed_wait: UNINDEXED_WAIT,
             discard: false,
             wal_limit_bytes: WAL_LIMIT_BYTES,
+            partitions: PartitionConfig::default(),
         }
     }
 }
@@ -237,10 +267,12 @@ fn indexed_position(conn: &Connection) -> Result<u64, StoreError> {
     Ok(seq.map_or(0, |s| u64::try_from(s).unwrap_or(0)))
 }
 
+/// Never backwards: a replay after a crash may index a partition's records that `rum.sqlite`
+/// already has.
 fn set_position(conn: &Connection, seq: u64) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO ingest_log_position (id, indexed_seq) VALUES (0, ?1)
-         ON CONFLICT (id) DO UPDATE SET indexed_seq = excluded.indexed_seq",
+         ON CONFLICT (id) DO UPDATE SET indexed_seq = max(indexed_seq, excluded.indexed_seq)",
     )?
     .execute(params![i64::try_from(seq).unwrap_or(i64::MAX)])?;
     Ok(())
@@ -264,7 +296,17 @@ pub fn start_with(
     // the OS. The read and checkpoint connections keep the default.
     write_conn.pragma_update(None, "cache_size", -WRITER_PAGE_CACHE_KIB)?;
     let position = indexed_position(&write_conn)?;
-    let (log, recovery) = Log::open(data_dir, position)?;
+    let partitions = Arc::new(Partitions::open(data_dir, extras.partitions)?);
+    // rum.sqlite commits before the partition: only the newest partition can be behind it.
+    let replay_from = match partitions.newest() {
+        Some(newest) => partitions
+            .position(newest)?
+            .unwrap_or(position)
+            .min(position),
+        None => position,
+    };
+    let mut index = SpanIndex::new(Arc::clone(&partitions), position, extras.wal_limit_bytes);
+    let (log, recovery) = Log::open(data_dir, replay_from)?;
     if let Some(outbox) = &extras.outbox {
         outbox.open_position(data_dir, position)?;
     }
@@ -275,7 +317,7 @@ pub fn start_with(
             "Indexing the ingest log's records past the index (acknowledged before a stop)."
         );
     }
-    let mut indexed = position;
+    let mut indexed = replay_from;
     let mut replay = Vec::new();
     for (seq, record) in recovery.unindexed {
         indexed = seq;
@@ -295,20 +337,23 @@ pub fn start_with(
         if replay.len() == MAX_GROUP {
             index_group(
                 &mut write_conn,
+                &mut index,
                 std::mem::take(&mut replay),
-                indexed,
                 &extras,
             )?;
         }
     }
-    if indexed > position {
-        index_group(&mut write_conn, replay, indexed, &extras)?;
+    if !replay.is_empty() {
+        index_group(&mut write_conn, &mut index, replay, &extras)?;
     }
+    let indexed = indexed.max(position);
+    index.drop_expired();
     let outbox = extras.outbox.clone();
     if let Some(outbox) = &outbox {
         outbox.acknowledged(indexed);
     }
     let read_conn = open(data_dir)?;
+    read_conn.set_prepared_statement_cache_capacity(64);
     let checkpoint_conn = open(data_dir)?;
     let wal = data_dir.join(format!("{}-wal", super::DB_FILE));
     let spawn_error = |source| StoreError::CreateDir {
@@ -325,17 +370,20 @@ pub fn start_with(
         stopping: AtomicBool::new(false),
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
-    let checkpointer = std::thread::Builder::new()
-        .name("store-checkpoint".into())
-        .spawn(move || checkpoint_until_stopped(checkpoint_conn, stopped))
-        .map_err(spawn_error)?;
+    let checkpointer = {
+        let partitions = Arc::clone(&partitions);
+        std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || checkpoint_until_stopped(checkpoint_conn, &partitions, stopped))
+            .map_err(spawn_error)?
+    };
     let (to_index, index_queue) = std::sync::mpsc::channel::<Indexed>();
     let indexer = {
         let progress = Arc::clone(&progress);
         std::thread::Builder::new()
             .name("store-indexer".into())
             .spawn(move || {
-                run_indexer(write_conn, index_queue, &progress, &extras, &wal);
+                run_indexer(write_conn, index, index_queue, &progress, &extras, &wal);
                 drop(stop);
             })
             .map_err(spawn_error)?
@@ -351,8 +399,12 @@ pub fn start_with(
     Ok((
         StoreHandle {
             queue,
-            reader: Arc::new(Mutex::new(read_conn)),
+            reader: Arc::new(Mutex::new(Reader {
+                conn: read_conn,
+                attached: 0,
+            })),
             progress,
+            partitions,
         },
         Writer {
             appender,
@@ -448,12 +500,15 @@ impl StoreHandle {
     {
         self.caught_up().await;
         let reader = Arc::clone(&self.reader);
+        let partitions = Arc::clone(&self.partitions);
         tokio::task::spawn_blocking(move || {
             // A panic in another read poisons the lock but leaves the connection usable.
-            let conn = reader
+            let mut reader = reader
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&conn)
+            let Reader { conn, attached } = &mut *reader;
+            partitions.attach(conn, attached)?;
+            f(conn)
         })
         .await
         .map_err(|_| StoreError::WriterGone)?
@@ -552,6 +607,7 @@ fn run_appender(
 /// Commits the acknowledged batches into SQLite, in order, as they come.
 fn run_indexer(
     mut conn: Connection,
+    mut index: SpanIndex,
     rx: std::sync::mpsc::Receiver<Indexed>,
     progress: &Progress,
     extras: &Extras,
@@ -570,7 +626,7 @@ fn run_indexer(
         // Retried until it commits: every batch here was acknowledged and is in the log.
         let mut group = Some(group);
         while let Some(batches) = group.take() {
-            match index_group_keeping(&mut conn, batches, last, extras) {
+            match index_group_keeping(&mut conn, &mut index, batches, extras) {
                 Ok(()) => {}
                 Err((_, error)) if progress.stopping.load(Ordering::Acquire) => {
                     tracing::error!(%error, "Indexing failed while stopping; the next start indexes the rest of the ingest log.");
@@ -586,87 +642,228 @@ fn run_indexer(
         progress.unindexed_bytes.fetch_sub(bytes, Ordering::Relaxed);
         progress.indexed.send_replace(last);
         truncate_wal_if_over(&conn, wal, extras.wal_limit_bytes);
+        index.after_group();
     }
     tracing::info!("Store indexer drained its queue and stopped.");
 }
 
-/// Indexes `group` and records `last` as the position, in one transaction; a batch the
-/// database refuses is counted and skipped. An error means nothing was committed.
+/// The span partition the indexer writes into (`super::partitions`), and how far each
+/// database has got in the ingest log: a record at or before a database's position is already
+/// in it (a replay after a crash between the two commits), so it is not written there again.
+struct SpanIndex {
+    partitions: Arc<Partitions>,
+    /// `rum.sqlite`'s position.
+    main_at: u64,
+    current: Option<OpenPartition>,
+    wal_limit_bytes: u64,
+    last_retention: std::time::Instant,
+}
+
+struct OpenPartition {
+    start: i64,
+    conn: Connection,
+    /// Its position.
+    at: u64,
+    wal: std::path::PathBuf,
+}
+
+impl SpanIndex {
+    fn new(partitions: Arc<Partitions>, main_at: u64, wal_limit_bytes: u64) -> SpanIndex {
+        SpanIndex {
+            partitions,
+            main_at,
+            current: None,
+            wal_limit_bytes,
+            last_retention: std::time::Instant::now(),
+        }
+    }
+
+    /// The partition of a record received at `received`: its window's, or the newest if that
+    /// is later (the files stay in time order, and a replay lands where the first try did).
+    fn target(&self, received: i64) -> i64 {
+        let start = self.partitions.start_of(received);
+        self.partitions
+            .newest()
+            .map_or(start, |newest| newest.max(start))
+    }
+
+    /// Partition `start`, opened (created with position `before` when new).
+    fn open(&mut self, start: i64, before: u64) -> Result<&mut OpenPartition, StoreError> {
+        let open = match self.current.take() {
+            Some(current) if current.start == start => current,
+            _ => {
+                let conn = self.partitions.open_for_write(start, before)?;
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                conn.pragma_update(None, "cache_size", -WRITER_PAGE_CACHE_KIB)?;
+                let at = indexed_position(&conn)?;
+                let mut wal = self.partitions.path(start).into_os_string();
+                wal.push("-wal");
+                OpenPartition {
+                    start,
+                    conn,
+                    at,
+                    wal: wal.into(),
+                }
+            }
+        };
+        Ok(self.current.insert(open))
+    }
+
+    /// Between groups: keeps the partition's WAL bounded, and deletes expired partitions
+    /// (at most twice per partition width, and every minute).
+    fn after_group(&mut self) {
+        if let Some(current) = &self.current {
+            truncate_wal_if_over(&current.conn, &current.wal, self.wal_limit_bytes);
+        }
+        let width = Duration::from_secs(self.partitions.config().width_secs);
+        if self.last_retention.elapsed() >= (width / 2).min(RETENTION_EVERY) {
+            self.drop_expired();
+        }
+    }
+
+    fn drop_expired(&mut self) {
+        self.last_retention = std::time::Instant::now();
+        let keep = self
+            .current
+            .as_ref()
+            .map(|c| c.start)
+            .or(self.partitions.newest());
+        self.partitions.drop_expired(now_unix_nano(), keep);
+    }
+}
+
+/// How often, at most, the indexer looks for partitions past the retention.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+
+/// Indexes `group`, each record's spans in its partition (a group that crosses into a new
+/// window is committed in two runs); a batch the database refuses is counted and skipped. An
+/// error means the run it happened in was not committed (earlier runs were, and are skipped
+/// when the group is retried).
 fn index_group(
     conn: &mut Connection,
+    index: &mut SpanIndex,
     group: Vec<Indexed>,
-    last: u64,
     extras: &Extras,
 ) -> Result<(), StoreError> {
-    index_group_keeping(conn, group, last, extras).map_err(|(_, e)| e)
+    index_group_keeping(conn, index, group, extras).map_err(|(_, e)| e)
 }
 
 fn index_group_keeping(
     conn: &mut Connection,
+    index: &mut SpanIndex,
     group: Vec<Indexed>,
-    last: u64,
     extras: &Extras,
 ) -> Result<(), (Vec<Indexed>, StoreError)> {
-    match commit_group(conn, &group, last) {
-        Ok(outcomes) => {
-            for (indexed, outcome) in group.iter().zip(&outcomes) {
-                match outcome {
-                    Ok(()) => extras.telemetry.batch_committed(&indexed.entry.batch),
-                    Err(_) => extras.telemetry.add(Counter::IndexRefused, 1),
+    let mut from = 0;
+    while from < group.len() {
+        let target = index.target(group[from].entry.received_unix_nano);
+        let len = group[from..]
+            .iter()
+            .take_while(|g| index.target(g.entry.received_unix_nano) == target)
+            .count()
+            .max(1);
+        let run = &group[from..from + len];
+        from += len;
+        let before = run[0].seq.saturating_sub(1);
+        let main_at = index.main_at;
+        let part = match index.open(target, before) {
+            Ok(part) => part,
+            Err(error) => return Err((group, error)),
+        };
+        let part_at = part.at;
+        let todo = |g: &&Indexed| g.seq > part_at || g.seq > main_at;
+        let run: Vec<&Indexed> = run.iter().filter(todo).collect();
+        let Some(last) = run.last().map(|g| g.seq) else {
+            continue;
+        };
+        let at = Positions { main_at, part_at };
+        match commit_group(conn, &mut part.conn, &run, last, at) {
+            Ok(outcomes) => {
+                part.at = part.at.max(last);
+                index.main_at = index.main_at.max(last);
+                for (indexed, outcome) in run.iter().zip(&outcomes) {
+                    match outcome {
+                        Ok(()) if indexed.seq > main_at => {
+                            extras.telemetry.batch_committed(&indexed.entry.batch)
+                        }
+                        Ok(()) => {}
+                        Err(_) => extras.telemetry.add(Counter::IndexRefused, 1),
+                    }
                 }
             }
-            Ok(())
+            Err(error) => return Err((group, error)),
         }
-        Err(error) => Err((group, error)),
     }
+    Ok(())
 }
 
-/// Commits every batch in one transaction, with the log position. The whole group is tried at
-/// once first; only if that fails is it retried with each batch in its own savepoint, so a
-/// bad batch fails alone. (Savepoints on every batch cost a sub-journal write per touched
-/// page: about a sixth of the time when every batch is good, which is nearly always.)
+/// Commits every batch of a run in one transaction per database, with the log position:
+/// `rum.sqlite` first, then the partition (a record whose `rum.sqlite` rows are there already,
+/// at or before `main_at`, gets its partition rows only). The whole run is tried at once first;
+/// only if that fails is it retried with each batch in its own savepoint, so a bad batch fails
+/// alone. (Savepoints on every batch cost a sub-journal write per touched page: about a sixth
+/// of the time when every batch is good, which is nearly always.)
 fn commit_group(
     conn: &mut Connection,
-    group: &[Indexed],
+    part: &mut Connection,
+    run: &[&Indexed],
     last: u64,
+    at: Positions,
 ) -> Result<Vec<Result<(), WriteError>>, StoreError> {
-    match commit_whole(conn, group, last) {
-        Ok(()) => Ok(group.iter().map(|_| Ok(())).collect()),
+    match commit_whole(conn, part, run, last, at) {
+        Ok(()) => Ok(run.iter().map(|_| Ok(())).collect()),
         Err(error) => {
-            tracing::warn!(%error, batches = group.len(), "Index group failed; retrying batch by batch.");
-            commit_each(conn, group, last)
+            tracing::warn!(%error, batches = run.len(), "Index group failed; retrying batch by batch.");
+            commit_each(conn, part, run, last, at)
         }
     }
 }
 
-/// The group in one transaction without savepoints: all committed, or none.
-fn commit_whole(conn: &mut Connection, group: &[Indexed], last: u64) -> Result<(), String> {
+/// The run in one transaction per database without savepoints: all committed, or none (or,
+/// after a crash between the two commits, `rum.sqlite`'s part: the replay writes the rest).
+fn commit_whole(
+    conn: &mut Connection,
+    part: &mut Connection,
+    run: &[&Indexed],
+    last: u64,
+    at: Positions,
+) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
-    for indexed in group {
-        store_entry(&tx, &indexed.entry)?;
+    let ptx = part.transaction().map_err(|e| e.to_string())?;
+    for indexed in run {
+        store_entry(&tx, &ptx, indexed, at)?;
     }
     set_position(&tx, last).map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
+    set_position(&ptx, last).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    ptx.commit().map_err(|e| e.to_string())
 }
 
-/// The group in one transaction, each batch in a savepoint.
+/// The run in one transaction per database, each batch in a savepoint in both.
 fn commit_each(
     conn: &mut Connection,
-    group: &[Indexed],
+    part: &mut Connection,
+    run: &[&Indexed],
     last: u64,
+    at: Positions,
 ) -> Result<Vec<Result<(), WriteError>>, StoreError> {
     let mut tx = conn.transaction()?;
-    let mut outcomes = Vec::with_capacity(group.len());
-    for indexed in group {
-        let outcome = match tx.savepoint() {
-            Ok(mut sp) => match store_entry(&sp, &indexed.entry) {
-                Ok(()) => sp.commit().map_err(|e| e.to_string()),
+    let mut ptx = part.transaction()?;
+    let mut outcomes = Vec::with_capacity(run.len());
+    for indexed in run {
+        let outcome = match (tx.savepoint(), ptx.savepoint()) {
+            (Ok(mut sp), Ok(mut psp)) => match store_entry(&sp, &psp, indexed, at) {
+                Ok(()) => sp
+                    .commit()
+                    .and_then(|()| psp.commit())
+                    .map_err(|e| e.to_string()),
                 Err(e) => {
                     let _ = sp.rollback();
+                    let _ = psp.rollback();
                     Err(e)
                 }
             },
-            Err(e) => Err(e.to_string()),
+            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
         };
         outcomes.push(outcome.map_err(|error| {
             tracing::error!(seq = indexed.seq, %error, "The index refused an acknowledged batch; it stays in the ingest log only.");
@@ -674,17 +871,52 @@ fn commit_each(
         }));
     }
     set_position(&tx, last)?;
+    set_position(&ptx, last)?;
     tx.commit()?;
+    ptx.commit()?;
     Ok(outcomes)
 }
 
-/// Inserts the batch (its export payloads stay in the log, where the exporter reads them:
-/// `super::outbox`).
-fn store_entry(conn: &Connection, entry: &Entry) -> Result<(), String> {
-    insert_batch(conn, &entry.batch, entry.received_unix_nano).map_err(|e| e.to_string())
+/// How far `rum.sqlite` and the partition had got before a run: a record at or before a
+/// position is in that database already.
+#[derive(Debug, Clone, Copy)]
+struct Positions {
+    main_at: u64,
+    part_at: u64,
 }
 
-fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), StoreError> {
+/// Inserts the batch: its spans into the partition, the rest into `rum.sqlite`, each unless
+/// it is there already. Its export payloads stay in the log, where the exporter reads them
+/// (`super::outbox`).
+fn store_entry(
+    conn: &Connection,
+    part: &Connection,
+    indexed: &Indexed,
+    at: Positions,
+) -> Result<(), String> {
+    let entry = &indexed.entry;
+    let into = Targets {
+        main: indexed.seq > at.main_at,
+        part: indexed.seq > at.part_at,
+    };
+    insert_batch(conn, part, &entry.batch, entry.received_unix_nano, into)
+        .map_err(|e| e.to_string())
+}
+
+/// Which databases a batch is written into.
+#[derive(Debug, Clone, Copy)]
+struct Targets {
+    main: bool,
+    part: bool,
+}
+
+fn insert_batch(
+    tx: &Connection,
+    part: &Connection,
+    batch: &Batch,
+    received: i64,
+    into: Targets,
+) -> Result<(), StoreError> {
     // A batch's spans nearly always share one resource: look it up once per run of equal ones.
     let mut last: Option<(&crate::model::Attributes, StoredResource)> = None;
     let mut journeys = Journeys::default();
@@ -697,9 +929,14 @@ fn insert_batch(tx: &Connection, batch: &Batch, received: i64) -> Result<(), Sto
                 stored
             }
         };
-        if insert_span(tx, span, &resource)? {
-            journeys.span(tx, span)?;
+        // (`rum.sqlite` commits first, so a partition ahead of it is only a hand-edited
+        // store: its spans are not counted into the sessions again.)
+        if into.part && insert_span(part, span, &resource)? {
+            journeys.span(part, span)?;
         }
+    }
+    if !into.main {
+        return Ok(());
     }
     for view in &batch.page_views {
         let new = insert_page_view(tx, view)?;
@@ -951,9 +1188,33 @@ mod tests {
             .collect()
     }
 
-    fn commit(conn: &mut Connection, group: &[Indexed]) -> Vec<Result<(), WriteError>> {
+    /// `rum.sqlite` and one partition, as the indexer writes them.
+    fn stores(dir: &Path) -> (Connection, Connection) {
+        let main = open(dir).expect("open");
+        let partitions = Partitions::open(dir, PartitionConfig::default()).expect("partitions");
+        let part = partitions.open_for_write(0, 0).expect("partition");
+        (main, part)
+    }
+
+    /// A read connection with the partition attached, as `StoreHandle::read` has it.
+    fn reader(dir: &Path) -> Connection {
+        let conn = open(dir).expect("open");
+        let partitions = Partitions::open(dir, PartitionConfig::default()).expect("partitions");
+        partitions.attach(&conn, &mut 0).expect("attach");
+        conn
+    }
+
+    fn commit(
+        (conn, part): &mut (Connection, Connection),
+        group: &[Indexed],
+    ) -> Vec<Result<(), WriteError>> {
         let last = group.last().map_or(0, |g| g.seq);
-        commit_group(conn, group, last).expect("the transaction commits")
+        let run: Vec<&Indexed> = group.iter().collect();
+        let at = Positions {
+            main_at: 0,
+            part_at: 0,
+        };
+        commit_group(conn, part, &run, last, at).expect("the transaction commits")
     }
 
     fn stored_names(conn: &Connection) -> Vec<String> {
@@ -967,26 +1228,27 @@ mod tests {
     #[test]
     fn a_good_group_commits_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(dir.path()).expect("open");
+        let mut conn = stores(dir.path());
         let outcomes = commit(&mut conn, &group(vec![batch(1, "a"), batch(2, "b")]));
         assert_eq!(outcomes, vec![Ok(()), Ok(())]);
-        assert_eq!(stored_names(&conn), ["a", "b"]);
+        assert_eq!(stored_names(&conn.1), ["a", "b"]);
     }
 
     #[test]
     fn a_bad_batch_fails_alone_and_the_rest_of_its_group_is_stored() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(dir.path()).expect("open");
+        let mut conn = stores(dir.path());
         // A stand-in for a batch the database refuses (a full disk, a corrupt page, ...).
-        conn.execute_batch(
-            "CREATE TRIGGER refuse BEFORE INSERT ON spans WHEN NEW.name = 'bad'
+        conn.1
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON spans WHEN NEW.name = 'bad'
              BEGIN SELECT RAISE(ABORT, 'refused'); END;",
-        )
-        .expect("trigger");
+            )
+            .expect("trigger");
         let requests = group(vec![batch(1, "a"), batch(2, "bad"), batch(3, "c")]);
         let outcomes = commit(&mut conn, &requests);
         assert_eq!(outcomes, vec![Ok(()), Err(WriteError::Failed), Ok(())]);
-        assert_eq!(stored_names(&conn), ["a", "c"]);
+        assert_eq!(stored_names(&conn.1), ["a", "c"]);
     }
 
     fn with_resource(mut batch: Batch, service: &str) -> Batch {
@@ -1005,7 +1267,7 @@ mod tests {
     #[test]
     fn recent_traces_are_summed_over_their_spans_newest_first_and_a_retry_counts_once() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(dir.path()).expect("open");
+        let mut conn = stores(dir.path());
         // Trace 1: a backend child span indexed before its browser root (a later request).
         let mut child = batch(1, "POST /api/cart");
         child.spans[0].span_id = SpanId([7; 8]);
@@ -1023,7 +1285,8 @@ mod tests {
         commit(&mut conn, &group(batches.clone()));
         // The same batches again (a retried request): nothing is counted twice.
         commit(&mut conn, &group(batches));
-        let traces = super::super::recent_traces(&conn, 10).expect("read");
+        let read = reader(dir.path());
+        let traces = super::super::recent_traces(&read, 10).expect("read");
         let summary: Vec<_> = traces
             .iter()
             .map(|t| {
@@ -1059,7 +1322,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            super::super::recent_traces(&conn, 1).expect("read").len(),
+            super::super::recent_traces(&read, 1).expect("read").len(),
             1
         );
     }
@@ -1067,10 +1330,10 @@ mod tests {
     #[test]
     fn a_span_retried_epochs_later_is_stored_again_and_read_once() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(dir.path()).expect("open");
+        let mut conn = stores(dir.path());
         commit(&mut conn, &group(vec![batch(1, "first")]));
         // Jump three epochs ahead, as 393,216 other spans would.
-        conn.execute(
+        conn.1.execute(
             "INSERT INTO spans (rowid, trace_id, span_id, name, kind, start_unix_nano,
                 end_unix_nano, status_code, status_message, attributes, resource, source, epoch)
              VALUES (?1, 'other', 'other', 'x', 'client', 0, 0, 'unset', '', '{}', '', 'browser', 2)",
@@ -1079,6 +1342,7 @@ mod tests {
         .expect("filler");
         commit(&mut conn, &group(vec![batch(1, "first")]));
         let epochs: Vec<i64> = conn
+            .1
             .prepare("SELECT epoch FROM spans WHERE name = 'first' ORDER BY rowid")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("epochs");
@@ -1088,9 +1352,10 @@ mod tests {
             "stored again: the first copy is out of reach"
         );
         let trace_id = TraceId([1; 16]).to_string();
-        let spans = super::super::trace_spans(&conn, &trace_id).expect("read");
+        let read = reader(dir.path());
+        let spans = super::super::trace_spans(&read, &trace_id).expect("read");
         assert_eq!(spans.len(), 1);
-        let traces = super::super::recent_traces(&conn, 10).expect("read");
+        let traces = super::super::recent_traces(&read, 10).expect("read");
         let listed: Vec<_> = traces
             .iter()
             .filter(|t| t.trace_id == trace_id)
@@ -1100,6 +1365,7 @@ mod tests {
         // Within reach (this epoch or the one before), a retry is not stored again.
         commit(&mut conn, &group(vec![batch(1, "first")]));
         let copies: i64 = conn
+            .1
             .query_row("SELECT count(*) FROM spans WHERE name = 'first'", [], |r| {
                 r.get(0)
             })
@@ -1110,7 +1376,7 @@ mod tests {
     #[test]
     fn a_resource_is_stored_once_and_read_back_with_each_span() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(dir.path()).expect("open");
+        let mut conn = stores(dir.path());
         let mut two = with_resource(batch(1, "a"), "shop-web");
         let mut second = two.spans[0].clone();
         second.span_id = SpanId([9; 8]);
@@ -1121,26 +1387,30 @@ mod tests {
         );
         assert_eq!(outcomes, vec![Ok(()), Ok(())]);
         let count: i64 = conn
+            .0
             .query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
             .expect("count");
         assert_eq!(count, 1, "three spans, one resource row");
         let inline: i64 = conn
+            .1
             .query_row("SELECT count(*) FROM spans WHERE resource != ''", [], |r| {
                 r.get(0)
             })
             .expect("count");
         assert_eq!(inline, 0);
         let want = serde_json::json!({ "service.name": "shop-web" });
-        assert_eq!(read_resources(&conn, 1), vec![want.clone(), want.clone()]);
-        assert_eq!(read_resources(&conn, 2), vec![want]);
+        let read = reader(dir.path());
+        assert_eq!(read_resources(&read, 1), vec![want.clone(), want.clone()]);
+        assert_eq!(read_resources(&read, 2), vec![want]);
     }
 
     #[test]
     fn rows_with_an_inline_resource_still_read_and_a_hash_collision_goes_inline() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(dir.path()).expect("open");
-        // A row as stores wrote them before the resources table existed.
-        conn.execute(
+        let mut conn = stores(dir.path());
+        // A row as stores wrote them before the resources table existed (in `main`: before
+        // partitions too).
+        conn.0.execute(
             "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_unix_nano,
                 end_unix_nano, status_code, status_message, attributes, resource, source)
              VALUES (?1, ?2, NULL, 'old', 'client', 1, 2, 'unset', '', '{}', '{\"service.name\":\"old\"}', 'browser')",
@@ -1148,13 +1418,13 @@ mod tests {
         )
         .expect("old row");
         assert_eq!(
-            read_resources(&conn, 3),
+            read_resources(&reader(dir.path()), 3),
             vec![serde_json::json!({ "service.name": "old" })]
         );
         // Another resource already holds this one's hash.
         let json = serde_json::to_string(&with_resource(batch(4, "x"), "new").spans[0].resource)
             .expect("json");
-        conn.execute(
+        conn.0.execute(
             "INSERT INTO resources (resource_hash, attributes) VALUES (?1, '{\"service.name\":\"other\"}')",
             params![resource_hash(&json)],
         )
@@ -1162,9 +1432,23 @@ mod tests {
         let outcomes = commit(&mut conn, &group(vec![with_resource(batch(4, "x"), "new")]));
         assert_eq!(outcomes, vec![Ok(())]);
         assert_eq!(
-            read_resources(&conn, 4),
+            read_resources(&reader(dir.path()), 4),
             vec![serde_json::json!({ "service.name": "new" })]
         );
+    }
+
+    /// The size of the span partitions' files whose names end with `suffix` (spans go there).
+    fn partition_bytes(dir: &Path, suffix: &str) -> u64 {
+        std::fs::read_dir(dir.join(super::super::partitions::DIR))
+            .map(|files| {
+                files
+                    .filter_map(Result::ok)
+                    .filter(|f| f.file_name().to_string_lossy().ends_with(suffix))
+                    .filter_map(|f| f.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1176,7 +1460,6 @@ mod tests {
             ..Extras::default()
         };
         let (store, writer) = start_with(dir.path(), 256, extras).expect("store");
-        let wal = dir.path().join(format!("{}-wal", super::super::DB_FILE));
         let template = batch(1, "steady").spans[0].clone();
         // 24 MiB of rows (unbounded, the WAL outgrows the rows, index pages too: 56 MB for
         // 21 MB here), however long a loaded machine takes (at most 30 s).
@@ -1228,7 +1511,7 @@ mod tests {
             .collect();
         let mut largest = 0;
         while going() {
-            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            largest = largest.max(partition_bytes(dir.path(), "-wal"));
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         for task in tasks {
@@ -1249,8 +1532,7 @@ mod tests {
     async fn committed_pages_reach_the_database_file_without_the_writer_checkpointing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, writer) = start(dir.path(), 8).expect("store");
-        let db_size =
-            || std::fs::metadata(dir.path().join(super::super::DB_FILE)).map_or(0, |m| m.len());
+        let db_size = || partition_bytes(dir.path(), ".sqlite");
         let before = db_size();
         // About 400 KB of spans: far more than the empty store's pages.
         let mut big = batch(1, "big");
@@ -1276,6 +1558,136 @@ mod tests {
             "database file {} B, was {before} B",
             db_size()
         );
+        drop(store);
+        writer.join();
+    }
+
+    /// A click (an action span of session `s1`) in trace `n`.
+    fn click(n: u8) -> Batch {
+        let mut batch = batch(n, "click");
+        batch.spans[0].attributes = testing::attributes(serde_json::json!({
+            "session.id": "s1",
+            "rum.action.type": "click",
+        }));
+        batch
+    }
+
+    async fn session_actions(store: &StoreHandle) -> i64 {
+        store
+            .read(|c| super::super::sessions::recent_sessions(c, 10))
+            .await
+            .expect("read")
+            .iter()
+            .map(|s| s.action_count)
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn a_crash_between_the_two_commits_replays_the_partition_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, writer) = start(dir.path(), 8).expect("store");
+        store.write(click(1)).await.expect("write");
+        assert!(store.wait_indexed());
+        // The partition as it was after the first record: what a crash after rum.sqlite's
+        // commit of the next two, and before the partition's, leaves.
+        let partitions =
+            Partitions::open(dir.path(), PartitionConfig::default()).expect("partitions");
+        let part = partitions.newest().expect("a partition");
+        let snapshot = dir.path().join("snapshot.sqlite");
+        Connection::open(partitions.path(part))
+            .and_then(|c| c.execute("VACUUM INTO ?1", [snapshot.to_string_lossy()]))
+            .expect("snapshot");
+        store.write(click(2)).await.expect("write");
+        store.write(click(3)).await.expect("write");
+        assert_eq!(session_actions(&store).await, 3);
+        drop(store);
+        writer.join();
+        for suffix in ["-wal", "-shm"] {
+            let mut file = partitions.path(part).into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        std::fs::rename(&snapshot, partitions.path(part)).expect("roll back");
+        let behind = Partitions::open(dir.path(), PartitionConfig::default()).expect("again");
+        assert_eq!(behind.position(part).expect("position"), Some(1));
+
+        let (store, writer) = start(dir.path(), 8).expect("restart");
+        for n in 1..=3u8 {
+            let trace_id = TraceId([n; 16]).to_string();
+            let spans = store
+                .read(move |c| super::super::trace_spans(c, &trace_id))
+                .await
+                .expect("read");
+            assert_eq!(spans.len(), 1, "trace {n}'s span is back, once");
+        }
+        // rum.sqlite had the two records: its counts are not added again.
+        assert_eq!(session_actions(&store).await, 3);
+        let session = store
+            .read(|c| super::super::sessions::session(c, "s1"))
+            .await
+            .expect("read")
+            .expect("the session");
+        let timeline = session.to_string();
+        assert_eq!(
+            timeline.matches("\"type\":\"action\"").count(),
+            3,
+            "{timeline}"
+        );
+        assert_eq!(
+            Partitions::open(dir.path(), PartitionConfig::default())
+                .and_then(|p| p.position(part))
+                .expect("position"),
+            Some(3)
+        );
+        drop(store);
+        writer.join();
+    }
+
+    #[tokio::test]
+    async fn spans_past_the_retention_go_with_their_partition_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = PartitionConfig {
+            width_secs: 1,
+            retention_secs: 2,
+        };
+        let extras = Extras {
+            partitions: config,
+            ..Extras::default()
+        };
+        let (store, writer) = start_with(dir.path(), 8, extras).expect("store");
+        store.write(click(1)).await.expect("write");
+        let trace = |n: u8| {
+            let store = store.clone();
+            async move {
+                let trace_id = TraceId([n; 16]).to_string();
+                store
+                    .read(move |c| super::super::trace_spans(c, &trace_id))
+                    .await
+                    .expect("read")
+                    .len()
+            }
+        };
+        assert_eq!(trace(1).await, 1);
+        let partitions = Partitions::open(dir.path(), config).expect("partitions");
+        let first = partitions.newest().expect("a partition");
+        // Its window ends within a second; 2 s after that it is past the retention.
+        let expired = std::time::Instant::now() + Duration::from_millis(3_100);
+        let mut n = 2;
+        while std::time::Instant::now() < expired || partitions.path(first).exists() {
+            store.write(click(n)).await.expect("write");
+            n = n.wrapping_add(1).max(2);
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            assert!(
+                std::time::Instant::now() < expired + Duration::from_secs(5),
+                "the partition was not deleted"
+            );
+        }
+        assert_eq!(trace(1).await, 0, "gone with its file");
+        assert_eq!(trace(n.wrapping_sub(1).max(2)).await, 1, "the newest stays");
+        let files = std::fs::read_dir(dir.path().join(super::super::partitions::DIR))
+            .expect("dir")
+            .count();
+        assert!(files <= 3 * 4, "{files} files: at most 4 partitions' files");
         drop(store);
         writer.join();
     }

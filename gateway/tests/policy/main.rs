@@ -129,9 +129,13 @@ fn otlp_span(trace_id: [u8; 16], span_id: [u8; 8], flags: u32) -> Span {
 fn stored_spans(gw: &Gateway) -> Vec<(String, String)> {
     // The database file: once the index has everything acknowledged.
     assert!(gw.store.wait_indexed(), "the index caught up");
-    let conn = rusqlite::Connection::open(gw.dir.path().join("rum.sqlite")).expect("open");
+    let conn = gateway::store::open_read(gw.dir.path()).expect("open");
+    let sources = gateway::store::partitions::sources(&conn).expect("sources");
     let mut stmt = conn
-        .prepare("SELECT trace_id, source FROM spans")
+        .prepare(&gateway::store::partitions::union_all(
+            &sources,
+            "SELECT trace_id, source FROM {s}.spans",
+        ))
         .expect("prepare");
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

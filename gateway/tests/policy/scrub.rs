@@ -53,6 +53,11 @@ async fn personal_data_is_scrubbed_before_it_is_stored() {
         std::fs::read(gw.dir.path().join("rum.sqlite")).expect("db"),
         std::fs::read(gw.dir.path().join("rum.sqlite-wal")).unwrap_or_default(),
     ];
+    let partitions = gw.dir.path().join(gateway::store::partitions::DIR);
+    for file in std::fs::read_dir(&partitions).expect("the span partitions") {
+        files.push(std::fs::read(file.expect("entry").path()).expect("partition file"));
+    }
+    assert!(files.len() >= 3, "rum.sqlite, its WAL and a partition");
     let log_dir = gw.dir.path().join(gateway::store::log::LOG_DIR);
     let segments: Vec<_> = std::fs::read_dir(&log_dir)
         .expect("the ingest log")
