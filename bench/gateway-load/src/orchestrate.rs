@@ -81,7 +81,7 @@ pub struct Checks {
     /// Share of the latest page views carrying `geo.country.iso_code` / `user_agent.name`.
     pub geo_share: Option<f64>,
     pub user_agent_share: Option<f64>,
-    /// rum.sqlite plus its WAL after the gateway stopped.
+    /// rum.sqlite and the span partitions, with their WALs, after the gateway stopped.
     pub db_bytes: u64,
 }
 
@@ -596,20 +596,20 @@ pub(crate) fn counter(metrics: &str, name: &str) -> u64 {
 }
 
 fn db_bytes(data_dir: &Path) -> u64 {
-    std::fs::read_dir(data_dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .starts_with(gateway::store::DB_FILE)
-                })
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
+    let files = |dir: &Path, prefix: &str| -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    files(data_dir, gateway::store::DB_FILE)
+        + files(&data_dir.join(gateway::store::partitions::DIR), "p")
 }
 
 fn mb(bytes: u64) -> String {

@@ -22,6 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use gateway::config::{Config, Overrides};
 use gateway::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 use gateway::model::Batch;
+use gateway::store::partitions::{PartitionConfig, Partitions};
 use gateway::server::OfflineIngest;
 use gateway::wire::beacon_v1;
 use rusqlite::params;
@@ -222,7 +223,8 @@ const BATCHES_PER_TRANSACTION: u64 = 500;
 /// in it, dated over the week before now, oldest first. Blocking: call it off the runtime.
 ///
 /// The rows are the gateway's (schema from `gateway::store::open`, statements from
-/// `gateway::store::writer`), written for speed rather than durability: large
+/// `gateway::store::writer`; spans in the span partition of their date, as the gateway
+/// partitions by receive time), written for speed rather than durability: large
 /// transactions, no fsync, no rollback journal (the gateway is stopped; a crash here only
 /// loses the benchmark's store). The journal mode goes back to WAL at the end.
 pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<Filled> {
@@ -241,6 +243,20 @@ pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<
     let mut ids = Ids::new();
     let mut last_report = Instant::now();
     let mut i = 0;
+    let partitions = Partitions::open(data_dir, PartitionConfig::default())
+        .context("opening the span partitions")?;
+    let position: i64 = conn
+        .query_row(
+            "SELECT coalesce(max(indexed_seq), 0) FROM ingest_log_position",
+            [],
+            |r| r.get(0),
+        )
+        .context("position")?;
+    let mut part = PartitionFill {
+        partitions: &partitions,
+        position: u64::try_from(position).unwrap_or(0),
+        open: None,
+    };
     // Each template's resource once, as the gateway keeps it (spans refer to it by hash).
     for span in templates.rows.iter().flat_map(|r| &r.spans) {
         conn.execute(
@@ -256,8 +272,10 @@ pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<
             let rows = &templates.rows[(b as usize) % templates.rows.len()];
             // Batch b of n lands (n - b) / n weeks before now.
             let shift = -WEEK_NANOS + (WEEK_NANOS as f64 * (b as f64 / batches as f64)) as i64;
-            insert(&tx, rows, &mut ids, Slot { batch: b, batches }, shift)?;
+            let spans = part.at(now_nanos() + shift)?;
+            insert(&tx, spans, rows, &mut ids, Slot { batch: b, batches }, shift)?;
         }
+        part.commit()?;
         tx.commit().context("commit")?;
         i = end;
         if last_report.elapsed() >= Duration::from_secs(10) {
@@ -271,15 +289,19 @@ pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<
             );
         }
     }
+    part.close()?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .context("journal_mode=WAL")?;
     drop(conn);
     // Flush what the unsynced transactions left in the page cache now, or the gateway's
     // first checkpoint fsync would pay for gigabytes of it inside the measured run.
-    let db = data_dir.join(gateway::store::DB_FILE);
-    std::fs::File::open(&db)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("fsync {}", db.display()))?;
+    let files = std::iter::once(data_dir.join(gateway::store::DB_FILE))
+        .chain(partitions.starts().into_iter().map(|s| partitions.path(s)));
+    for db in files {
+        std::fs::File::open(&db)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("fsync {}", db.display()))?;
+    }
     Ok(Filled {
         events_added: batches * per_batch,
         seconds: started.elapsed().as_secs_f64(),
@@ -287,6 +309,56 @@ pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<
 }
 
 const WEEK_NANOS: i64 = 7 * 24 * 3600 * 1_000_000_000;
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// The span partition the prefill writes into, switched as the dates move on (oldest first),
+/// each in one open transaction per `fill` transaction.
+struct PartitionFill<'a> {
+    partitions: &'a Partitions,
+    position: u64,
+    open: Option<(i64, rusqlite::Connection)>,
+}
+
+impl PartitionFill<'_> {
+    /// The partition of spans received at `unix_nano`, in a transaction.
+    fn at(&mut self, unix_nano: i64) -> anyhow::Result<&rusqlite::Connection> {
+        let start = self.partitions.start_of(unix_nano);
+        if self.open.as_ref().map(|(s, _)| *s) != Some(start) {
+            self.close()?;
+            let conn = self
+                .partitions
+                .open_for_write(start, self.position)
+                .context("a span partition")?;
+            conn.pragma_update(None, "journal_mode", "OFF")?;
+            conn.pragma_update(None, "synchronous", "OFF")?;
+            conn.pragma_update(None, "cache_size", -262_144)?;
+            conn.execute_batch("BEGIN")?;
+            self.open = Some((start, conn));
+        }
+        let (_, conn) = self.open.as_ref().context("partition")?;
+        Ok(conn)
+    }
+
+    fn commit(&mut self) -> anyhow::Result<()> {
+        if let Some((_, conn)) = &self.open {
+            conn.execute_batch("COMMIT; BEGIN")?;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> anyhow::Result<()> {
+        if let Some((_, conn)) = self.open.take() {
+            conn.execute_batch("COMMIT")?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        Ok(())
+    }
+}
 
 /// Random lowercase-hex ids, never all zero.
 struct Ids {
@@ -347,6 +419,7 @@ struct Slot {
 /// (`gateway/src/store/writer.rs`), fresh ids, times shifted by `shift` ns.
 fn insert(
     tx: &rusqlite::Connection,
+    part: &rusqlite::Connection,
     rows: &Rows,
     ids: &mut Ids,
     slot: Slot,
@@ -358,9 +431,9 @@ fn insert(
     let view = ids.spread16(slot.batch, slot.batches);
     let session = ids.hex32();
     let per_batch = rows.spans.len() as u64;
-    let mut span_stmt = tx.prepare_cached(gateway::store::writer::INSERT_SPAN)?;
-    let mut trace_stmt = tx.prepare_cached(gateway::store::writer::INSERT_TRACE_START)?;
-    let mut epoch_stmt = tx.prepare_cached(gateway::store::writer::NEXT_EPOCH)?;
+    let mut span_stmt = part.prepare_cached(gateway::store::writer::INSERT_SPAN)?;
+    let mut trace_stmt = part.prepare_cached(gateway::store::writer::INSERT_TRACE_START)?;
+    let mut epoch_stmt = part.prepare_cached(gateway::store::writer::NEXT_EPOCH)?;
     let (mut with_view, mut attributes) = (String::new(), String::new());
     for (j, span) in rows.spans.iter().enumerate() {
         // The beacon's spans are fetch spans: each a root of its own trace.

@@ -155,13 +155,26 @@ fn proc_sample(pid: u32, started: Instant, data_dir: &Path) -> Sample {
     const MIB: f64 = 1024.0 * 1024.0;
     let size =
         |name: &str| std::fs::metadata(data_dir.join(name)).map_or(0.0, |m| m.len() as f64 / MIB);
+    // The span partitions' files (`.sqlite` and `-wal`), with rum.sqlite's.
+    let partitions = |suffix: &str| -> f64 {
+        std::fs::read_dir(data_dir.join(gateway::store::partitions::DIR))
+            .map(|files| {
+                files
+                    .flatten()
+                    .filter(|f| f.file_name().to_string_lossy().ends_with(suffix))
+                    .filter_map(|f| f.metadata().ok())
+                    .map(|m| m.len() as f64 / MIB)
+                    .sum()
+            })
+            .unwrap_or(0.0)
+    };
     Sample {
         t_s: started.elapsed().as_secs_f64(),
         rss_mb,
         fds,
         load1,
-        db_mib: size(gateway::store::DB_FILE),
-        wal_mib: size(&format!("{}-wal", gateway::store::DB_FILE)),
+        db_mib: size(gateway::store::DB_FILE) + partitions(".sqlite"),
+        wal_mib: size(&format!("{}-wal", gateway::store::DB_FILE)) + partitions("-wal"),
         free_disk_gib: process::free_disk_bytes(data_dir).unwrap_or(0) as f64 / MIB / 1024.0,
     }
 }
@@ -215,15 +228,15 @@ async fn admin_reads(admin: std::net::SocketAddr, rate: f64, stop: Arc<AtomicBoo
 }
 
 fn count_stored(data_dir: &Path) -> anyhow::Result<u64> {
-    let db = data_dir.join(gateway::store::DB_FILE);
-    let conn =
-        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("opening {}", db.display()))?;
-    let count = |table: &str| -> anyhow::Result<u64> {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    let conn = gateway::store::open_read(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let sources = gateway::store::partitions::sources(&conn)?;
+    let count = |sql: &str| -> anyhow::Result<u64> {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM ({sql})"), [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     };
-    Ok(count("spans")? + count("vitals")?)
+    let spans = gateway::store::partitions::union_all(&sources, "SELECT 1 FROM {s}.spans");
+    Ok(count(&spans)? + count("SELECT 1 FROM vitals")?)
 }
 
 async fn peak(
