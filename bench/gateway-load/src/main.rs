@@ -15,6 +15,7 @@ mod orchestrate;
 mod prefill;
 mod process;
 mod report;
+mod retention;
 mod scenario;
 mod soak;
 
@@ -47,6 +48,9 @@ enum Command {
     /// A long mixed run at half of peak: RSS, file descriptors, latency per window, and
     /// acknowledged events counted in the store (bench/soak).
     Soak(soak::SoakArgs),
+    /// What deleting a day costs: a week prefilled, the oldest day's span partition deleted
+    /// as a file, against the same rows deleted by `DELETE`.
+    Retention(retention::RetentionArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -103,5 +107,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => orchestrate::run(args).await,
         Command::Load(args) => load(args).await,
         Command::Soak(args) => soak::soak(args).await,
+        Command::Retention(args) => retention::retention(args).await,
     }
 }

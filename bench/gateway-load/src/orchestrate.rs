@@ -434,7 +434,7 @@ pub(crate) fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
 /// The gateway's config for a benchmark: one app, rate limits off, loopback listeners on
 /// ports the OS picks, the loopback peer trusted as a proxy so `X-Forwarded-For` is the
 /// client address.
-fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
+pub(crate) fn config_toml(data_dir: &Path, enrich: &Enrich) -> anyhow::Result<String> {
     let path = |p: &Path| toml::Value::String(p.to_string_lossy().into_owned());
     let mut enrich_table = toml::Table::new();
     enrich_table.insert(

@@ -22,8 +22,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use gateway::config::{Config, Overrides};
 use gateway::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 use gateway::model::Batch;
-use gateway::store::partitions::{PartitionConfig, Partitions};
 use gateway::server::OfflineIngest;
+use gateway::store::partitions::{PartitionConfig, Partitions};
 use gateway::wire::beacon_v1;
 use rusqlite::params;
 use serde_json::Value;
@@ -273,7 +273,14 @@ pub fn fill(data_dir: &Path, templates: &Templates, add: u64) -> anyhow::Result<
             // Batch b of n lands (n - b) / n weeks before now.
             let shift = -WEEK_NANOS + (WEEK_NANOS as f64 * (b as f64 / batches as f64)) as i64;
             let spans = part.at(now_nanos() + shift)?;
-            insert(&tx, spans, rows, &mut ids, Slot { batch: b, batches }, shift)?;
+            insert(
+                &tx,
+                spans,
+                rows,
+                &mut ids,
+                Slot { batch: b, batches },
+                shift,
+            )?;
         }
         part.commit()?;
         tx.commit().context("commit")?;
