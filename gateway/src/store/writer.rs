@@ -148,8 +148,9 @@ impl Writer {
     }
 }
 
-/// The indexer connection's page cache, KiB.
-const WRITER_PAGE_CACHE_KIB: i64 = 16 * 1024;
+/// The indexer's page cache per database, KiB: `rum.sqlite`'s and the span partition's, each
+/// half of the 16 MiB one database had before partitions (the same memory in all).
+const WRITER_PAGE_CACHE_KIB: i64 = 8 * 1024;
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
