@@ -73,6 +73,12 @@ impl StoreSection {
             width_secs: hours(self.partition_hours, default.width_secs),
             retention_secs: hours(self.retention_hours, default.retention_secs),
         };
+        if config.width_secs == 0 {
+            return Err(invalid(
+                "store.partition_hours",
+                "must be greater than zero",
+            ));
+        }
         config
             .check()
             .map_err(|problem| invalid("store.retention_hours", problem))?;
@@ -484,5 +490,8 @@ mod tests {
         let err = Config::from_toml(&text, Overrides::default()).expect_err("90 days of days");
         assert!(err.to_string().contains("store.retention_hours"), "{err}");
         assert!(err.to_string().contains("at least 270 hours"), "{err}");
+        let text = format!("[store]\npartition_hours = 0\n{app}");
+        let err = Config::from_toml(&text, Overrides::default()).expect_err("zero");
+        assert!(err.to_string().contains("store.partition_hours"), "{err}");
     }
 }
