@@ -14,6 +14,15 @@ use gateway::config::{Config, Overrides};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read before `main`: a background thread gives freed memory back to the
+/// system after a second instead of ten (peak RSS 1–10 MB lower in the same benchmark, the
+/// throughput within its run-to-run spread; `narenas:2` as well measured no better).
+#[cfg(not(target_env = "msvc"))]
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8; 60] =
+    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 /// Receives RUM beacons and OTLP traces, stores them and serves the trace viewer.
 #[derive(Parser, Debug)]
 #[command(name = "rum-gateway", version)]
