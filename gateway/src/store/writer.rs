@@ -792,10 +792,39 @@ fn index_group_keeping(
                     }
                 }
             }
-            Err(error) => return Err((group, error)),
+            Err(failed) => {
+                if failed.main_committed {
+                    // The retry writes the partition's part alone.
+                    index.main_at = index.main_at.max(last);
+                }
+                return Err((group, failed.error));
+            }
         }
     }
     Ok(())
+}
+
+/// A run that did not commit whole, and whether `rum.sqlite`'s part of it did (its commit
+/// came first and the partition's failed): then only the partition's part is retried.
+struct CommitFailed {
+    error: StoreError,
+    main_committed: bool,
+}
+
+impl CommitFailed {
+    fn before_main(error: impl Into<StoreError>) -> CommitFailed {
+        CommitFailed {
+            error: error.into(),
+            main_committed: false,
+        }
+    }
+
+    fn after_main(error: impl Into<StoreError>) -> CommitFailed {
+        CommitFailed {
+            error: error.into(),
+            main_committed: true,
+        }
+    }
 }
 
 /// Commits every batch of a run in one transaction per database, with the log position:
@@ -810,34 +839,37 @@ fn commit_group(
     run: &[&Indexed],
     last: u64,
     at: Positions,
-) -> Result<Vec<Result<(), WriteError>>, StoreError> {
+) -> Result<Vec<Result<(), WriteError>>, CommitFailed> {
     match commit_whole(conn, part, run, last, at) {
         Ok(()) => Ok(run.iter().map(|_| Ok(())).collect()),
-        Err(error) => {
+        Err((error, true)) => Err(CommitFailed::after_main(StoreError::Index(error))),
+        Err((error, false)) => {
             tracing::warn!(%error, batches = run.len(), "Index group failed; retrying batch by batch.");
             commit_each(conn, part, run, last, at)
         }
     }
 }
 
-/// The run in one transaction per database without savepoints: all committed, or none (or,
-/// after a crash between the two commits, `rum.sqlite`'s part: the replay writes the rest).
+/// The run in one transaction per database without savepoints: all committed, or none, or
+/// `rum.sqlite`'s part (the error's `true`: its commit came first; a retry, or after a crash
+/// the replay, writes the partition's part alone).
 fn commit_whole(
     conn: &mut Connection,
     part: &mut Connection,
     run: &[&Indexed],
     last: u64,
     at: Positions,
-) -> Result<(), String> {
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
-    let ptx = part.transaction().map_err(|e| e.to_string())?;
+) -> Result<(), (String, bool)> {
+    let before = |e: rusqlite::Error| (e.to_string(), false);
+    let tx = conn.transaction().map_err(before)?;
+    let ptx = part.transaction().map_err(before)?;
     for indexed in run {
-        store_entry(&tx, &ptx, indexed, at)?;
+        store_entry(&tx, &ptx, indexed, at).map_err(|e| (e, false))?;
     }
-    set_position(&tx, last).map_err(|e| e.to_string())?;
-    set_position(&ptx, last).map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())?;
-    ptx.commit().map_err(|e| e.to_string())
+    set_position(&tx, last).map_err(before)?;
+    set_position(&ptx, last).map_err(before)?;
+    tx.commit().map_err(before)?;
+    ptx.commit().map_err(|e| (e.to_string(), true))
 }
 
 /// The run in one transaction per database, each batch in a savepoint in both.
@@ -847,9 +879,9 @@ fn commit_each(
     run: &[&Indexed],
     last: u64,
     at: Positions,
-) -> Result<Vec<Result<(), WriteError>>, StoreError> {
-    let mut tx = conn.transaction()?;
-    let mut ptx = part.transaction()?;
+) -> Result<Vec<Result<(), WriteError>>, CommitFailed> {
+    let mut tx = conn.transaction().map_err(CommitFailed::before_main)?;
+    let mut ptx = part.transaction().map_err(CommitFailed::before_main)?;
     let mut outcomes = Vec::with_capacity(run.len());
     for indexed in run {
         let outcome = match (tx.savepoint(), ptx.savepoint()) {
@@ -871,10 +903,10 @@ fn commit_each(
             WriteError::Failed
         }));
     }
-    set_position(&tx, last)?;
-    set_position(&ptx, last)?;
-    tx.commit()?;
-    ptx.commit()?;
+    set_position(&tx, last).map_err(CommitFailed::before_main)?;
+    set_position(&ptx, last).map_err(CommitFailed::before_main)?;
+    tx.commit().map_err(CommitFailed::before_main)?;
+    ptx.commit().map_err(CommitFailed::after_main)?;
     Ok(outcomes)
 }
 
@@ -1215,7 +1247,10 @@ mod tests {
             main_at: 0,
             part_at: 0,
         };
-        commit_group(conn, part, &run, last, at).expect("the transaction commits")
+        match commit_group(conn, part, &run, last, at) {
+            Ok(outcomes) => outcomes,
+            Err(failed) => panic!("the transaction did not commit: {}", failed.error),
+        }
     }
 
     fn stored_names(conn: &Connection) -> Vec<String> {
@@ -1691,5 +1726,52 @@ mod tests {
         assert!(files <= 3 * 4, "{files} files: at most 4 partitions' files");
         drop(store);
         writer.join();
+    }
+
+    #[test]
+    fn a_partition_commit_that_fails_after_rum_sqlite_committed_is_retried_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut main = open(dir.path()).expect("open");
+        let partitions =
+            Arc::new(Partitions::open(dir.path(), PartitionConfig::default()).expect("parts"));
+        // A deferred foreign key that fails the partition's COMMIT (as a full disk might),
+        // once its statements all succeeded, and after rum.sqlite's commit.
+        partitions
+            .open_for_write(0, 0)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TABLE missing (id INTEGER PRIMARY KEY);
+                     CREATE TABLE guard (id INTEGER REFERENCES missing (id)
+                         DEFERRABLE INITIALLY DEFERRED);
+                     CREATE TRIGGER fail_commit AFTER INSERT ON spans
+                     BEGIN INSERT INTO guard VALUES (1); END;",
+                )
+                .map_err(StoreError::from)
+            })
+            .expect("guard");
+        let mut index = SpanIndex::new(Arc::clone(&partitions), 0, WAL_LIMIT_BYTES);
+        let extras = Extras::default();
+        let failed = index_group_keeping(&mut main, &mut index, group(vec![click(1)]), &extras);
+        let Err((again, _)) = failed else {
+            panic!("the partition's commit should fail");
+        };
+        assert_eq!(index.main_at, 1, "rum.sqlite committed first");
+        let part = index.current.as_ref().expect("open partition");
+        part.conn
+            .execute_batch("DROP TRIGGER fail_commit")
+            .expect("no more failures");
+        index_group_keeping(&mut main, &mut index, again, &extras)
+            .map_err(|(_, e)| e)
+            .expect("the retry commits");
+        let actions: i64 = main
+            .query_row("SELECT action_count FROM sessions", [], |r| r.get(0))
+            .expect("session");
+        assert_eq!(actions, 1, "rum.sqlite's part is not applied twice");
+        let part = index.current.as_ref().expect("open partition");
+        let spans: i64 = part
+            .conn
+            .query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
+            .expect("spans");
+        assert_eq!(spans, 1, "the partition's part came with the retry");
     }
 }
