@@ -35,6 +35,9 @@ pub struct RetentionArgs {
     /// Where the store goes [default: the system temp dir].
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Keep the store afterwards (its path is printed), e.g. to time reads on it.
+    #[arg(long)]
+    keep: bool,
 }
 
 pub async fn retention(args: RetentionArgs) -> anyhow::Result<()> {
@@ -62,9 +65,14 @@ pub async fn retention(args: RetentionArgs) -> anyhow::Result<()> {
         "prefilled {} events over a week in {:.0} s",
         filled.events_added, filled.seconds
     );
-    tokio::task::spawn_blocking(move || measure(&data, work.path()))
+    let path = work.path().to_path_buf();
+    tokio::task::spawn_blocking(move || measure(&data, &path))
         .await
-        .context("measure thread")?
+        .context("measure thread")??;
+    if args.keep {
+        println!("kept the store in {}", work.keep().join("data").display());
+    }
+    Ok(())
 }
 
 fn measure(data: &Path, work: &Path) -> anyhow::Result<()> {
