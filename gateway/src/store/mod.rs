@@ -1,8 +1,9 @@
-//! The embedded store: one SQLite database (WAL) in the data directory.
+//! The embedded store: SQLite databases (WAL) in the data directory, behind the ingest log
+//! ([`log`]): `rum.sqlite`, and the span partitions, one file per day ([`partitions`]).
 //!
-//! Browser and backend spans share one `spans` table keyed by trace id, so a trace joins
-//! both sides. Writes go through [`writer`]'s single writer thread; reads open their own
-//! connection, which WAL lets run beside the writer.
+//! Browser and backend spans share one `spans` table per file, found by trace id, so a trace
+//! joins both sides. Writes go through [`writer`]'s single indexer thread; reads use their own
+//! connection, with the partitions attached, which WAL lets run beside the writer.
 
 pub mod errors;
 pub mod log;

@@ -5,9 +5,11 @@
 //!   them: a 2xx means the batch is on disk. A full disk fails the group (503), leaving the
 //!   log as it was.
 //! * The **indexer** thread takes the acknowledged batches, in order, and commits them into
-//!   SQLite in large transactions, with the last sequence number indexed in the same
-//!   transaction. After a crash, start-up indexes the log's records past that number before
-//!   anything is served: nothing acknowledged is lost, nothing is indexed twice.
+//!   SQLite in large transactions: `rum.sqlite` first, then the span partition of their time
+//!   ([`super::partitions`]), each with the last sequence number it indexed in the same
+//!   transaction. After a crash, start-up indexes the log's records past those numbers, each
+//!   into the file that lacks it, before anything is served: nothing acknowledged is lost,
+//!   nothing is indexed twice.
 //! * Reads wait until the index has caught up with what was acknowledged before they began
 //!   (at most [`READ_WAIT`]), so an acknowledged event is readable at once.
 //!
