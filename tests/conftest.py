@@ -11,6 +11,7 @@ Fixtures:
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -154,6 +155,8 @@ def start_gateway():
     yield start
     for gateway in started:
         gateway.stop()
+        # Its store (the ingest log, rum.sqlite, the span partitions): each test starts afresh.
+        shutil.rmtree(gateway.data_dir, ignore_errors=True)
 
 
 def pytest_report_header(config):
