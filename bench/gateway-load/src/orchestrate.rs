@@ -596,20 +596,23 @@ pub(crate) fn counter(metrics: &str, name: &str) -> u64 {
 }
 
 fn db_bytes(data_dir: &Path) -> u64 {
-    let files = |dir: &Path, prefix: &str| -> u64 {
-        std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
-    };
-    files(data_dir, gateway::store::DB_FILE)
-        + files(&data_dir.join(gateway::store::partitions::DIR), "p")
+    let partitions = data_dir.join(gateway::store::partitions::DIR);
+    dir_bytes(data_dir, |name| name.starts_with(gateway::store::DB_FILE))
+        + dir_bytes(&partitions, |name| name.starts_with('p'))
+}
+
+/// The size of the files in `dir` whose names `keep` accepts (0 when it cannot be read).
+pub(crate) fn dir_bytes(dir: &Path, keep: impl Fn(&str) -> bool) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| keep(&e.file_name().to_string_lossy()))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 fn mb(bytes: u64) -> String {

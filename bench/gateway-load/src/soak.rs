@@ -157,16 +157,8 @@ fn proc_sample(pid: u32, started: Instant, data_dir: &Path) -> Sample {
         |name: &str| std::fs::metadata(data_dir.join(name)).map_or(0.0, |m| m.len() as f64 / MIB);
     // The span partitions' files (`.sqlite` and `-wal`), with rum.sqlite's.
     let partitions = |suffix: &str| -> f64 {
-        std::fs::read_dir(data_dir.join(gateway::store::partitions::DIR))
-            .map(|files| {
-                files
-                    .flatten()
-                    .filter(|f| f.file_name().to_string_lossy().ends_with(suffix))
-                    .filter_map(|f| f.metadata().ok())
-                    .map(|m| m.len() as f64 / MIB)
-                    .sum()
-            })
-            .unwrap_or(0.0)
+        let dir = data_dir.join(gateway::store::partitions::DIR);
+        crate::orchestrate::dir_bytes(&dir, |name| name.ends_with(suffix)) as f64 / MIB
     };
     Sample {
         t_s: started.elapsed().as_secs_f64(),

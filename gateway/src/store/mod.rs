@@ -111,6 +111,18 @@ CREATE TABLE IF NOT EXISTS ingest_log_position (
 );
 "#;
 
+/// The last ingest log record `conn`'s database holds (`ingest_log_position`), if it has one.
+pub(crate) fn indexed_position(conn: &Connection) -> rusqlite::Result<Option<u64>> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT indexed_seq FROM ingest_log_position WHERE id = 0",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq.map(|s| u64::try_from(s).unwrap_or(0)))
+}
+
 const SCHEMA: &str = r#"
 -- Each distinct resource once (a beacon's spans all share one; with it inline every span row
 -- outgrew its page and took an overflow page), keyed by a hash of its JSON (resource_hash).

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::StoreError;
 
@@ -145,6 +145,18 @@ impl Partitions {
         self.dir.join(format!("p{start}.sqlite"))
     }
 
+    /// Partition `start`'s files: the database, its WAL and its shared-memory index.
+    pub fn files(&self, start: i64) -> [PathBuf; 3] {
+        let path = self.path(start);
+        let with = |suffix: &str| {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            PathBuf::from(file)
+        };
+        let (wal, shm) = (with("-wal"), with("-shm"));
+        [path, wal, shm]
+    }
+
     /// The partitions on disk, oldest first.
     pub fn starts(&self) -> Vec<i64> {
         self.lock().clone()
@@ -189,19 +201,11 @@ impl Partitions {
             return Ok(None);
         }
         let conn = Connection::open(self.path(start))?;
-        let seq: Option<i64> = conn
-            .query_row(
-                "SELECT indexed_seq FROM ingest_log_position WHERE id = 0",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .or_else(|e| match e {
-                // A file created and never given its schema (a crash at that moment).
-                rusqlite::Error::SqliteFailure(..) => Ok(None),
-                e => Err(e),
-            })?;
-        Ok(seq.map(|s| u64::try_from(s).unwrap_or(0)))
+        match super::indexed_position(&conn) {
+            // A file created and never given its schema (a crash at that moment).
+            Err(rusqlite::Error::SqliteFailure(..)) => Ok(None),
+            seq => Ok(seq?),
+        }
     }
 
     /// Deletes the partitions whose window ended more than the retention before `now_unix_nano`
@@ -223,15 +227,12 @@ impl Partitions {
             expired
         };
         for &start in &expired {
-            let path = self.path(start);
-            for suffix in ["", "-wal", "-shm"] {
-                let mut file = path.clone().into_os_string();
-                file.push(suffix);
+            for file in self.files(start) {
                 match std::fs::remove_file(&file) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(error) => {
-                        tracing::warn!(%error, file = %PathBuf::from(file).display(), "A partition file could not be deleted.")
+                        tracing::warn!(%error, file = %file.display(), "A partition file could not be deleted.")
                     }
                 }
             }
@@ -258,14 +259,11 @@ impl Partitions {
             .take(MAX_ATTACHED)
             .map(|&s| schema(s))
             .collect();
-        for name in attached(conn)? {
-            if !wanted.contains(&name) {
-                conn.execute_batch(&format!("DETACH DATABASE \"{name}\""))?;
-            }
-        }
         let present = attached(conn)?;
-        for &start in starts.iter().rev().take(MAX_ATTACHED) {
-            let name = schema(start);
+        for name in present.iter().filter(|name| !wanted.contains(name)) {
+            conn.execute_batch(&format!("DETACH DATABASE \"{name}\""))?;
+        }
+        for (&start, name) in starts.iter().rev().zip(wanted) {
             if present.contains(&name) {
                 continue;
             }

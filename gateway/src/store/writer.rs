@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -257,17 +257,9 @@ impl Default for Extras {
     }
 }
 
-/// How far into the ingest log the index has got (`ingest_log_position`; 0 in a store made
-/// before the log existed).
+/// How far into the ingest log a database has got (0 in a store made before the log existed).
 fn indexed_position(conn: &Connection) -> Result<u64, StoreError> {
-    let seq: Option<i64> = conn
-        .query_row(
-            "SELECT indexed_seq FROM ingest_log_position WHERE id = 0",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(seq.map_or(0, |s| u64::try_from(s).unwrap_or(0)))
+    Ok(super::indexed_position(conn)?.unwrap_or(0))
 }
 
 /// Never backwards: a replay after a crash may index a partition's records that `rum.sqlite`
@@ -699,13 +691,12 @@ impl SpanIndex {
                 conn.pragma_update(None, "wal_autocheckpoint", 0)?;
                 conn.pragma_update(None, "cache_size", -WRITER_PAGE_CACHE_KIB)?;
                 let at = indexed_position(&conn)?;
-                let mut wal = self.partitions.path(start).into_os_string();
-                wal.push("-wal");
+                let [_, wal, _] = self.partitions.files(start);
                 OpenPartition {
                     start,
                     conn,
                     at,
-                    wal: wal.into(),
+                    wal,
                 }
             }
         };
