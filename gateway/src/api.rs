@@ -67,6 +67,7 @@ pub fn router(store: StoreHandle, maps: Option<Arc<SourceMaps>>) -> Router {
         .route("/api/sessions/{session_id}", get(get_session))
         .route("/api/errors", get(list_errors))
         .route("/api/errors/{fingerprint}", get(get_error_group))
+        .route("/api/sampling", get(get_sampling))
         .fallback(not_found)
         .with_state(ApiState { store, maps })
 }
@@ -147,6 +148,14 @@ impl ListQuery {
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// Tail sampling's state: whether it runs, the traces waiting, each adaptive service's ratio.
+async fn get_sampling(State(store): State<StoreHandle>) -> Json<serde_json::Value> {
+    Json(match store.sampling() {
+        Some(status) => json!({ "tail_sampling": true, "status": status }),
+        None => json!({ "tail_sampling": false }),
+    })
 }
 
 async fn list_traces(

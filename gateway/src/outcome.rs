@@ -140,3 +140,60 @@ impl DropReason {
         }
     }
 }
+
+/// Why tail sampling kept or dropped a trace, in the order the policies are tried
+/// (`sample/policy.rs`): the `reason` label of `rum_gateway_traces_sampled_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SampleReason {
+    /// Dropped: a span matched a `[[sample.drop]]` rule (health checks, static assets).
+    DropRule,
+    /// Kept: a span has status error, or an `exception` event, or a browser error names it.
+    Error,
+    /// Kept: slower than its `[sample] slow_ms` / `[[sample.slow]]` threshold.
+    Slow,
+    /// Kept: a span matched a `[[sample.keep]]` rule (a critical path).
+    KeepRule,
+    /// Kept or dropped by the trace-id ratio (fixed or adaptive).
+    Ratio,
+}
+
+impl SampleReason {
+    pub const ALL: [SampleReason; 5] = [
+        SampleReason::DropRule,
+        SampleReason::Error,
+        SampleReason::Slow,
+        SampleReason::KeepRule,
+        SampleReason::Ratio,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SampleReason::DropRule => "drop_rule",
+            SampleReason::Error => "error",
+            SampleReason::Slow => "slow",
+            SampleReason::KeepRule => "keep_rule",
+            SampleReason::Ratio => "ratio",
+        }
+    }
+}
+
+/// What forced a tail-sampling decision before the trace's decision window ended: the
+/// `reason` label of `rum_gateway_tail_early_decisions_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EarlyDecision {
+    /// More than `sample.max_waiting_traces` traces were waiting: the oldest was decided.
+    WaitingCap,
+    /// The trace reached `sample.max_spans_per_trace` spans.
+    SpanCap,
+}
+
+impl EarlyDecision {
+    pub const ALL: [EarlyDecision; 2] = [EarlyDecision::WaitingCap, EarlyDecision::SpanCap];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EarlyDecision::WaitingCap => "waiting_cap",
+            EarlyDecision::SpanCap => "span_cap",
+        }
+    }
+}

@@ -1,7 +1,8 @@
-//! The stages after validation, in the order data flows: enrich → scrub → errors → truncate → sample,
-//! then the export encoding of what is kept. Both ingest endpoints call [`Pipeline::process`]
-//! between validation and the store. None of these stages can refuse a request: they
-//! transform it, and what they drop or cut is counted in the self-metrics.
+//! The stages after validation, in the order data flows: enrich → scrub → errors → truncate,
+//! then the export encoding. Both ingest endpoints call [`Pipeline::process`] between
+//! validation and the store. None of these stages can refuse a request: they transform it,
+//! and what they cut is counted in the self-metrics. Sampling is decided per trace after the
+//! store has the spans (`sample`, `store/tail.rs`), not per request here.
 
 use std::sync::Arc;
 
@@ -12,7 +13,6 @@ use crate::limit::caps;
 use crate::model::attr::CLOCK_SKEW_ADJUSTED_MS;
 use crate::model::time::now_unix_nano;
 use crate::model::{Batch, ExportPayload};
-use crate::sample::{SampleConfig, Sampler};
 use crate::scrub::{ScrubConfig, Scrubber};
 use crate::telemetry::{Counter, Telemetry};
 use crate::validate::ValidBatch;
@@ -21,7 +21,6 @@ pub struct Pipeline {
     enricher: Arc<Enricher>,
     scrubber: Scrubber,
     errors: Errors,
-    sampler: Sampler,
     max_string_chars: usize,
     /// `None` when export is off.
     encoder: Option<Encoder>,
@@ -63,7 +62,6 @@ impl Pipeline {
         enricher: Arc<Enricher>,
         scrub: &ScrubConfig,
         errors: Errors,
-        sample: &SampleConfig,
         max_string_chars: usize,
         encoder: Option<Encoder>,
         telemetry: Arc<Telemetry>,
@@ -72,7 +70,6 @@ impl Pipeline {
             enricher,
             scrubber: Scrubber::new(scrub),
             errors,
-            sampler: Sampler::new(sample),
             max_string_chars,
             encoder,
             telemetry,
@@ -81,9 +78,8 @@ impl Pipeline {
 
     /// A validated batch → what may be stored and exported: enrich (client address, geo,
     /// user agent, clock skew: before scrubbing drops the client address), scrub, string
-    /// truncation (after scrubbing, so a cut cannot leave half an e-mail address unmasked),
-    /// sampling; then what is kept encoded for export (on the request's task, not the
-    /// store's writer thread).
+    /// truncation (after scrubbing, so a cut cannot leave half an e-mail address unmasked);
+    /// then the export encoding (on the request's task, not the store's writer thread).
     pub fn process(&self, valid: ValidBatch, ctx: &RequestContext) -> Processed {
         let clock_offset_nanos = valid.clock_offset_nanos;
         let mut batch = self.enricher.enrich(valid, ctx);
@@ -96,8 +92,6 @@ impl Pipeline {
         self.errors.process(&mut batch);
         let (batch, truncated) = caps::truncate_strings(batch, self.max_string_chars);
         self.telemetry.add(Counter::StringsTruncated, truncated);
-        let (batch, sampled_out) = self.sampler.sample(batch);
-        self.telemetry.add(Counter::SpansSampledOut, sampled_out);
         let payloads = self
             .encoder
             .map(|e| e.encode(&batch, now_unix_nano()))

@@ -130,7 +130,6 @@ fn pipeline_with(
         enricher,
         config.scrub(),
         Errors::new(config.errors(), maps),
-        config.sample(),
         config.limits().max_string_chars,
         config.export().enabled().then(|| config.export().encoder()),
         telemetry,
@@ -209,6 +208,7 @@ pub async fn run_with_listeners(
         telemetry: Arc::clone(&telemetry),
         discard: config.discard_writes(),
         partitions: config.partitions(),
+        sample: config.sample().clone(),
         ..store::writer::Extras::default()
     };
     let (store, writer) =

@@ -19,7 +19,9 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::model::{Batch, Source};
-use crate::outcome::{DropReason, RejectReason, RejectedReason, Signal};
+use crate::outcome::{
+    DropReason, EarlyDecision, RejectReason, RejectedReason, SampleReason, Signal,
+};
 
 /// Which of the gateway's two listeners a connection metric is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,8 +58,12 @@ pub enum Counter {
     BrowserEventsAccepted,
     /// Requests refused, by reason.
     Rejected(RejectReason),
-    /// Spans dropped by a `[[sample.rules]]` ratio.
+    /// Spans of traces tail sampling dropped (deleted, or not stored when they came late).
     SpansSampledOut,
+    /// Traces tail sampling decided: kept or not, and by which policy.
+    TracesSampled(bool, SampleReason),
+    /// Tail-sampling decisions a cap forced before the trace's window ended.
+    EarlyDecisions(EarlyDecision),
     /// String values cut to `limits.max_string_chars`.
     StringsTruncated,
     /// Items (spans or log records) the receiver acknowledged.
@@ -94,6 +100,8 @@ impl Counter {
             Counter::BrowserEventsAccepted => "rum_gateway_browser_events_accepted_total",
             Counter::Rejected(_) => "rum_gateway_rejected_total",
             Counter::SpansSampledOut => "rum_gateway_spans_sampled_out_total",
+            Counter::TracesSampled(..) => "rum_gateway_traces_sampled_total",
+            Counter::EarlyDecisions(_) => "rum_gateway_tail_early_decisions_total",
             Counter::StringsTruncated => "rum_gateway_strings_truncated_total",
             Counter::Exported(_) => "rum_gateway_export_items_total",
             Counter::ExportRequests(_) => "rum_gateway_export_requests_total",
@@ -117,7 +125,15 @@ impl Counter {
             Counter::VitalsAccepted => "Web vitals committed to the store.",
             Counter::BrowserEventsAccepted => "Browser events (custom and session) committed to the store.",
             Counter::Rejected(_) => "Ingest requests refused, by reason code.",
-            Counter::SpansSampledOut => "Spans dropped by a gateway ratio rule.",
+            Counter::SpansSampledOut => {
+                "Spans of traces tail sampling dropped (deleted after the decision, or arriving after it)."
+            }
+            Counter::TracesSampled(..) => {
+                "Traces tail sampling decided, by decision (kept or dropped) and policy."
+            }
+            Counter::EarlyDecisions(_) => {
+                "Tail-sampling decisions forced before the decision window ended, by the cap that forced them."
+            }
             Counter::StringsTruncated => "String values cut to limits.max_string_chars.",
             Counter::Exported(_) => "Spans or log records the export receiver acknowledged.",
             Counter::ExportRequests(_) => "Export requests the receiver acknowledged.",
@@ -152,6 +168,12 @@ impl Counter {
                     reason.as_str()
                 )
             }
+            Counter::TracesSampled(kept, reason) => format!(
+                "{{decision=\"{}\",reason=\"{}\"}}",
+                if kept { "kept" } else { "dropped" },
+                reason.as_str()
+            ),
+            Counter::EarlyDecisions(reason) => format!("{{reason=\"{}\"}}", reason.as_str()),
             Counter::ConnectionsRefused(l)
             | Counter::HeaderTimeouts(l)
             | Counter::TlsHandshakeFailures(l) => {
@@ -177,7 +199,12 @@ pub struct Telemetry {
     export_enabled: std::sync::atomic::AtomicBool,
     /// Open connections of the ingest and admin listeners.
     open_connections: [AtomicU64; 2],
+    /// Tail sampling, when it runs: traces waiting, and each adaptive service's ratio.
+    sampling: Mutex<Option<SamplingGauges>>,
 }
+
+/// Traces waiting for a tail-sampling decision, and each adaptive service's ratio.
+type SamplingGauges = (u64, Vec<(String, f64)>);
 
 impl Telemetry {
     pub fn new() -> Arc<Telemetry> {
@@ -202,6 +229,11 @@ impl Telemetry {
     pub fn set_queue_bytes(&self, bytes: u64) {
         self.export_enabled.store(true, Ordering::Relaxed);
         self.queue_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Tail sampling's gauges, after each decision pass.
+    pub fn set_sampling(&self, waiting: u64, ratios: Vec<(String, f64)>) {
+        *self.sampling.lock().unwrap_or_else(|p| p.into_inner()) = Some((waiting, ratios));
     }
 
     pub fn connection_opened(&self, listener: Listener) {
@@ -255,6 +287,25 @@ impl Telemetry {
         ] {
             counters.entry(counter).or_default();
         }
+        let sampling = self
+            .sampling
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if sampling.is_some() {
+            for reason in SampleReason::ALL {
+                let kept = reason != SampleReason::DropRule;
+                counters
+                    .entry(Counter::TracesSampled(kept, reason))
+                    .or_default();
+            }
+            counters
+                .entry(Counter::TracesSampled(false, SampleReason::Ratio))
+                .or_default();
+            for reason in EarlyDecision::ALL {
+                counters.entry(Counter::EarlyDecisions(reason)).or_default();
+            }
+        }
         if self.export_enabled.load(Ordering::Relaxed) {
             for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
                 counters.entry(Counter::Exported(signal)).or_default();
@@ -286,6 +337,20 @@ impl Telemetry {
                 self.open_connections(listener)
             );
         }
+        if let Some((waiting, ratios)) = sampling {
+            out.push_str("# HELP rum_gateway_tail_waiting_traces Traces waiting for their tail-sampling decision.\n");
+            out.push_str("# TYPE rum_gateway_tail_waiting_traces gauge\n");
+            let _ = writeln!(out, "rum_gateway_tail_waiting_traces {waiting}");
+            out.push_str("# HELP rum_gateway_sample_ratio The adaptive trace-id ratio of each service with a target rate.\n");
+            out.push_str("# TYPE rum_gateway_sample_ratio gauge\n");
+            for (service, ratio) in ratios {
+                let _ = writeln!(
+                    out,
+                    "rum_gateway_sample_ratio{{service=\"{}\"}} {ratio}",
+                    label_value(&service)
+                );
+            }
+        }
         if self.export_enabled.load(Ordering::Relaxed) {
             out.push_str("# HELP rum_gateway_export_queue_bytes Payload bytes waiting in the export outbox.\n");
             out.push_str("# TYPE rum_gateway_export_queue_bytes gauge\n");
@@ -297,6 +362,13 @@ impl Telemetry {
         }
         out
     }
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// `GET /metrics`, for the admin listener.

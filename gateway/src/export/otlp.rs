@@ -233,6 +233,13 @@ impl Exporter {
                 items,
             );
         }
+        // Entries whose every span tail sampling dropped: finished without a request.
+        let (empty, entries): (Vec<_>, Vec<_>) = entries
+            .into_iter()
+            .partition(|e| e.items == 0 && e.payload.is_empty());
+        if !empty.is_empty() {
+            self.remove(&empty).await;
+        }
         for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
             let group: Vec<&Entry> = entries
                 .iter()

@@ -17,10 +17,6 @@ pub const SERVICE_VERSION: &str = "service.version";
 pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
 /// [`DEPLOYMENT_ENVIRONMENT`]'s name before semantic conventions 1.27.
 pub const DEPLOYMENT_ENVIRONMENT_OLD: &str = "deployment.environment";
-/// On kept spans: the ratio they were sampled at.
-pub const SAMPLING_RATIO: &str = "sampling.ratio";
-/// On spans kept only because their trace holds an error.
-pub const SAMPLING_KEPT_FOR_ERROR: &str = "sampling.kept_for_error";
 /// Namespaces the enrich stage writes (from the gateway's lookups and the checked browser
 /// context): a page's own values under them are dropped, and the scrubber leaves them alone.
 pub const ENRICHMENT_PREFIXES: [&str; 5] = ["geo.", "user_agent.", "os.", "device.", "browser."];

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod partitions;
 pub mod sessions;
 pub mod summary;
+pub mod tail;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -178,6 +179,7 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
         "INTEGER NOT NULL DEFAULT 0",
     )?;
     conn.execute_batch(errors::SCHEMA)?;
+    conn.execute_batch(tail::TAIL_TABLE)?;
     Ok(conn)
 }
 

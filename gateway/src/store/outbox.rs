@@ -62,6 +62,10 @@ pub struct Outbox {
     appended: Arc<Notify>,
     acked: Arc<AtomicU64>,
     exported: Arc<AtomicU64>,
+    /// Tail sampling (`super::tail`): the exporter reads only up to `released`, the records
+    /// whose traces are all decided, and leaves out the spans of dropped traces.
+    held: Arc<std::sync::atomic::AtomicBool>,
+    released: Arc<AtomicU64>,
 }
 
 impl Outbox {
@@ -72,6 +76,34 @@ impl Outbox {
             appended: Arc::new(Notify::new()),
             acked: Arc::new(AtomicU64::new(0)),
             exported: Arc::new(AtomicU64::new(0)),
+            held: Arc::default(),
+            released: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The writer, at start, when tail sampling runs: export waits for [`Outbox::release`].
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::Release);
+    }
+
+    /// The writer: every trace in the records up to `last` is decided; wakes the exporter.
+    pub fn release(&self, last: u64) {
+        self.released.fetch_max(last, Ordering::AcqRel);
+        self.appended.notify_one();
+    }
+
+    /// Whether export follows tail-sampling decisions.
+    pub fn held(&self) -> bool {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// The last record the exporter may read.
+    fn readable(&self) -> u64 {
+        let acked = self.acked.load(Ordering::Acquire);
+        if self.held() {
+            acked.min(self.released.load(Ordering::Acquire))
+        } else {
+            acked
         }
     }
 
@@ -114,6 +146,16 @@ impl Outbox {
         self.exported.store(position, Ordering::Release);
         Ok(position)
     }
+}
+
+/// A read connection to `rum.sqlite` for the decisions.
+fn open_decisions(data_dir: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        data_dir.join(super::DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 fn position_path(data_dir: &Path) -> PathBuf {
@@ -215,13 +257,23 @@ pub struct ExportQueue {
     next_id: i64,
     position: u64,
     queued_bytes: u64,
+    /// With tail sampling: `rum.sqlite`, where the decisions are (`super::tail`).
+    decisions: Option<Connection>,
 }
 
 impl ExportQueue {
     /// Starts after the position the writer loaded ([`Outbox::open_position`]).
     pub fn new(data_dir: &Path, outbox: &Outbox) -> ExportQueue {
         let position = outbox.exported();
+        let decisions = outbox.held().then(|| open_decisions(data_dir)).and_then(|c| match c {
+            Ok(conn) => Some(conn),
+            Err(error) => {
+                tracing::error!(%error, "Cannot read tail-sampling decisions; exporting every span.");
+                None
+            }
+        });
         ExportQueue {
+            decisions,
             data_dir: data_dir.to_path_buf(),
             outbox: outbox.clone(),
             reader: LogReader::new(data_dir, position),
@@ -240,7 +292,7 @@ impl ExportQueue {
     /// Reads what was acknowledged since the last call and applies the bound; returns what
     /// the bound dropped.
     pub fn refill(&mut self) -> Result<Dropped, QueueError> {
-        let acked = self.outbox.acked.load(Ordering::Acquire);
+        let acked = self.outbox.readable();
         loop {
             let records = self.reader.read(acked, READ_AHEAD_RECORDS)?;
             if records.is_empty() {
@@ -302,15 +354,34 @@ impl ExportQueue {
                     .unwrap_or_default();
                 record = Some((p.seq, payloads));
             }
-            let payload = record
+            let mut payload = record
                 .as_mut()
                 .and_then(|(_, payloads)| payloads.get_mut(p.index))
                 .map(|payload| std::mem::take(&mut payload.bytes))
                 .unwrap_or_default();
+            let mut items = p.items;
+            if let (Some(conn), Signal::Traces) = (&self.decisions, p.signal) {
+                // Spans of traces tail sampling dropped stay behind (a failed lookup keeps
+                // the span: re-sending is allowed, losing is not).
+                (payload, items) = super::tail::filter_trace_payload(payload, |trace| {
+                    super::tail::exported(conn, trace).unwrap_or(true)
+                });
+                if items == 0 {
+                    // Every span was dropped: the entry is finished without a request.
+                    entries.push(Entry {
+                        id: p.id,
+                        signal: Some(p.signal),
+                        items: 0,
+                        payload: Vec::new(),
+                        legacy: false,
+                    });
+                    continue;
+                }
+            }
             entries.push(Entry {
                 id: p.id,
                 signal: Some(p.signal),
-                items: p.items,
+                items,
                 payload,
                 legacy: false,
             });

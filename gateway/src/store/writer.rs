@@ -31,9 +31,12 @@ use super::log::Log;
 use super::outbox::Outbox;
 use super::partitions::{PartitionConfig, Partitions};
 use super::sessions::{Journeys, UPDATE_PAGE_VIEW};
+use super::tail::{self, Fate, Place, TailIndex};
 use super::{open, StoreError};
 use crate::model::time::now_unix_nano;
 use crate::model::{Batch, ExportPayload, PageView, Span, Vital};
+use crate::sample::adaptive::ServiceRatio;
+use crate::sample::SampleConfig;
 use crate::telemetry::{Counter, Telemetry};
 
 /// Most write requests in one log append, and most batches in one index transaction.
@@ -109,7 +112,25 @@ struct Progress {
     /// Set when the appender has stopped: the indexer then stops retrying a failing commit
     /// (the log has the batches; the next start indexes them).
     stopping: AtomicBool,
+    /// Tail sampling: the store clock's time up to which every due trace is decided.
+    decided: watch::Sender<i64>,
+    /// Tail sampling's state for `/metrics` and the admin API (None when it is off).
+    sampling: Option<Mutex<SamplingStatus>>,
 }
+
+/// Tail sampling as the admin API shows it (`GET /api/sampling`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SamplingStatus {
+    pub decision_wait_ms: u64,
+    /// Traces waiting for their decision.
+    pub waiting_traces: u64,
+    /// The adaptive ratio of each service with a `target_traces_per_second` rule.
+    pub adaptive: Vec<ServiceRatio>,
+}
+
+/// The store's clock, in Unix nanoseconds: tail sampling's windows are measured on it (tests
+/// inject one they move by hand).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Cheap to clone: the write queue's sender and a shared read connection.
 #[derive(Clone)]
@@ -241,6 +262,9 @@ pub struct Extras {
     pub wal_limit_bytes: u64,
     /// The span partitions' width and retention.
     pub partitions: PartitionConfig,
+    /// The `[sample]` section: tail sampling runs in the indexer when a policy can drop.
+    pub sample: SampleConfig,
+    pub clock: Clock,
 }
 
 impl Default for Extras {
@@ -253,6 +277,8 @@ impl Default for Extras {
             discard: false,
             wal_limit_bytes: WAL_LIMIT_BYTES,
             partitions: PartitionConfig::default(),
+            sample: SampleConfig::default(),
+            clock: Arc::new(now_unix_nano),
         }
     }
 }
@@ -301,6 +327,12 @@ pub fn start_with(
         None => position,
     };
     let mut index = SpanIndex::new(Arc::clone(&partitions), position, extras.wal_limit_bytes);
+    let mut tail = extras.sample.can_drop().then(|| Tail {
+        index: TailIndex::new(&extras.sample),
+        last_pass: std::time::Instant::now(),
+        releases: std::collections::VecDeque::new(),
+        hold_export: extras.outbox.is_some(),
+    });
     let (log, recovery) = Log::open(data_dir, replay_from)?;
     if let Some(outbox) = &extras.outbox {
         outbox.open_position(data_dir, position)?;
@@ -333,18 +365,26 @@ pub fn start_with(
             index_group(
                 &mut write_conn,
                 &mut index,
+                &mut tail,
                 std::mem::take(&mut replay),
                 &extras,
             )?;
         }
     }
     if !replay.is_empty() {
-        index_group(&mut write_conn, &mut index, replay, &extras)?;
+        index_group(&mut write_conn, &mut index, &mut tail, replay, &extras)?;
     }
     let indexed = indexed.max(position);
     index.drop_expired();
     let outbox = extras.outbox.clone();
     if let Some(outbox) = &outbox {
+        if let Some(tail) = &mut tail {
+            // Export waits for the decisions: what was indexed before this start is released
+            // once every trace it can hold is decided.
+            outbox.hold();
+            let due = (extras.clock)().saturating_add(tail.index.wait_nanos());
+            tail.releases.push_back((indexed, due));
+        }
         outbox.acknowledged(indexed);
     }
     let read_conn = open(data_dir)?;
@@ -363,6 +403,13 @@ pub fn start_with(
         unindexed_wait: extras.unindexed_wait,
         discard: extras.discard,
         stopping: AtomicBool::new(false),
+        decided: watch::channel(i64::MIN).0,
+        sampling: tail.as_ref().map(|_| {
+            Mutex::new(SamplingStatus {
+                decision_wait_ms: extras.sample.decision_wait_ms,
+                ..SamplingStatus::default()
+            })
+        }),
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let checkpointer = {
@@ -378,7 +425,15 @@ pub fn start_with(
         std::thread::Builder::new()
             .name("store-indexer".into())
             .spawn(move || {
-                run_indexer(write_conn, index, index_queue, &progress, &extras, &wal);
+                run_indexer(
+                    write_conn,
+                    index,
+                    tail,
+                    index_queue,
+                    &progress,
+                    &extras,
+                    &wal,
+                );
                 drop(stop);
             })
             .map_err(spawn_error)?
@@ -523,6 +578,23 @@ impl StoreHandle {
         true
     }
 
+    /// Tail sampling's state (None when no policy can drop, and tail sampling does not run).
+    pub fn sampling(&self) -> Option<SamplingStatus> {
+        self.progress
+            .sampling
+            .as_ref()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    /// Waits (at most [`READ_WAIT`]) until every trace due by the store clock's `at` is
+    /// decided; false if that did not happen. For tests with an injected clock.
+    pub async fn wait_decided(&self, at: i64) -> bool {
+        let mut decided = self.progress.decided.subscribe();
+        tokio::time::timeout(READ_WAIT, decided.wait_for(|&t| t >= at))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// Waits until the index has reached what was acknowledged when called (bounded).
     pub async fn caught_up(&self) {
         let target = self.progress.acked.load(Ordering::Acquire);
@@ -603,12 +675,54 @@ fn run_appender(
 fn run_indexer(
     mut conn: Connection,
     mut index: SpanIndex,
+    mut tail: Option<Tail>,
     rx: std::sync::mpsc::Receiver<Indexed>,
     progress: &Progress,
     extras: &Extras,
     wal: &Path,
 ) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        // With tail sampling, decisions fall due while no batch comes: wake for them.
+        let first = match &tail {
+            Some(_) => match rx.recv_timeout(tail::PASS_EVERY) {
+                Ok(first) => Some(first),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(first) => Some(first),
+                Err(_) => break,
+            },
+        };
+        if let Some(first) = first {
+            index_received(
+                &mut conn, &mut index, &mut tail, first, &rx, progress, extras, wal,
+            );
+        }
+        if let Some(tail) = &mut tail {
+            if tail.last_pass.elapsed() >= tail::PASS_EVERY {
+                if let Err(error) = decide_pass(&mut conn, &mut index, tail, progress, extras) {
+                    tracing::error!(%error, "A tail-sampling decision pass failed; retrying.");
+                }
+            }
+        }
+    }
+    tracing::info!("Store indexer drained its queue and stopped.");
+}
+
+/// Indexes `first` and what else is queued (a group), retrying until it commits.
+#[allow(clippy::too_many_arguments)]
+fn index_received(
+    conn: &mut Connection,
+    index: &mut SpanIndex,
+    tail: &mut Option<Tail>,
+    first: Indexed,
+    rx: &std::sync::mpsc::Receiver<Indexed>,
+    progress: &Progress,
+    extras: &Extras,
+    wal: &Path,
+) {
+    {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -621,10 +735,12 @@ fn run_indexer(
         // Retried until it commits: every batch here was acknowledged and is in the log.
         let mut group = Some(group);
         while let Some(batches) = group.take() {
-            match index_group_keeping(&mut conn, &mut index, batches, extras) {
+            match index_group_keeping(conn, index, tail, batches, extras) {
                 Ok(()) => {}
                 Err((_, error)) if progress.stopping.load(Ordering::Acquire) => {
                     tracing::error!(%error, "Indexing failed while stopping; the next start indexes the rest of the ingest log.");
+                    // Nothing more is indexed: the queue's remaining batches wait for the log.
+                    while rx.try_recv().is_ok() {}
                     return;
                 }
                 Err((batches, error)) => {
@@ -636,10 +752,9 @@ fn run_indexer(
         }
         progress.unindexed_bytes.fetch_sub(bytes, Ordering::Relaxed);
         progress.indexed.send_replace(last);
-        truncate_wal_if_over(&conn, wal, extras.wal_limit_bytes);
+        truncate_wal_if_over(conn, wal, extras.wal_limit_bytes);
         index.after_group();
     }
-    tracing::info!("Store indexer drained its queue and stopped.");
 }
 
 /// The span partition the indexer writes into (`super::partitions`), and how far each
@@ -736,18 +851,21 @@ const RETENTION_EVERY: Duration = Duration::from_secs(60);
 fn index_group(
     conn: &mut Connection,
     index: &mut SpanIndex,
+    tail: &mut Option<Tail>,
     group: Vec<Indexed>,
     extras: &Extras,
 ) -> Result<(), StoreError> {
-    index_group_keeping(conn, index, group, extras).map_err(|(_, e)| e)
+    index_group_keeping(conn, index, tail, group, extras).map_err(|(_, e)| e)
 }
 
 fn index_group_keeping(
     conn: &mut Connection,
     index: &mut SpanIndex,
+    tail: &mut Option<Tail>,
     group: Vec<Indexed>,
     extras: &Extras,
 ) -> Result<(), (Vec<Indexed>, StoreError)> {
+    let now = (extras.clock)();
     let mut from = 0;
     while from < group.len() {
         let target = index.target(group[from].entry.received_unix_nano);
@@ -771,10 +889,24 @@ fn index_group_keeping(
             continue;
         };
         let at = Positions { main_at, part_at };
-        match commit_group(conn, &mut part.conn, &run, last, at) {
+        let late = std::cell::Cell::new(0);
+        let ctx = tail.as_ref().map(|t| TailCtx {
+            index: &t.index,
+            now,
+            partition: target,
+            late: &late,
+        });
+        match commit_group(conn, &mut part.conn, &run, last, at, ctx) {
             Ok(outcomes) => {
                 part.at = part.at.max(last);
                 index.main_at = index.main_at.max(last);
+                if let Some(tail) = tail.as_mut() {
+                    extras.telemetry.add(Counter::SpansSampledOut, late.get());
+                    if tail.hold_export {
+                        let due = now.saturating_add(tail.index.wait_nanos());
+                        tail.releases.push_back((last, due));
+                    }
+                }
                 for (indexed, outcome) in run.iter().zip(&outcomes) {
                     match outcome {
                         Ok(()) if indexed.seq > main_at => {
@@ -832,13 +964,17 @@ fn commit_group(
     run: &[&Indexed],
     last: u64,
     at: Positions,
+    tail: Option<TailCtx>,
 ) -> Result<Vec<Result<(), WriteError>>, CommitFailed> {
-    match commit_whole(conn, part, run, last, at) {
+    match commit_whole(conn, part, run, last, at, tail) {
         Ok(()) => Ok(run.iter().map(|_| Ok(())).collect()),
         Err((error, true)) => Err(CommitFailed::after_main(StoreError::Index(error))),
         Err((error, false)) => {
             tracing::warn!(%error, batches = run.len(), "Index group failed; retrying batch by batch.");
-            commit_each(conn, part, run, last, at)
+            if let Some(ctx) = tail {
+                ctx.late.set(0);
+            }
+            commit_each(conn, part, run, last, at, tail)
         }
     }
 }
@@ -852,12 +988,13 @@ fn commit_whole(
     run: &[&Indexed],
     last: u64,
     at: Positions,
+    tail: Option<TailCtx>,
 ) -> Result<(), (String, bool)> {
     let before = |e: rusqlite::Error| (e.to_string(), false);
     let tx = conn.transaction().map_err(before)?;
     let ptx = part.transaction().map_err(before)?;
     for indexed in run {
-        store_entry(&tx, &ptx, indexed, at).map_err(|e| (e, false))?;
+        store_entry(&tx, &ptx, indexed, at, tail).map_err(|e| (e, false))?;
     }
     set_position(&tx, last).map_err(before)?;
     set_position(&ptx, last).map_err(before)?;
@@ -872,13 +1009,14 @@ fn commit_each(
     run: &[&Indexed],
     last: u64,
     at: Positions,
+    tail: Option<TailCtx>,
 ) -> Result<Vec<Result<(), WriteError>>, CommitFailed> {
     let mut tx = conn.transaction().map_err(CommitFailed::before_main)?;
     let mut ptx = part.transaction().map_err(CommitFailed::before_main)?;
     let mut outcomes = Vec::with_capacity(run.len());
     for indexed in run {
         let outcome = match (tx.savepoint(), ptx.savepoint()) {
-            (Ok(mut sp), Ok(mut psp)) => match store_entry(&sp, &psp, indexed, at) {
+            (Ok(mut sp), Ok(mut psp)) => match store_entry(&sp, &psp, indexed, at, tail) {
                 Ok(()) => sp
                     .commit()
                     .and_then(|()| psp.commit())
@@ -919,14 +1057,157 @@ fn store_entry(
     part: &Connection,
     indexed: &Indexed,
     at: Positions,
+    tail: Option<TailCtx>,
 ) -> Result<(), String> {
     let entry = &indexed.entry;
     let into = Targets {
         main: indexed.seq > at.main_at,
         part: indexed.seq > at.part_at,
     };
-    insert_batch(conn, part, &entry.batch, entry.received_unix_nano, into)
-        .map_err(|e| e.to_string())
+    insert_batch(
+        conn,
+        part,
+        &entry.batch,
+        entry.received_unix_nano,
+        into,
+        tail,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Tail sampling's part of a run: the traces' rows, at the store clock's `now`, for spans
+/// going into `partition`; `late` counts the spans of dropped traces left out.
+#[derive(Clone, Copy)]
+struct TailCtx<'a> {
+    index: &'a TailIndex,
+    now: i64,
+    partition: i64,
+    late: &'a std::cell::Cell<u64>,
+}
+
+/// Tail sampling's part of the indexer (`super::tail`).
+struct Tail {
+    index: TailIndex,
+    last_pass: std::time::Instant,
+    /// Indexed records, by their last sequence number, and the store clock's time after which
+    /// every trace they hold is decided: the exporter reads them then.
+    releases: std::collections::VecDeque<(u64, i64)>,
+    /// Whether an exporter reads the log (and so waits for the releases).
+    hold_export: bool,
+}
+
+/// Decides every trace whose window has passed (`super::tail`): a dropped trace's spans are
+/// deleted from its partition, then the decisions are recorded in `rum.sqlite`; then the
+/// records whose traces are all decided are released to the exporter.
+fn decide_pass(
+    conn: &mut Connection,
+    index: &mut SpanIndex,
+    tail: &mut Tail,
+    progress: &Progress,
+    extras: &Extras,
+) -> Result<(), StoreError> {
+    tail.last_pass = std::time::Instant::now();
+    let now = (extras.clock)();
+    let waiting = loop {
+        let due = tail.index.due(conn, now)?;
+        let decided: Vec<_> = due
+            .due
+            .iter()
+            .map(|d| (d, tail.index.decide(d, now)))
+            .collect();
+        // Each dropped trace's spans: in the partition of its first span, and in the one being
+        // written when that is another (a trace that crossed into a new window).
+        let current = index.current.as_ref().map(|c| c.start);
+        let mut by_partition: std::collections::BTreeMap<i64, Vec<(&tail::Due, bool)>> =
+            std::collections::BTreeMap::new();
+        for (d, decision) in &decided {
+            if decision.keep {
+                continue;
+            }
+            by_partition.entry(d.partition).or_default().push((d, true));
+            if let Some(current) = current.filter(|c| *c != d.partition) {
+                by_partition.entry(current).or_default().push((d, false));
+            }
+        }
+        let mut deleted = 0;
+        for (partition, traces) in by_partition {
+            deleted += delete_in_partition(index, partition, &traces)?;
+        }
+        let tx = conn.transaction()?;
+        tail.index.record(&tx, &decided, now)?;
+        tx.commit()?;
+        let telemetry = &extras.telemetry;
+        telemetry.add(Counter::SpansSampledOut, deleted);
+        for (d, decision) in &decided {
+            telemetry.add(Counter::TracesSampled(decision.keep, decision.reason), 1);
+            if let Some(early) = d.early {
+                telemetry.add(Counter::EarlyDecisions(early), 1);
+            }
+        }
+        if due.complete {
+            break due.waiting - decided.len() as u64;
+        }
+    };
+    let mut released = None;
+    while let Some(&(seq, due)) = tail.releases.front() {
+        if due > now {
+            break;
+        }
+        released = Some(seq);
+        tail.releases.pop_front();
+    }
+    if let (Some(seq), Some(outbox)) = (released, &extras.outbox) {
+        outbox.release(seq);
+    }
+    progress.decided.send_replace(now);
+    let adaptive = tail.index.adaptive().snapshot();
+    extras.telemetry.set_sampling(
+        waiting,
+        adaptive
+            .iter()
+            .map(|a| (a.service.clone(), a.ratio))
+            .collect(),
+    );
+    if let Some(status) = &progress.sampling {
+        let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
+        status.waiting_traces = waiting;
+        status.adaptive = adaptive;
+    }
+    Ok(())
+}
+
+/// Deletes dropped traces' spans from one partition, in one transaction; `true` with a trace:
+/// this is the partition of its first span (its spans are from that span's epoch on).
+fn delete_in_partition(
+    index: &mut SpanIndex,
+    partition: i64,
+    traces: &[(&tail::Due, bool)],
+) -> Result<u64, StoreError> {
+    let mut opened;
+    let conn = match index.current.as_mut() {
+        Some(current) if current.start == partition => &mut current.conn,
+        _ => {
+            let path = index.partitions.path(partition);
+            if !path.exists() {
+                // Past the retention already: nothing left to delete.
+                return Ok(0);
+            }
+            opened = Connection::open(path)?;
+            opened.busy_timeout(Duration::from_secs(5))?;
+            &mut opened
+        }
+    };
+    let tx = conn.transaction()?;
+    let last_epoch: i64 = tx
+        .prepare_cached("SELECT coalesce(max(rowid), 0) >> ?1 FROM spans")?
+        .query_row([super::EPOCH_BITS], |r| r.get(0))?;
+    let mut deleted = 0;
+    for (due, first) in traces {
+        let from = if *first { due.first_epoch } else { 0 };
+        deleted += tail::delete_trace(&tx, &due.trace_id, from..=last_epoch, due.first_start)?;
+    }
+    tx.commit()?;
+    Ok(deleted)
 }
 
 /// Which databases a batch is written into.
@@ -942,11 +1223,31 @@ fn insert_batch(
     batch: &Batch,
     received: i64,
     into: Targets,
+    tail: Option<TailCtx>,
 ) -> Result<(), StoreError> {
+    let fates = match tail {
+        Some(ctx) if !batch.spans.is_empty() || !batch.errors.is_empty() => {
+            let epoch: i64 = part
+                .prepare_cached(NEXT_EPOCH)?
+                .query_row(params![super::EPOCH_BITS], |r| r.get(0))?;
+            let place = Place {
+                partition: ctx.partition,
+                epoch,
+            };
+            ctx.index.observe(tx, batch, ctx.now, place, into.main)?
+        }
+        _ => std::collections::HashMap::new(),
+    };
     // A batch's spans nearly always share one resource: look it up once per run of equal ones.
     let mut last: Option<(&crate::model::Attributes, StoredResource)> = None;
     let mut journeys = Journeys::default();
     for span in &batch.spans {
+        if fates.get(&span.trace_id) == Some(&Fate::Dropped) {
+            if let Some(ctx) = tail {
+                ctx.late.set(ctx.late.get() + u64::from(into.part));
+            }
+            continue;
+        }
         let resource = match &last {
             Some((attributes, stored)) if *attributes == &span.resource => stored.clone(),
             _ => {
@@ -1240,7 +1541,7 @@ mod tests {
             main_at: 0,
             part_at: 0,
         };
-        match commit_group(conn, part, &run, last, at) {
+        match commit_group(conn, part, &run, last, at, None) {
             Ok(outcomes) => outcomes,
             Err(failed) => panic!("the transaction did not commit: {}", failed.error),
         }
@@ -1744,7 +2045,13 @@ mod tests {
             .expect("guard");
         let mut index = SpanIndex::new(Arc::clone(&partitions), 0, WAL_LIMIT_BYTES);
         let extras = Extras::default();
-        let failed = index_group_keeping(&mut main, &mut index, group(vec![click(1)]), &extras);
+        let failed = index_group_keeping(
+            &mut main,
+            &mut index,
+            &mut None,
+            group(vec![click(1)]),
+            &extras,
+        );
         let Err((again, _)) = failed else {
             panic!("the partition's commit should fail");
         };
@@ -1753,7 +2060,7 @@ mod tests {
         part.conn
             .execute_batch("DROP TRIGGER fail_commit")
             .expect("no more failures");
-        index_group_keeping(&mut main, &mut index, again, &extras)
+        index_group_keeping(&mut main, &mut index, &mut None, again, &extras)
             .map_err(|(_, e)| e)
             .expect("the retry commits");
         let actions: i64 = main

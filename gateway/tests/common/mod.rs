@@ -71,11 +71,32 @@ impl InProcess {
         )
     }
 
+    /// As [`InProcess::from_toml`], with the store's clock (tail sampling's windows) injected.
+    pub fn from_toml_with_clock(text: &str, queue: usize, clock: writer::Clock) -> InProcess {
+        InProcess::build_with(
+            tempfile::tempdir().expect("tempdir"),
+            |overrides| Config::from_toml(text, overrides),
+            queue,
+            writer::MAX_UNINDEXED_BYTES,
+            Some(clock),
+        )
+    }
+
     fn build(
         dir: tempfile::TempDir,
         config: impl FnOnce(Overrides) -> Result<Config, gateway::config::ConfigError>,
         queue: usize,
         max_unindexed_bytes: u64,
+    ) -> InProcess {
+        InProcess::build_with(dir, config, queue, max_unindexed_bytes, None)
+    }
+
+    fn build_with(
+        dir: tempfile::TempDir,
+        config: impl FnOnce(Overrides) -> Result<Config, gateway::config::ConfigError>,
+        queue: usize,
+        max_unindexed_bytes: u64,
+        clock: Option<writer::Clock>,
     ) -> InProcess {
         let overrides = Overrides {
             data_dir: Some(dir.path().into()),
@@ -86,7 +107,12 @@ impl InProcess {
             max_unindexed_bytes,
             // A test of the bound need not wait the production 5 s for each refusal.
             unindexed_wait: std::time::Duration::from_millis(300),
+            sample: config.sample().clone(),
             ..writer::Extras::default()
+        };
+        let extras = match clock {
+            Some(clock) => writer::Extras { clock, ..extras },
+            None => extras,
         };
         let (store, writer) = writer::start_with(dir.path(), queue, extras).expect("store");
         InProcess {
