@@ -151,13 +151,18 @@ fn now_ms() -> f64 {
 
 /// A beacon with one span (trace `trace`), one custom event, and `pad` bytes of attribute.
 fn beacon(trace: u64, session: u64, pad: usize) -> String {
+    beacon_in(&format!("{trace:032x}"), trace, session, pad)
+}
+
+/// As [`beacon`], with the trace id given in hex.
+fn beacon_in(trace_id: &str, trace: u64, session: u64, pad: usize) -> String {
     let now = now_ms();
     json!({
         "v": 1, "sentAt": now,
         "resource": {"service.name": "durability"},
         "session": {"id": format!("{session:032x}")},
         "view": {"id": format!("{session:016x}"), "url": "http://localhost:8080/", "type": "navigate", "start": now - 5000.0},
-        "spans": [{"traceId": format!("{trace:032x}"), "spanId": "00f067aa0ba902b7", "name": "GET", "kind": "client",
+        "spans": [{"traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": "GET", "kind": "client",
                    "start": now - 1000.0, "end": now - 950.0, "attrs": {"http.request.method": "GET", "pad": "x".repeat(pad)}}],
         "events": [{"name": format!("e{trace}"), "time": now - 900.0}]
     })
@@ -290,6 +295,118 @@ fn kill_9_under_load_five_times_loses_nothing_acknowledged_and_indexes_nothing_t
         "{} of {sent} beacons acknowledged over 5 kills; all stored once; {replays} restarts indexed records the kill left unindexed",
         acked.len()
     );
+}
+
+/// splitmix64: the random half of a trace id, as a real SDK's would be.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Tail sampling under `kill -9`: beacons are acknowledged while their traces wait for the
+/// decision (2 s), the gateway is killed inside that window twice (the second time soon after
+/// the restart, while the first run's traces are being decided), and after the last start
+/// every acknowledged trace is stored exactly when OpenTelemetry's `TraceIdRatioBased(0.5)`
+/// keeps it: nothing the policy keeps is lost, nothing it drops survives.
+#[test]
+fn kill_9_during_the_decision_window_loses_nothing_the_policies_keep() {
+    const RATIO: f64 = 0.5;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let extra = format!("[sample]\ndecision_wait_ms = 2000\n[[sample.rules]]\nratio = {RATIO}\n");
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    for (round, load_ms) in [(0u64, 700u64), (1, 300)] {
+        let gateway = Gateway::start_configured(&data, &[], &extra);
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..3u64)
+            .map(|client| {
+                let (acked, stop, ingest) = (Arc::clone(&acked), Arc::clone(&stop), gateway.ingest);
+                std::thread::spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let trace = (round + 1) << 40 | (client + 1) << 32 | n;
+                        let trace_id = format!("{trace:016x}{:016x}", mix(trace));
+                        n += 1;
+                        match post_beacon(
+                            ingest,
+                            &beacon_in(&trace_id, trace, round << 8 | client, 50),
+                        ) {
+                            Some((200, _, _)) => acked.lock().expect("acked").push(trace_id),
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(load_ms));
+        gateway.kill();
+        stop.store(true, Ordering::Relaxed);
+        for c in clients {
+            c.join().expect("client");
+        }
+    }
+    let gateway = Gateway::start_configured(&data, &[], &extra);
+    // Every trace waits at most 2 s from this start; then none waits.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) =
+            http(gateway.admin, "GET /api/sampling HTTP/1.1", "").expect("admin");
+        assert_eq!(status, 200, "{body}");
+        let waiting = serde_json::from_str::<Value>(&body).expect("json")["status"]
+            ["waiting_traces"]
+            .as_u64()
+            .expect("waiting_traces");
+        if waiting == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} traces still wait"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    gateway.kill();
+    let acked = acked.lock().expect("acked").clone();
+    assert!(
+        acked.len() > 50,
+        "load too light: {} acknowledged",
+        acked.len()
+    );
+    let (traces, _, _) = stored(&data);
+    use opentelemetry::trace::{SpanKind, TraceId};
+    use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
+    let reference = Sampler::TraceIdRatioBased(RATIO);
+    let (mut kept, mut lost, mut survived) = (0, Vec::new(), Vec::new());
+    for trace_id in &acked {
+        let id = TraceId::from_hex(trace_id).expect("hex");
+        let keeps = reference
+            .should_sample(None, id, "x", &SpanKind::Client, &[], &[])
+            .decision
+            == SamplingDecision::RecordAndSample;
+        match (keeps, traces.get(trace_id)) {
+            (true, Some(&(rows, starts))) => {
+                assert_eq!((rows, starts), (1, 1), "{trace_id} stored once");
+                kept += 1;
+            }
+            (true, None) => lost.push(trace_id.clone()),
+            (false, Some(_)) => survived.push(trace_id.clone()),
+            (false, None) => {}
+        }
+    }
+    assert!(lost.is_empty(), "kept by the policy but lost: {lost:?}");
+    assert!(
+        survived.is_empty(),
+        "dropped by the policy but stored: {survived:?}"
+    );
+    assert_eq!(
+        traces.len(),
+        kept,
+        "only acknowledged, kept traces are stored"
+    );
+    eprintln!("{} acknowledged over 2 kills in the decision window; {kept} kept, as TraceIdRatioBased({RATIO}) decides", acked.len());
 }
 
 /// An OTLP/HTTP receiver on loopback that answers 503 until `accept` is set, then 200,

@@ -1077,3 +1077,60 @@ async fn a_previous_release_s_outbox_table_is_exported_then_the_log() {
         .expect("count");
     assert_eq!(left, 0, "delivered entries leave the old table");
 }
+
+/// With tail sampling, export waits for each trace's decision and sends only kept traces: the
+/// backend's trace (a `[[sample.keep]]` rule on its service) arrives after its decision window;
+/// the browser-only trace (ratio 0) never does, while its page view and vital (not sampled)
+/// are exported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tail_sampling_only_kept_traces_are_exported_after_their_decision() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (receiver, addr, _stop) = Receiver::start().await;
+    let gateway = start_gateway(
+        dir.path(),
+        addr,
+        "[sample]\ndecision_wait_ms = 1500\n\
+         [[sample.keep]]\nattribute = \"service.name\"\nequals = \"shop-api\"\n\
+         [[sample.rules]]\nratio = 0.0\n",
+    )
+    .await;
+    let browser_trace = "0af7651916cd43dd8448eb211c80319c";
+    let sent = Instant::now();
+    assert_eq!(
+        gateway
+            .post_beacon(browser_trace, "b7ad6b7169203331")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        gateway.post_otlp(&id(7, 16), &id(7, 8), &[]).await.status(),
+        200
+    );
+    eventually(10, "the kept trace", || async {
+        receiver.trace_ids() == [id(7, 16)]
+    })
+    .await;
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "exported after {waited:?}, before the decision window ended"
+    );
+    eventually(5, "the page view and vital", || async {
+        receiver.0.lock().expect("inbox").logs.len() == 2
+    })
+    .await;
+    let series = |decision: &str, reason: &str| {
+        format!("rum_gateway_traces_sampled_total{{decision=\"{decision}\",reason=\"{reason}\"}}")
+    };
+    assert_eq!(gateway.metric(&series("kept", "keep_rule")).await, 1);
+    assert_eq!(gateway.metric(&series("dropped", "ratio")).await, 1);
+    assert_eq!(
+        gateway.metric("rum_gateway_spans_sampled_out_total").await,
+        1
+    );
+    // Time for a wrong export of the dropped trace to show.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.trace_ids(), [id(7, 16)]);
+    gateway.stop().await;
+}

@@ -316,10 +316,7 @@ impl TailIndex {
             .collect::<Result<_, _>>()?;
         let complete = rows.len() < PASS_BATCH;
         let mut capped = 0usize;
-        let waiting: i64 = conn
-            .prepare_cached("SELECT count(*) FROM tail_traces WHERE decision IS NULL")?
-            .query_row([], |r| r.get(0))?;
-        let waiting = u64::try_from(waiting).unwrap_or(0);
+        let waiting = waiting(conn)?;
         if complete {
             let excess = waiting
                 .saturating_sub(rows.len() as u64)
@@ -417,6 +414,14 @@ impl TailIndex {
         }
         Ok(())
     }
+}
+
+/// Traces waiting for their decision.
+pub(crate) fn waiting(conn: &Connection) -> Result<u64, StoreError> {
+    let waiting: i64 = conn
+        .prepare_cached("SELECT count(*) FROM tail_traces WHERE decision IS NULL")?
+        .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(waiting).unwrap_or(0))
 }
 
 /// Deletes a dropped trace's spans (with their events and links, and its trace start) from

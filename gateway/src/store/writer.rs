@@ -404,12 +404,15 @@ pub fn start_with(
         discard: extras.discard,
         stopping: AtomicBool::new(false),
         decided: watch::channel(i64::MIN).0,
-        sampling: tail.as_ref().map(|_| {
-            Mutex::new(SamplingStatus {
+        sampling: match &tail {
+            Some(_) => Some(Mutex::new(SamplingStatus {
                 decision_wait_ms: extras.sample.decision_wait_ms,
+                // Traces left waiting by the last run, until the first pass counts again.
+                waiting_traces: tail::waiting(&write_conn)?,
                 ..SamplingStatus::default()
-            })
-        }),
+            })),
+            None => None,
+        },
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let checkpointer = {
