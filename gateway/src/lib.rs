@@ -3,8 +3,10 @@
 //!
 //! ```text
 //!  HTTP ─ connections ─ ingest/{beacon,otlp} ─ wire ─ validate ─► ValidBatch
-//!  ValidBatch ─ pipeline: enrich → scrub → errors → truncate → sample → export::encode
+//!  ValidBatch ─ pipeline: enrich → scrub → errors → truncate → export::encode
 //!             ─► store: ingest log (ack after its fsync) ─► index (SQLite rows)
+//!                                                         │   └► tail sampling per trace
+//!                                                         │      (`sample`, `store::tail`)
 //!                                                         └► export::otlp (its own position)
 //! ```
 //!

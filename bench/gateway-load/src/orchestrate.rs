@@ -12,7 +12,7 @@ use crate::bodies::{self, Kind, Payload};
 use crate::http_client;
 use crate::prefill::{self, Filled};
 use crate::process::{self, Server};
-use crate::report::{self, EnrichmentRuns, Meta, PeakScenario, Report, StoreRun};
+use crate::report::{self, EnrichmentRuns, Meta, PeakScenario, Report, SamplingRun, StoreRun};
 use crate::scenario::{self, RunResult, Spec};
 
 /// Options of `rum-loadgen run`.
@@ -102,6 +102,8 @@ pub enum Section {
     Enrichment,
     /// 20-event beacons after prefilling the store.
     Store,
+    /// 20-event beacons and OTLP with tail sampling off and on.
+    Sampling,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -199,6 +201,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.only.contains(&Section::Enrichment) {
         enrichment = Some(enrichment_section(&bench, &beacon20).await?);
     }
+    let mut sampling = Vec::new();
+    if args.only.contains(&Section::Sampling) {
+        sampling = sampling_section(
+            &bench,
+            &[Arc::clone(&beacon20), Arc::new(bodies::otlp(20)?)],
+        )
+        .await?;
+    }
     let mut store = (Vec::new(), Vec::new());
     if args.only.contains(&Section::Store) && !store_sizes.is_empty() {
         store = store_section(&bench, &beacon20, &store_sizes).await?;
@@ -209,6 +219,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         meta: Meta::collect(&bin, spec, mmdb.as_deref(), uap.as_deref())?,
         peak,
         enrichment,
+        sampling,
         store: store.0,
         store_skipped: store.1,
         total_runtime_s: total,
@@ -314,6 +325,54 @@ async fn enrichment_section(
         off,
         off_checks,
     })
+}
+
+/// Tail sampling as the benchmark turns it on: a tenth of the traces kept by the ratio, the
+/// default 10 s decision window (decisions run during the measured window after the warm-up).
+const TAIL_SAMPLING_TOML: &str = "[sample]\n[[sample.rules]]\nratio = 0.1\n";
+
+/// Per payload, a gateway without tail sampling and one with it: throughput (closed loop), and
+/// for beacons the latency at half of the first gateway's peak (the same rate for both).
+async fn sampling_section(
+    bench: &Bench,
+    payloads: &[Arc<Payload>],
+) -> anyhow::Result<Vec<SamplingRun>> {
+    println!("\n== Tail sampling off / on (ratio 0.1, 10 s decision window)");
+    let mut runs = Vec::new();
+    for payload in payloads {
+        let mut half_rate = None;
+        for (mode, toml) in [("off", ""), ("tail", TAIL_SAMPLING_TOML)] {
+            let label = format!("sampling-{mode}-{}", payload.name);
+            let dir = bench.work.join(&label);
+            let gateway =
+                start_gateway_configured(bench, &label, &dir, &bench.enrich_on, &[], toml).await?;
+            let closed =
+                scenario::closed_loop(&gateway.target(), Arc::clone(payload), bench.spec).await?;
+            print_run(&format!("sampling {mode}"), &closed);
+            let rate = *half_rate.get_or_insert(closed.req_per_s / 2.0);
+            let half = if payload.kind == Kind::Beacon && rate > 0.0 {
+                let open =
+                    scenario::open_loop(&gateway.target(), Arc::clone(payload), bench.spec, rate)
+                        .await?;
+                print_run(&format!("sampling {mode}"), &open);
+                Some(open)
+            } else {
+                None
+            };
+            let mut measured = vec![&closed];
+            measured.extend(half.as_ref());
+            let checks =
+                finish_gateway(gateway, &dir, &measured, payload.kind == Kind::Beacon).await?;
+            print_checks(&checks);
+            runs.push(SamplingRun {
+                mode,
+                closed,
+                half_load: half,
+                checks,
+            });
+        }
+    }
+    Ok(runs)
 }
 
 /// Disk space a prefill leaves to everyone else at least.
@@ -505,10 +564,22 @@ pub(crate) async fn start_gateway_with(
     enrich: &Enrich,
     extra: &[&str],
 ) -> anyhow::Result<Server> {
+    start_gateway_configured(bench, label, data_dir, enrich, extra, "").await
+}
+
+/// As [`start_gateway_with`], with `extra_toml` appended to the config file.
+pub(crate) async fn start_gateway_configured(
+    bench: &Bench,
+    label: &str,
+    data_dir: &Path,
+    enrich: &Enrich,
+    extra: &[&str],
+    extra_toml: &str,
+) -> anyhow::Result<Server> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let config = bench.work.join(format!("{label}.toml"));
-    std::fs::write(&config, config_toml(data_dir, enrich)?)
+    std::fs::write(&config, config_toml(data_dir, enrich)? + extra_toml)
         .with_context(|| format!("writing {}", config.display()))?;
     let config_arg = config.to_string_lossy().into_owned();
     let mut args = vec!["--config", config_arg.as_str()];

@@ -122,6 +122,17 @@ pub struct EnrichmentRuns {
     pub off_checks: Checks,
 }
 
+/// One gateway of the tail-sampling comparison.
+#[derive(Debug, Serialize)]
+pub struct SamplingRun {
+    /// `off` or `tail`.
+    pub mode: &'static str,
+    pub closed: RunResult,
+    /// Beacons: an open loop at half of the `off` gateway's peak.
+    pub half_load: Option<RunResult>,
+    pub checks: Checks,
+}
+
 #[derive(Debug, Serialize)]
 pub struct StoreRun {
     pub target_events: u64,
@@ -137,6 +148,7 @@ pub struct Report {
     pub meta: Meta,
     pub peak: Vec<PeakScenario>,
     pub enrichment: Option<EnrichmentRuns>,
+    pub sampling: Vec<SamplingRun>,
     pub store: Vec<StoreRun>,
     /// Store sizes not measured, and why.
     pub store_skipped: Vec<String>,
@@ -416,6 +428,50 @@ pub fn markdown(report: &Report) -> String {
                 e.on.events_per_s / e.off.events_per_s * 100.0
             );
         }
+    }
+
+    if !report.sampling.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Tail sampling off / on (ratio 0.1, 10 s decision window)\n"
+        );
+        let _ = writeln!(
+            s,
+            "| payload | tail sampling | req/s | events/s | share of off | p99 ms at half of off's peak | server CPU cores | CPU µs/event | peak RSS | DB after | non-2xx |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut off_rate = 0.0;
+        for run in &report.sampling {
+            let r = &run.closed;
+            if run.mode == "off" {
+                off_rate = r.events_per_s;
+            }
+            let share = if off_rate > 0.0 {
+                format!("{:.0} %", r.events_per_s / off_rate * 100.0)
+            } else {
+                "–".into()
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {share} | {} | {:.2} | {:.1} | {:.0} MB | {:.0} MB | {} |",
+                r.payload,
+                run.mode,
+                count(r.req_per_s),
+                count(r.events_per_s),
+                run.half_load
+                    .as_ref()
+                    .map_or("–".into(), |h| ms(h.latency.p99_ms)),
+                r.usage.cpu_cores,
+                cpu_us_per_event(r),
+                r.usage.peak_rss_mb,
+                run.checks.db_bytes as f64 / 1e6,
+                errors(r),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nWith tail sampling on, every span is stored as it arrives and waits 10 s; then              the decision pass deletes the nine tenths of traces the ratio drops. A beacon's              fetch spans are each their own trace (the worst case: one decision per span); an              OTLP request holds 4 traces of 5 spans. The p99 is the acknowledgement's, at the              same request rate for both gateways."
+        );
     }
 
     if !report.store.is_empty() || !report.store_skipped.is_empty() {

@@ -46,7 +46,12 @@ CREATE TABLE IF NOT EXISTS tail_traces (
     first_epoch     INTEGER NOT NULL,
     first_start     INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tail_traces_by_due ON tail_traces (due_unix_nano);
+-- Appended in time order: the waiting traces by when they are due, the decided ones by when
+-- they are forgotten (each row is in one of the two).
+CREATE INDEX IF NOT EXISTS tail_waiting_by_due ON tail_traces (due_unix_nano)
+    WHERE decision IS NULL;
+CREATE INDEX IF NOT EXISTS tail_decided_by_due ON tail_traces (due_unix_nano)
+    WHERE decision IS NOT NULL;
 "#;
 
 /// How often, at most, the indexer runs a decision pass while traces wait.
@@ -91,8 +96,6 @@ pub(crate) struct DueTraces {
     pub due: Vec<Due>,
     /// Whether these are all the traces due (false: more than a pass's worth; go on).
     pub complete: bool,
-    /// Traces waiting, these included.
-    pub waiting: u64,
 }
 
 /// The facts' JSON, as `tail_traces.facts` keeps them.
@@ -184,7 +187,7 @@ impl TailIndex {
 
     /// Records the batch's spans (and the traces its browser errors name) into their traces'
     /// rows (`write`: false when `rum.sqlite` has this batch already, a replay), and says what
-    /// happens to each trace's spans.
+    /// happens to each trace's spans; `new` counts the traces that start waiting.
     pub fn observe(
         &self,
         tx: &Connection,
@@ -192,6 +195,7 @@ impl TailIndex {
         now: i64,
         place: Place,
         write: bool,
+        new: &std::cell::Cell<u64>,
     ) -> Result<HashMap<TraceId, Fate>, StoreError> {
         let mut by_trace: Vec<(TraceId, Vec<&Span>)> = Vec::new();
         let mut at: HashMap<TraceId, usize> = HashMap::new();
@@ -212,6 +216,13 @@ impl TailIndex {
         let mut fates = HashMap::with_capacity(by_trace.len());
         for (trace, spans) in by_trace {
             let id = trace.to_string();
+            // Most traces are new (a browser's fetch is a trace of its own): one insert, and
+            // only when the row exists a read.
+            if write && self.insert_new(tx, &id, &spans, errors.contains(&trace), now, place)? {
+                new.set(new.get() + 1);
+                fates.insert(trace, Fate::Waiting);
+                continue;
+            }
             let row: Option<(Option<i64>, i64, String, Option<String>)> = tx
                 .prepare_cached(
                     "SELECT decision, spans, facts, early FROM tail_traces WHERE trace_id = ?1",
@@ -229,34 +240,9 @@ impl TailIndex {
             }
             let browser_error = errors.contains(&trace);
             match row {
-                None => {
-                    let mut facts = TraceFacts::default();
-                    for (i, span) in spans.iter().enumerate() {
-                        self.policy.observe(&mut facts, span, i == 0);
-                    }
-                    facts.error |= browser_error;
-                    let count = spans.len() as i64;
-                    let (due, early) = if count >= self.max_spans {
-                        (now, Some(EarlyDecision::SpanCap))
-                    } else {
-                        (now.saturating_add(self.wait_nanos), None)
-                    };
-                    tx.prepare_cached(
-                        "INSERT INTO tail_traces (trace_id, due_unix_nano, spans, facts, early,
-                            partition, first_epoch, first_start)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?
-                    .execute(params![
-                        id,
-                        due,
-                        count,
-                        serde_json::to_string(&StoredFacts::from(&facts))?,
-                        early_label(early),
-                        place.partition,
-                        place.epoch,
-                        spans.first().map_or(0, |s| s.start_unix_nano),
-                    ])?;
-                }
+                // Inserted by an earlier batch of this run and gone since: cannot happen
+                // within one transaction; nothing to merge.
+                None => {}
                 Some((_, count, facts, early)) => {
                     let mut facts: TraceFacts = serde_json::from_str::<StoredFacts>(&facts)?.into();
                     let had_spans = count > 0;
@@ -294,10 +280,51 @@ impl TailIndex {
         Ok(fates)
     }
 
+    /// A new trace's row; false (nothing written) when the trace has one already.
+    fn insert_new(
+        &self,
+        tx: &Connection,
+        id: &str,
+        spans: &[&Span],
+        browser_error: bool,
+        now: i64,
+        place: Place,
+    ) -> Result<bool, StoreError> {
+        let mut facts = TraceFacts::default();
+        for (i, span) in spans.iter().enumerate() {
+            self.policy.observe(&mut facts, span, i == 0);
+        }
+        facts.error |= browser_error;
+        let count = spans.len() as i64;
+        let (due, early) = if count >= self.max_spans {
+            (now, Some(EarlyDecision::SpanCap))
+        } else {
+            (now.saturating_add(self.wait_nanos), None)
+        };
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO tail_traces (trace_id, due_unix_nano, spans, facts, early,
+                    partition, first_epoch, first_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (trace_id) DO NOTHING",
+            )?
+            .execute(params![
+                id,
+                due,
+                count,
+                serde_json::to_string(&StoredFacts::from(&facts))?,
+                early_label(early),
+                place.partition,
+                place.epoch,
+                spans.first().map_or(0, |s| s.start_unix_nano),
+            ])?;
+        Ok(inserted == 1)
+    }
+
     /// The traces whose decision is due at `now` (at most a pass's worth), and, past
     /// `max_waiting_traces` waiting, the oldest others (decided early). Decided rows whose
     /// memory has run out are deleted on the way.
-    pub fn due(&self, conn: &Connection, now: i64) -> Result<DueTraces, StoreError> {
+    pub fn due(&self, conn: &Connection, now: i64, waiting: u64) -> Result<DueTraces, StoreError> {
         conn.prepare_cached(
             "DELETE FROM tail_traces WHERE due_unix_nano <= ?1 AND decision IS NOT NULL",
         )?
@@ -316,7 +343,6 @@ impl TailIndex {
             .collect::<Result<_, _>>()?;
         let complete = rows.len() < PASS_BATCH;
         let mut capped = 0usize;
-        let waiting = waiting(conn)?;
         if complete {
             let excess = waiting
                 .saturating_sub(rows.len() as u64)
@@ -353,11 +379,7 @@ impl TailIndex {
                 first_start,
             });
         }
-        Ok(DueTraces {
-            due,
-            complete,
-            waiting,
-        })
+        Ok(DueTraces { due, complete })
     }
 
     /// The decision for a due trace, at `now` (the adaptive ratio counts it).

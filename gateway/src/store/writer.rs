@@ -332,7 +332,11 @@ pub fn start_with(
         last_pass: std::time::Instant::now(),
         releases: std::collections::VecDeque::new(),
         hold_export: extras.outbox.is_some(),
+        waiting: 0,
     });
+    if let Some(tail) = &mut tail {
+        tail.waiting = tail::waiting(&write_conn)?;
+    }
     let (log, recovery) = Log::open(data_dir, replay_from)?;
     if let Some(outbox) = &extras.outbox {
         outbox.open_position(data_dir, position)?;
@@ -408,7 +412,7 @@ pub fn start_with(
             Some(_) => Some(Mutex::new(SamplingStatus {
                 decision_wait_ms: extras.sample.decision_wait_ms,
                 // Traces left waiting by the last run, until the first pass counts again.
-                waiting_traces: tail::waiting(&write_conn)?,
+                waiting_traces: tail.as_ref().map_or(0, |t| t.waiting),
                 ..SamplingStatus::default()
             })),
             None => None,
@@ -892,12 +896,13 @@ fn index_group_keeping(
             continue;
         };
         let at = Positions { main_at, part_at };
-        let late = std::cell::Cell::new(0);
+        let (late, new) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
         let ctx = tail.as_ref().map(|t| TailCtx {
             index: &t.index,
             now,
             partition: target,
             late: &late,
+            new: &new,
         });
         match commit_group(conn, &mut part.conn, &run, last, at, ctx) {
             Ok(outcomes) => {
@@ -905,6 +910,7 @@ fn index_group_keeping(
                 index.main_at = index.main_at.max(last);
                 if let Some(tail) = tail.as_mut() {
                     extras.telemetry.add(Counter::SpansSampledOut, late.get());
+                    tail.waiting += new.get();
                     if tail.hold_export {
                         let due = now.saturating_add(tail.index.wait_nanos());
                         tail.releases.push_back((last, due));
@@ -976,6 +982,7 @@ fn commit_group(
             tracing::warn!(%error, batches = run.len(), "Index group failed; retrying batch by batch.");
             if let Some(ctx) = tail {
                 ctx.late.set(0);
+                ctx.new.set(0);
             }
             commit_each(conn, part, run, last, at, tail)
         }
@@ -1086,6 +1093,8 @@ struct TailCtx<'a> {
     now: i64,
     partition: i64,
     late: &'a std::cell::Cell<u64>,
+    /// Traces that started waiting.
+    new: &'a std::cell::Cell<u64>,
 }
 
 /// Tail sampling's part of the indexer (`super::tail`).
@@ -1097,6 +1106,8 @@ struct Tail {
     releases: std::collections::VecDeque<(u64, i64)>,
     /// Whether an exporter reads the log (and so waits for the releases).
     hold_export: bool,
+    /// Traces waiting for their decision (counted once at start, then kept up to date).
+    waiting: u64,
 }
 
 /// Decides every trace whose window has passed (`super::tail`): a dropped trace's spans are
@@ -1112,7 +1123,7 @@ fn decide_pass(
     tail.last_pass = std::time::Instant::now();
     let now = (extras.clock)();
     let waiting = loop {
-        let due = tail.index.due(conn, now)?;
+        let due = tail.index.due(conn, now, tail.waiting)?;
         let decided: Vec<_> = due
             .due
             .iter()
@@ -1147,8 +1158,9 @@ fn decide_pass(
                 telemetry.add(Counter::EarlyDecisions(early), 1);
             }
         }
+        tail.waiting = tail.waiting.saturating_sub(decided.len() as u64);
         if due.complete {
-            break due.waiting - decided.len() as u64;
+            break tail.waiting;
         }
     };
     let mut released = None;
@@ -1237,7 +1249,8 @@ fn insert_batch(
                 partition: ctx.partition,
                 epoch,
             };
-            ctx.index.observe(tx, batch, ctx.now, place, into.main)?
+            ctx.index
+                .observe(tx, batch, ctx.now, place, into.main, ctx.new)?
         }
         _ => std::collections::HashMap::new(),
     };
