@@ -13,7 +13,8 @@
 //! [`store`] (opening a store and its row statements, for bulk loaders), [`model`] (the
 //! records and attribute keys), [`wire`] (the beacon format) and [`errors`] (stack parsing,
 //! source maps and fingerprints, which the tests drive on recorded stacks), and [`decoders`] (the
-//! decoders of untrusted bytes, for the fuzz targets). Everything else is crate-private.
+//! decoders of untrusted bytes, for the fuzz targets), and [`releases`] (release comparison, for
+//! `rum-gateway compare`). Everything else is crate-private.
 
 pub(crate) mod admin_auth;
 pub(crate) mod api;
