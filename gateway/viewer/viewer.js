@@ -508,6 +508,7 @@ const hashParams = () => new URLSearchParams(location.hash.split('?')[1] || '');
 const fmtValue = (v, unit) => (v == null ? '—' : unit === 'score' ? v.toFixed(3) : unit === 'share' ? (v * 100).toFixed(2) + '%' : fmtMs(v));
 const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
 const signedText = (text, v) => (v > 0 ? '+' + text : text);
+const TEST_NAMES = { mann_whitney_u: 'Mann–Whitney U', two_proportion_z: 'two-proportion z' };
 
 function serviceForm(service, suggestions) {
   const input = el('input', { id: 'release-service', name: 'service', list: 'release-services', placeholder: 'service.name', required: 'required' });
@@ -617,7 +618,7 @@ async function renderCompare() {
         el('td', null, sideText(f.candidate, f.unit)),
         el('td', null, differenceText(f.difference, f.unit)),
         el('td', { title: f.reason }, el('span', { class: 'verdict ' + f.verdict }, f.verdict.replace('_', ' ')), el('div', { class: 'muted' }, f.reason)),
-        el('td', null, f.test.replace(/_/g, ' ')),
+        el('td', null, TEST_NAMES[f.test] || f.test),
         el('td', { class: 'num' }, f.p_value == null ? '—' : f.p_value.toExponential(2))))),
   );
 }
