@@ -324,3 +324,91 @@ async fn a_slower_lcp_and_twice_the_errors_are_worse_and_nothing_else() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no release 9.9.9"));
 }
+
+#[tokio::test]
+async fn releases_are_per_environment_with_the_older_key_and_the_time_range_applies() {
+    let gw = Gateway::dev();
+    let t0 = (now_ms() / 1000.0).floor() * 1000.0 - 600_000.0;
+    let beacon = |view: &str, resource: Value, start: f64| {
+        json!({"v": 1, "sentAt": now_ms(), "resource": resource,
+               "session": {"id": "0123456789abcdef0123456789abcdef"},
+               "view": {"id": view, "url": "http://localhost:8080/", "type": "navigate", "start": start},
+               "vitals": [{"name": "LCP", "value": 1000.0, "delta": 1000.0, "id": format!("v1-{view}"),
+                           "rating": "good", "nav": "navigate"}]})
+    };
+    for (view, resource, start) in [
+        (
+            "a000000000000001",
+            json!({"service.name": SERVICE, "service.version": "1", "deployment.environment": "staging"}),
+            t0,
+        ),
+        (
+            "a000000000000002",
+            json!({"service.name": SERVICE, "service.version": "1", "deployment.environment.name": "prod"}),
+            t0 + 60_000.0,
+        ),
+        // No version: a release named "".
+        ("a000000000000003", json!({"service.name": SERVICE}), t0),
+        // Another service: never listed.
+        (
+            "a000000000000004",
+            json!({"service.name": "other", "service.version": "1"}),
+            t0,
+        ),
+    ] {
+        let request = Request::post("/v1/rum?key=dev")
+            .header("content-type", "text/plain")
+            .body(Body::from(beacon(view, resource, start).to_string()))
+            .expect("request");
+        let (status, body, _) = send(&gw.ingest, request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let releases = |query: String| {
+        let admin = gw.admin.clone();
+        async move {
+            let (status, body) =
+                get(&admin, &format!("/api/releases?service={SERVICE}{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let mut list: Vec<(String, String, u64)> = body["releases"]
+                .as_array()
+                .expect("releases")
+                .iter()
+                .map(|r| {
+                    (
+                        r["version"].as_str().unwrap_or("?").to_string(),
+                        r["environment"].as_str().unwrap_or("?").to_string(),
+                        r["page_views"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect();
+            list.sort();
+            list
+        }
+    };
+    let row = |v: &str, e: &str| (v.to_string(), e.to_string(), 1);
+    assert_eq!(
+        releases(String::new()).await,
+        [row("", ""), row("1", "prod"), row("1", "staging")]
+    );
+    assert_eq!(
+        releases("&environment=staging".into()).await,
+        [row("1", "staging")]
+    );
+    // [from, to) in unix milliseconds, by the page view's start.
+    let from = (t0 + 30_000.0) as i64;
+    assert_eq!(releases(format!("&from={from}")).await, [row("1", "prod")]);
+    assert_eq!(
+        releases(format!("&to={}", t0 as i64)).await,
+        Vec::<(String, String, u64)>::new()
+    );
+    // Pooled over environments, version 1 has both views.
+    let (status, cmp) = get(
+        &gw.admin,
+        &format!("/api/releases/compare?service={SERVICE}&baseline=1&candidate=1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cmp}");
+    assert_eq!(cmp["baseline"]["page_views"], 2);
+    assert_eq!(cmp["figures"][2]["baseline"]["n"], 2);
+    assert_eq!(cmp["figures"][2]["verdict"], "no_evidence");
+}
