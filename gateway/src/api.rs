@@ -1,6 +1,9 @@
 //! The admin listener's JSON API (`docs/api.md`): recent traces, one trace's spans with its
 //! page view, recent page views with their vitals, recent sessions and one session's
-//! timeline, error groups and their occurrences, source map uploads, and health.
+//! timeline, error groups and their occurrences, source map uploads, releases and their
+//! comparison ([`releases`]), and health.
+
+mod releases;
 
 use std::sync::Arc;
 
@@ -68,6 +71,8 @@ pub fn router(store: StoreHandle, maps: Option<Arc<SourceMaps>>) -> Router {
         .route("/api/errors", get(list_errors))
         .route("/api/errors/{fingerprint}", get(get_error_group))
         .route("/api/sampling", get(get_sampling))
+        .route("/api/releases", get(releases::list))
+        .route("/api/releases/compare", get(releases::compare))
         .fallback(not_found)
         .with_state(ApiState { store, maps })
 }
@@ -88,6 +93,10 @@ enum ApiError {
     #[error("no error group with that fingerprint")]
     NoErrorGroup,
     #[error("{0}")]
+    BadQuery(String),
+    #[error("{0}")]
+    NoRelease(String),
+    #[error("{0}")]
     Upload(#[from] UploadError),
     #[error("the source map could not be read: {0}")]
     UploadBody(String),
@@ -100,10 +109,13 @@ enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::BadRequest(_) | ApiError::BadQuery(_) => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
             ApiError::NotFound
             | ApiError::NoSession
             | ApiError::NoErrorGroup
+            | ApiError::NoRelease(_)
             | ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Upload(UploadError::MissingParam(_) | UploadError::BadParam(_)) => {
                 (StatusCode::BAD_REQUEST, "bad_request")

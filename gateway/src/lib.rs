@@ -15,7 +15,8 @@
 //! [`store`] (opening a store and its row statements, for bulk loaders), [`model`] (the
 //! records and attribute keys), [`wire`] (the beacon format) and [`errors`] (stack parsing,
 //! source maps and fingerprints, which the tests drive on recorded stacks), and [`decoders`] (the
-//! decoders of untrusted bytes, for the fuzz targets). Everything else is crate-private.
+//! decoders of untrusted bytes, for the fuzz targets), and [`releases`] (release comparison, for
+//! `rum-gateway compare`). Everything else is crate-private.
 
 pub(crate) mod admin_auth;
 pub(crate) mod api;
@@ -32,9 +33,11 @@ pub(crate) mod outcome;
 pub(crate) mod pipeline;
 pub(crate) mod readiness;
 pub(crate) mod rejection;
+pub mod releases;
 pub(crate) mod sample;
 pub(crate) mod scrub;
 pub mod server;
+pub(crate) mod stats;
 pub mod store;
 pub(crate) mod telemetry;
 pub(crate) mod tls;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 use gateway::config::{Config, Overrides};
 
 /// jemalloc instead of the system's malloc: with glibc's, the gateway spent a large share of
@@ -27,6 +27,9 @@ pub static malloc_conf: &[u8; 60] =
 #[derive(Parser, Debug)]
 #[command(name = "rum-gateway", version)]
 struct Cli {
+    /// Without a command the gateway runs.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// TOML config file (docs/config.md). Without one the gateway runs in development mode:
     /// loopback only, ingest key `dev`, origins http://localhost:* and http://127.0.0.1:*.
     #[arg(long, env = "RUM_GATEWAY_CONFIG")]
@@ -49,8 +52,120 @@ struct Cli {
     bench_discard_writes: bool,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compares two releases of a service in the store (docs/api.md, "Releases"): prints each
+    /// figure of both with the difference, the verdict, the test and its p-value.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CompareArgs {
+    /// The `service.name` whose releases are compared.
+    #[arg(long)]
+    service: String,
+    /// The `service.version` compared against.
+    #[arg(long)]
+    baseline: String,
+    /// The `service.version` under test.
+    #[arg(long)]
+    candidate: String,
+    /// Only this `deployment.environment.name` [default: every environment, pooled].
+    #[arg(long)]
+    environment: Option<String>,
+    /// Exit with status 1 when a figure has this verdict.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Directory of the store [default: --config's data_dir, else ./data].
+    #[arg(long, env = "RUM_GATEWAY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum FailOn {
+    Worse,
+}
+
+/// `rum-gateway compare`: 0 when nothing failed, 1 on a regression with `--fail-on worse`,
+/// 2 when the comparison could not be made.
+fn compare(args: CompareArgs, config: Option<&std::path::Path>) -> std::process::ExitCode {
+    match run_compare(args, config) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rum-gateway compare: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run_compare(
+    args: CompareArgs,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<std::process::ExitCode> {
+    use gateway::store::releases::Filter;
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => Config::load(config, Overrides::default())
+            .context("loading the configuration")?
+            .data_dir()
+            .to_path_buf(),
+    };
+    // open_read would create an empty store where there is none.
+    if !data_dir.join(gateway::store::DB_FILE).is_file() {
+        anyhow::bail!("no store in {}", data_dir.display());
+    }
+    let conn = gateway::store::open_read(&data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let filter = Filter {
+        service: args.service.clone(),
+        environment: args.environment.clone(),
+        versions: Some(vec![args.baseline.clone(), args.candidate.clone()]),
+        from: None,
+        to: None,
+    };
+    let releases = gateway::store::releases::read(&conn, &filter, false)?;
+    let comparison = gateway::releases::comparison(
+        &args.service,
+        args.environment.as_deref(),
+        &releases,
+        &args.baseline,
+        &args.candidate,
+    )?;
+    println!(
+        "{} {} (baseline) vs {} (candidate){}: alpha {}, at least {} samples a side",
+        comparison.service,
+        args.baseline,
+        args.candidate,
+        args.environment
+            .as_deref()
+            .map_or(String::new(), |e| format!(" in {e}")),
+        comparison.alpha,
+        comparison.min_samples
+    );
+    print!("{}", gateway::releases::table(&comparison.figures));
+    if args.fail_on == Some(FailOn::Worse) && !comparison.worse.is_empty() {
+        eprintln!(
+            "rum-gateway compare: {} is worse than {} on: {}",
+            args.candidate,
+            args.baseline,
+            comparison.worse.join(", ")
+        );
+        return Ok(std::process::ExitCode::from(1));
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn main() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    if let Some(Command::Compare(args)) = cli.command {
+        return Ok(compare(args, cli.config.as_deref()));
+    }
+    serve(cli)?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     // Colours only on a terminal: a pipe, a file, journald or `docker logs` get plain text.
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -60,7 +175,6 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     let overrides = Overrides {
         data_dir: cli.data_dir,
         ingest_listen: cli.ingest_listen,

@@ -408,7 +408,11 @@ fn kill_9_during_the_decision_window_loses_nothing_the_policies_keep() {
         let decision = reference
             .should_sample(None, id, "x", &SpanKind::Client, &[], &[])
             .decision;
-        assert_eq!(decision, SamplingDecision::RecordAndSample, "{trace_id} stored");
+        assert_eq!(
+            decision,
+            SamplingDecision::RecordAndSample,
+            "{trace_id} stored"
+        );
     }
     eprintln!("{} acknowledged over 2 kills in the decision window; {kept} kept, as TraceIdRatioBased({RATIO}) decides", acked.len());
 }

@@ -6,10 +6,10 @@
 //! ```text
 //! L5  config · server · main                       composition root
 //! L4  ingest · api · viewer · admin_auth · readiness · connections   HTTP boundaries
-//! L3  store → pipeline, export                      services and orchestration
+//! L3  store → pipeline, export, releases            services and orchestration
 //! L2  limit → validate → enrich → scrub → errors → sample → export::encode   stages, in flow order
 //! L1  limit::config, wire → apps                    input vocabulary, plain-data limits
-//! L0  config::error, outcome → model → rejection → telemetry → tls   leaves
+//! L0  config::error, outcome → model → rejection → telemetry → tls → stats   leaves
 //! ```
 //!
 //! Code under `#[cfg(test)]` at the end of a file and comments are not read: tests may use
@@ -26,6 +26,7 @@ const PLACES: &[(&str, u8, u8)] = &[
     ("rejection", 0, 2),
     ("telemetry", 0, 3),
     ("tls", 0, 4),
+    ("stats", 0, 5),
     ("limit::config", 1, 0),
     ("wire", 1, 0),
     ("apps", 1, 1),
@@ -39,6 +40,7 @@ const PLACES: &[(&str, u8, u8)] = &[
     ("store", 3, 0),
     ("pipeline", 3, 1),
     ("export", 3, 1),
+    ("releases", 3, 1),
     ("ingest", 4, 0),
     ("api", 4, 0),
     ("viewer", 4, 0),

@@ -502,8 +502,130 @@ async function renderErrorGroup(fp) {
   ].filter(Boolean));
 }
 
+// Releases (GET /api/releases, /api/releases/compare): the query lives in the hash, as
+// `#/releases?service=…` and `#/compare?service=…&baseline=…&candidate=…[&environment=…]`.
+const hashParams = () => new URLSearchParams(location.hash.split('?')[1] || '');
+const fmtValue = (v, unit) => (v == null ? '—' : unit === 'score' ? v.toFixed(3) : unit === 'share' ? (v * 100).toFixed(2) + '%' : fmtMs(v));
+const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
+const signedText = (text, v) => (v > 0 ? '+' + text : text);
+const TEST_NAMES = { mann_whitney_u: 'Mann–Whitney U', two_proportion_z: 'two-proportion z' };
+
+function serviceForm(service, suggestions) {
+  const input = el('input', { id: 'release-service', name: 'service', list: 'release-services', placeholder: 'service.name', required: 'required' });
+  input.value = service || '';
+  return el('form', { id: 'release-form', onsubmit: (e) => { e.preventDefault(); location.hash = '#/releases?' + new URLSearchParams({ service: input.value }); } },
+    el('label', null, 'Service ', input), ' ', el('button', { type: 'submit' }, 'Show releases'),
+    el('datalist', { id: 'release-services' }, ...suggestions.map((name) => el('option', { value: name }))));
+}
+
+function vitalCell(v, name) {
+  if (!v) return el('td', null, '—');
+  const unit = name === 'CLS' ? 'score' : 'ms';
+  return el('td', { class: 'num', 'data-vital': name }, fmtValue(v.p75, unit), el('span', { class: 'muted' }, ' / ' + fmtValue(v.p95, unit)));
+}
+
+function routesBlock(r) {
+  const rows = [['fetch', r.fetch], ['server', r.server]].flatMap(([kind, routes]) => routes.map((x) => el('tr', null,
+    el('td', null, kind), el('td', null, el('code', null, x.route)), el('td', { class: 'num' }, x.n),
+    el('td', { class: 'num' }, fmtValue(x.p95_ms, 'ms')), el('td', { class: 'num' }, pct(x.error_rate)))));
+  if (rows.length === 0) return el('span', { class: 'muted' }, 'no spans');
+  return el('details', null, el('summary', null, rows.length + ' routes'),
+    el('table', { class: 'routes' }, el('tr', null, ...['Spans', 'Route', 'n', 'p95', 'Errors'].map((h) => el('th', null, h))), ...rows));
+}
+
+async function renderReleases() {
+  const service = hashParams().get('service') || '';
+  const { traces } = await api('/api/traces?limit=100');
+  const suggestions = [...new Set(traces.map((t) => t.root_service).filter(Boolean))].sort();
+  const parts = [el('h2', null, 'Releases'), serviceForm(service, suggestions)];
+  if (!service) {
+    app.replaceChildren(...parts, el('p', { class: 'muted' }, 'Choose a service to list its releases (service.version per environment).'));
+    return;
+  }
+  const { releases } = await api('/api/releases?' + new URLSearchParams({ service }));
+  if (releases.length === 0) {
+    app.replaceChildren(...parts, el('p', { id: 'no-releases' }, 'No page views or spans of this service.'));
+    return;
+  }
+  const label = (r) => r.version + (r.environment ? ' (' + r.environment + ')' : '');
+  const picker = (id, selected) => el('select', { id }, ...releases.map((r, i) => {
+    const o = el('option', { value: String(i) }, label(r));
+    if (i === selected) o.selected = true;
+    return o;
+  }));
+  const baseline = picker('baseline', Math.min(1, releases.length - 1));
+  const candidate = picker('candidate', 0);
+  const compare = () => {
+    const b = releases[Number(baseline.value)], c = releases[Number(candidate.value)];
+    const q = { service, baseline: b.version, candidate: c.version };
+    // One environment when both are in it; otherwise each version over every environment.
+    if (b.environment != null && b.environment === c.environment) q.environment = b.environment;
+    location.hash = '#/compare?' + new URLSearchParams(q);
+  };
+  app.replaceChildren(...parts,
+    el('p', { class: 'muted' }, 'Per release, newest first: error rate, the share of sessions with an error, and p75 / p95 of each vital.'),
+    el('table', { id: 'releases' },
+      el('tr', null, ...['Version', 'Environment', 'Last seen', 'Sessions', 'Page views', 'Errors / 1000 views', 'Sessions with errors', ...VITALS, 'Routes'].map((h) => el('th', null, h))),
+      ...releases.map((r) => el('tr', { class: 'release', 'data-version': r.version },
+        el('td', null, el('b', null, r.version || '(none)')),
+        el('td', null, r.environment || ''),
+        el('td', null, r.last_seen_unix_nano ? time(r.last_seen_unix_nano) : ''),
+        el('td', { class: 'num' }, r.sessions),
+        el('td', { class: 'num' }, r.page_views),
+        el('td', { class: 'num' }, r.errors_per_1000_page_views == null ? '—' : r.errors_per_1000_page_views.toFixed(1)),
+        el('td', { class: 'num' }, pct(r.session_error_share)),
+        ...VITALS.map((n) => vitalCell(r.vitals[n], n)),
+        el('td', null, routesBlock(r))))),
+    el('h2', null, 'Compare two releases'),
+    el('p', { id: 'compare-form' }, el('label', null, 'Baseline ', baseline), ' ', el('label', null, 'Candidate ', candidate), ' ',
+      el('button', { type: 'button', onclick: compare }, 'Compare')),
+  );
+}
+
+function sideText(s, unit) {
+  if (s.p75 !== undefined || s.p95 !== undefined) return `p75 ${fmtValue(s.p75, unit)} · p95 ${fmtValue(s.p95, unit)} (n=${s.n})`;
+  if (s.per_1000 !== undefined) return `${s.per_1000 == null ? '—' : s.per_1000.toFixed(1)} / 1000 views (${s.events} of ${s.n} views with errors)`;
+  return `${fmtValue(s.rate, 'share')} (${s.events} of ${s.n})`;
+}
+
+function differenceText(d, unit) {
+  if (d.p75 !== undefined || d.p95 !== undefined) {
+    const one = (v) => (v == null ? '—' : signedText(fmtValue(v, unit), v));
+    return `p75 ${one(d.p75)} · p95 ${one(d.p95)}`;
+  }
+  if (d.per_1000 !== undefined) return signedText(d.per_1000.toFixed(1), d.per_1000) + ' / 1000';
+  if (d.rate !== undefined) return signedText(fmtValue(d.rate, 'share'), d.rate);
+  return '—';
+}
+
+async function renderCompare() {
+  const q = hashParams();
+  const service = q.get('service') || '';
+  const c = await api('/api/releases/compare?' + q);
+  const figureLabel = (f) => f.figure + (f.name ? ' ' + f.name : '');
+  const counts = (r) => `${r.page_views} page views · ${r.sessions} sessions · ${r.errors} errors`;
+  app.replaceChildren(
+    el('p', null, el('a', { href: '#/releases?' + new URLSearchParams({ service }) }, '← releases of ' + service)),
+    el('h2', { id: 'compare-title' }, `${c.service}: ${c.baseline.version} (baseline) vs ${c.candidate.version} (candidate)` + (c.environment ? ' in ' + c.environment : '')),
+    el('p', { class: 'muted' }, `Baseline: ${counts(c.baseline)}. Candidate: ${counts(c.candidate)}. A verdict needs at least ${c.min_samples} samples a side and p < ${c.alpha}; lower is better for every figure.`),
+    el('p', { id: 'compare-summary' }, c.worse.length ? el('span', { class: 'verdict worse' }, 'Worse: ' + c.worse.join(', ')) : el('span', { class: 'verdict no_evidence' }, 'No figure is worse.'),
+      c.better.length ? el('span', { class: 'verdict better' }, 'Better: ' + c.better.join(', ')) : null),
+    el('table', { id: 'comparison' },
+      el('tr', null, ...['Figure', 'Baseline', 'Candidate', 'Difference', 'Verdict', 'Test', 'p'].map((h) => el('th', null, h))),
+      ...c.figures.map((f) => el('tr', { class: 'figure', 'data-figure': figureLabel(f) },
+        el('td', null, figureLabel(f)),
+        el('td', null, sideText(f.baseline, f.unit)),
+        el('td', null, sideText(f.candidate, f.unit)),
+        el('td', null, differenceText(f.difference, f.unit)),
+        el('td', { title: f.reason }, el('span', { class: 'verdict ' + f.verdict }, f.verdict.replace('_', ' ')), el('div', { class: 'muted' }, f.reason)),
+        el('td', null, TEST_NAMES[f.test] || f.test),
+        el('td', { class: 'num' }, f.p_value == null ? '—' : f.p_value.toExponential(2))))),
+  );
+}
+
 function navigation() {
-  const here = location.hash.startsWith('#/session') ? 'sessions' : location.hash.startsWith('#/error') ? 'errors' : 'traces';
+  const here = location.hash.startsWith('#/session') ? 'sessions' : location.hash.startsWith('#/error') ? 'errors'
+    : location.hash.startsWith('#/releases') || location.hash.startsWith('#/compare') ? 'releases' : 'traces';
   for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('active', a.dataset.nav === here);
 }
 
@@ -518,6 +640,8 @@ async function route() {
     else if (errorGroup) await renderErrorGroup(errorGroup[1]);
     else if (location.hash === '#/errors') await renderErrors();
     else if (location.hash === '#/sessions') await renderSessions();
+    else if (location.hash === '#/releases' || location.hash.startsWith('#/releases?')) await renderReleases();
+    else if (location.hash.startsWith('#/compare?')) await renderCompare();
     else await renderHome();
   } catch (e) {
     app.replaceChildren(el('p', { class: 'error' }, 'Could not load: ' + e.message));

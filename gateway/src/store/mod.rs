@@ -9,6 +9,7 @@ pub mod errors;
 pub mod log;
 pub mod outbox;
 pub mod partitions;
+pub mod releases;
 pub mod sessions;
 pub mod summary;
 pub mod tail;
