@@ -71,6 +71,7 @@ pub fn router(store: StoreHandle, maps: Option<Arc<SourceMaps>>) -> Router {
         .route("/api/errors", get(list_errors))
         .route("/api/errors/{fingerprint}", get(get_error_group))
         .route("/api/sampling", get(get_sampling))
+        .route("/api/vitals/quantiles", get(vital_quantiles))
         .route("/api/releases", get(releases::list))
         .route("/api/releases/compare", get(releases::compare))
         .fallback(not_found)
@@ -160,6 +161,68 @@ impl ListQuery {
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// The metrics `/api/vitals/quantiles` knows.
+const QUANTILE_METRICS: [&str; 7] = [
+    "LCP",
+    "INP",
+    "CLS",
+    "FCP",
+    "TTFB",
+    "fetch.duration",
+    "server.duration",
+];
+
+#[derive(Debug, Deserialize)]
+struct QuantileQuery {
+    metric: String,
+    service: Option<String>,
+    version: Option<String>,
+    route: Option<String>,
+    country: Option<String>,
+    browser: Option<String>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+}
+
+/// p75 and p95 of a metric over a time range: from the raw reports inside the raw tier, from
+/// the hourly rollups before it (`store/rollups.rs`).
+async fn vital_quantiles(
+    State(store): State<StoreHandle>,
+    Query(q): Query<QuantileQuery>,
+) -> Result<Response, ApiError> {
+    if !QUANTILE_METRICS.contains(&q.metric.as_str()) {
+        return Err(ApiError::BadRequest(
+            "metric must be one of LCP, INP, CLS, FCP, TTFB, fetch.duration, server.duration",
+        ));
+    }
+    let from = ms_to_nanos(q.from_ms, "from_ms must be a non-negative time in ms")?.unwrap_or(0);
+    let to = ms_to_nanos(q.to_ms, "to_ms must be a non-negative time in ms")?
+        .unwrap_or_else(now_unix_nano);
+    if to <= from {
+        return Err(ApiError::BadRequest("to_ms must be after from_ms"));
+    }
+    let filter = store::rollups::Filter {
+        metric: q.metric,
+        service: q.service,
+        version: q.version,
+        route: q.route,
+        country: q.country,
+        browser: q.browser,
+    };
+    let quantiles = store
+        .read(move |conn| {
+            // Span latencies are kept only as rollups (made when their partition is archived).
+            let rolled_to = if filter.metric.contains('.') {
+                to
+            } else {
+                store::retention::vitals_rolled_to(conn)?
+            };
+            store::rollups::quantiles(conn, &filter, from, to, rolled_to)
+        })
+        .await?;
+    Ok(Json(quantiles).into_response())
 }
 
 /// Tail sampling's state: whether it runs, the traces waiting, each adaptive service's ratio.

@@ -209,6 +209,7 @@ pub async fn run_with_listeners(
         discard: config.discard_writes(),
         partitions: config.partitions(),
         sample: config.sample().clone(),
+        retention: config.retention(),
         ..store::writer::Extras::default()
     };
     let (store, writer) =

@@ -57,15 +57,37 @@ struct FileConfig {
     store: StoreSection,
 }
 
-/// `[store]`: the span partitions (`store/partitions.rs`).
+/// `[store]`: the span partitions (`store/partitions.rs`) and the retention tiers
+/// (`store/retention.rs`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StoreSection {
     partition_hours: Option<u64>,
     retention_hours: Option<u64>,
+    error_retention_hours: Option<u64>,
+    rollup_retention_hours: Option<u64>,
+    max_bytes: Option<u64>,
 }
 
 impl StoreSection {
+    fn retention(
+        &self,
+        partitions: &crate::store::partitions::PartitionConfig,
+    ) -> Result<crate::store::retention::RetentionConfig, ConfigError> {
+        let default = crate::store::retention::RetentionConfig::default();
+        let hours = |h: Option<u64>, default: u64| h.map_or(default, |h| h.saturating_mul(3600));
+        let config = crate::store::retention::RetentionConfig {
+            raw_secs: partitions.retention_secs,
+            error_secs: hours(self.error_retention_hours, default.error_secs),
+            rollup_secs: hours(self.rollup_retention_hours, default.rollup_secs),
+            max_bytes: self.max_bytes.unwrap_or(0),
+        };
+        config
+            .check()
+            .map_err(|(key, problem)| invalid(key, problem))?;
+        Ok(config)
+    }
+
     fn resolve(&self) -> Result<crate::store::partitions::PartitionConfig, ConfigError> {
         let default = crate::store::partitions::PartitionConfig::default();
         let hours = |h: Option<u64>, default: u64| h.map_or(default, |h| h.saturating_mul(3600));
@@ -133,6 +155,7 @@ pub struct Config {
     sample: SampleConfig,
     errors: ErrorsConfig,
     partitions: crate::store::partitions::PartitionConfig,
+    retention: crate::store::retention::RetentionConfig,
     admin_token: Option<String>,
     /// HTTPS on the ingest listener; on the admin one (the same certificate) unless
     /// `server.admin_tls = false`.
@@ -248,6 +271,7 @@ impl Config {
         file.export.check()?;
         file.errors.check()?;
         let partitions = file.store.resolve()?;
+        let retention = file.store.retention(&partitions)?;
         Ok(Config {
             data_dir,
             ingest_listen,
@@ -262,6 +286,7 @@ impl Config {
             sample: file.sample,
             errors: file.errors,
             partitions,
+            retention,
             admin_token: policy,
             ingest_tls,
             admin_tls,
@@ -274,6 +299,10 @@ impl Config {
     /// The span partitions' width and retention (`[store]`).
     pub fn partitions(&self) -> crate::store::partitions::PartitionConfig {
         self.partitions
+    }
+    /// The retention tiers (`[store]`).
+    pub fn retention(&self) -> crate::store::retention::RetentionConfig {
+        self.retention
     }
     pub fn ingest_listen(&self) -> SocketAddr {
         self.ingest_listen

@@ -107,7 +107,11 @@ pub(super) struct Added {
 /// Stores an error, or raises a known record's count to the new one (the largest wins), and
 /// updates its group. A count update keeps the record as first stored (its frames and
 /// fingerprint): a source map uploaded between the two beacons does not move it.
-pub(super) fn insert_error(tx: &Connection, e: &BrowserError) -> Result<Added, StoreError> {
+pub(super) fn insert_error(
+    tx: &Connection,
+    e: &BrowserError,
+    received: i64,
+) -> Result<Added, StoreError> {
     let count = i64::try_from(e.count).unwrap_or(i64::MAX);
     let known: Option<(i64, String)> = tx
         .prepare_cached(
@@ -144,9 +148,9 @@ pub(super) fn insert_error(tx: &Connection, e: &BrowserError) -> Result<Added, S
                 "INSERT INTO errors (session_id, error_id, page_view_id, fingerprint,
                     time_unix_nano, count, kind, type, message, stack, source, line, col, frames,
                     frames_omitted, action_span_id, trace_id, span_id, user_id, service, version,
-                    environment, attributes)
+                    environment, attributes, received_unix_nano)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             )?
             .execute(params![
                 e.session_id,
@@ -172,6 +176,7 @@ pub(super) fn insert_error(tx: &Connection, e: &BrowserError) -> Result<Added, S
                 version,
                 environment,
                 serde_json::to_string(&e.attributes)?,
+                received,
             ])?;
             (
                 e.fingerprint.clone(),

@@ -10,6 +10,8 @@ pub mod log;
 pub mod outbox;
 pub mod partitions;
 pub mod releases;
+pub mod retention;
+pub mod rollups;
 pub mod sessions;
 pub mod summary;
 pub mod tail;
@@ -180,7 +182,28 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
         "INTEGER NOT NULL DEFAULT 0",
     )?;
     conn.execute_batch(errors::SCHEMA)?;
+    // When each session and error was last accepted: what the retention tiers count from.
+    // Rows from before get the upgrade's time (kept a whole tier from it).
+    let upgraded_at = crate::model::time::now_unix_nano();
+    for table in ["sessions", "errors"] {
+        add_column(
+            &conn,
+            table,
+            "received_unix_nano",
+            "INTEGER NOT NULL DEFAULT 0",
+        )?;
+        conn.execute(
+            &format!("UPDATE {table} SET received_unix_nano = ?1 WHERE received_unix_nano = 0"),
+            [upgraded_at],
+        )?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS sessions_by_received ON sessions (received_unix_nano);
+         CREATE INDEX IF NOT EXISTS errors_by_received ON errors (received_unix_nano);",
+    )?;
     conn.execute_batch(tail::TAIL_TABLE)?;
+    conn.execute_batch(rollups::SCHEMA)?;
+    conn.execute_batch(retention::SCHEMA)?;
     Ok(conn)
 }
 

@@ -208,25 +208,46 @@ impl Partitions {
         }
     }
 
+    /// The partitions whose window ended more than the retention before `now_unix_nano`
+    /// (never `keep`, the one being written), oldest first.
+    pub fn expiring(&self, now_unix_nano: i64, keep: Option<i64>) -> Vec<i64> {
+        let width = i64::try_from(self.config.width_secs).unwrap_or(i64::MAX);
+        let retention = i64::try_from(self.config.retention_secs).unwrap_or(i64::MAX);
+        let cutoff = now_unix_nano.div_euclid(1_000_000_000) - retention;
+        self.lock()
+            .iter()
+            .copied()
+            .filter(|&s| s.saturating_add(width) <= cutoff && Some(s) != keep)
+            .collect()
+    }
+
+    /// The directory of the partition files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Deletes the partitions whose window ended more than the retention before `now_unix_nano`
     /// (never `keep`, the one being written); returns their starts. A reader still attached to
     /// one detaches it before its next read; the space is freed then.
     pub fn drop_expired(&self, now_unix_nano: i64, keep: Option<i64>) -> Vec<i64> {
-        let width = i64::try_from(self.config.width_secs).unwrap_or(i64::MAX);
-        let retention = i64::try_from(self.config.retention_secs).unwrap_or(i64::MAX);
-        let cutoff = now_unix_nano.div_euclid(1_000_000_000) - retention;
-        let expired: Vec<i64> = {
+        let expired = self.expiring(now_unix_nano, keep);
+        for &start in &expired {
+            self.remove(start);
+        }
+        expired
+    }
+
+    /// Deletes partition `start`'s files.
+    pub fn remove(&self, start: i64) {
+        {
             let mut starts = self.lock();
-            let (expired, kept): (Vec<i64>, Vec<i64>) = starts
-                .iter()
-                .partition(|&&s| s.saturating_add(width) <= cutoff && Some(s) != keep);
-            if !expired.is_empty() {
-                *starts = kept;
+            let before = starts.len();
+            starts.retain(|&s| s != start);
+            if starts.len() != before {
                 self.generation.fetch_add(1, Ordering::Release);
             }
-            expired
-        };
-        for &start in &expired {
+        }
+        {
             for file in self.files(start) {
                 match std::fs::remove_file(&file) {
                     Ok(()) => {}
@@ -236,12 +257,8 @@ impl Partitions {
                     }
                 }
             }
-            tracing::info!(
-                partition = start,
-                "Deleted a span partition past the retention."
-            );
+            tracing::info!(partition = start, "Deleted a span partition.");
         }
-        expired
     }
 
     /// Attaches the partitions to a read connection, and detaches the deleted ones, when they

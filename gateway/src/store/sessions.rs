@@ -258,13 +258,16 @@ impl Journeys {
     }
 
     /// Upserts the `sessions` row of every session the batch touched.
-    pub(super) fn finish(self, tx: &Connection) -> Result<(), StoreError> {
+    /// `received`: when the batch was accepted (the store clock), which the raw tier's
+    /// retention counts from.
+    pub(super) fn finish(self, tx: &Connection, received: i64) -> Result<(), StoreError> {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO sessions (session_id, start_unix_nano, end_unix_nano, user_id, view_count,
                 action_count, frustrated_count, error_count, event_count, country, browser, service,
-                exception_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                exception_count, received_unix_nano)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (session_id) DO UPDATE SET
+                received_unix_nano = max(received_unix_nano, excluded.received_unix_nano),
                 start_unix_nano = min(start_unix_nano, excluded.start_unix_nano),
                 end_unix_nano = max(end_unix_nano, excluded.end_unix_nano),
                 user_id = coalesce(excluded.user_id, user_id),
@@ -295,7 +298,8 @@ impl Journeys {
                 d.country,
                 d.browser,
                 d.service,
-                d.exceptions
+                d.exceptions,
+                received
             ])?;
         }
         Ok(())

@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::log::Log;
 use super::outbox::Outbox;
 use super::partitions::{PartitionConfig, Partitions};
+use super::retention::{self, RetentionConfig};
 use super::sessions::{Journeys, UPDATE_PAGE_VIEW};
 use super::tail::{self, Fate, Place, TailIndex};
 use super::{open, StoreError};
@@ -136,6 +137,9 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 #[derive(Clone)]
 pub struct StoreHandle {
     queue: mpsc::Sender<WriteRequest>,
+    /// The store clock: a record's acceptance time, which places it in a partition and in
+    /// the retention tiers.
+    clock: Clock,
     reader: Arc<Mutex<Reader>>,
     progress: Arc<Progress>,
     partitions: Arc<Partitions>,
@@ -264,6 +268,8 @@ pub struct Extras {
     pub partitions: PartitionConfig,
     /// The `[sample]` section: tail sampling runs in the indexer when a policy can drop.
     pub sample: SampleConfig,
+    /// The retention tiers (`[store]`).
+    pub retention: RetentionConfig,
     pub clock: Clock,
 }
 
@@ -278,6 +284,7 @@ impl Default for Extras {
             wal_limit_bytes: WAL_LIMIT_BYTES,
             partitions: PartitionConfig::default(),
             sample: SampleConfig::default(),
+            retention: RetentionConfig::default(),
             clock: Arc::new(now_unix_nano),
         }
     }
@@ -379,7 +386,6 @@ pub fn start_with(
         index_group(&mut write_conn, &mut index, &mut tail, replay, &extras)?;
     }
     let indexed = indexed.max(position);
-    index.drop_expired();
     let outbox = extras.outbox.clone();
     if let Some(outbox) = &outbox {
         if let Some(tail) = &mut tail {
@@ -426,6 +432,7 @@ pub fn start_with(
             .spawn(move || checkpoint_until_stopped(checkpoint_conn, &partitions, stopped))
             .map_err(spawn_error)?
     };
+    let clock = Arc::clone(&extras.clock);
     let (to_index, index_queue) = std::sync::mpsc::channel::<Indexed>();
     let indexer = {
         let progress = Arc::clone(&progress);
@@ -456,6 +463,7 @@ pub fn start_with(
     Ok((
         StoreHandle {
             queue,
+            clock,
             reader: Arc::new(Mutex::new(Reader {
                 conn: read_conn,
                 attached: 0,
@@ -485,7 +493,7 @@ impl StoreHandle {
         payloads: Vec<ExportPayload>,
     ) -> Result<(), WriteError> {
         self.room_behind_the_index().await?;
-        let received_unix_nano = now_unix_nano();
+        let received_unix_nano = (self.clock)();
         let record = serde_json::to_vec(&EntryRef {
             batch: &batch,
             payloads: &payloads,
@@ -688,24 +696,26 @@ fn run_indexer(
     extras: &Extras,
     wal: &Path,
 ) {
+    let mut retention = RetentionPass {
+        next: std::time::Instant::now(),
+    };
     loop {
-        // With tail sampling, decisions fall due while no batch comes: wake for them.
-        let first = match &tail {
-            Some(_) => match rx.recv_timeout(tail::PASS_EVERY) {
-                Ok(first) => Some(first),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            },
-            None => match rx.recv() {
-                Ok(first) => Some(first),
-                Err(_) => break,
-            },
+        // Decisions and retention fall due while no batch comes: wake for them.
+        let wait = match &tail {
+            Some(_) => tail::PASS_EVERY,
+            None => RETENTION_IDLE,
+        };
+        let first = match rx.recv_timeout(wait) {
+            Ok(first) => Some(first),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         };
         if let Some(first) = first {
             index_received(
                 &mut conn, &mut index, &mut tail, first, &rx, progress, extras, wal,
             );
         }
+        retention.run(&mut conn, &mut index, extras);
         if let Some(tail) = &mut tail {
             if tail.last_pass.elapsed() >= tail::PASS_EVERY {
                 if let Err(error) = decide_pass(&mut conn, &mut index, tail, progress, extras) {
@@ -773,7 +783,6 @@ struct SpanIndex {
     main_at: u64,
     current: Option<OpenPartition>,
     wal_limit_bytes: u64,
-    last_retention: std::time::Instant,
 }
 
 struct OpenPartition {
@@ -791,7 +800,6 @@ impl SpanIndex {
             main_at,
             current: None,
             wal_limit_bytes,
-            last_retention: std::time::Instant::now(),
         }
     }
 
@@ -825,31 +833,63 @@ impl SpanIndex {
         Ok(self.current.insert(open))
     }
 
-    /// Between groups: keeps the partition's WAL bounded, and deletes expired partitions
-    /// (at most twice per partition width, and every minute).
+    /// Between groups: keeps the partition's WAL bounded.
     fn after_group(&mut self) {
         if let Some(current) = &self.current {
             truncate_wal_if_over(&current.conn, &current.wal, self.wal_limit_bytes);
         }
-        let width = Duration::from_secs(self.partitions.config().width_secs);
-        if self.last_retention.elapsed() >= (width / 2).min(RETENTION_EVERY) {
-            self.drop_expired();
-        }
     }
 
-    fn drop_expired(&mut self) {
-        self.last_retention = std::time::Instant::now();
-        let keep = self
-            .current
+    /// The partition being written (the newest, before the first write): never deleted.
+    fn writing(&self) -> Option<i64> {
+        self.current
             .as_ref()
             .map(|c| c.start)
-            .or(self.partitions.newest());
-        self.partitions.drop_expired(now_unix_nano(), keep);
+            .or(self.partitions.newest())
     }
 }
 
-/// How often, at most, the indexer looks for partitions past the retention.
-const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// The retention pass (`super::retention`), run by the indexer between groups: a step at most
+/// every [`RETENTION_IDLE`] while nothing is due, one after every group while there is work.
+struct RetentionPass {
+    next: std::time::Instant,
+}
+
+/// How long the pass rests after a step that found nothing to do.
+const RETENTION_IDLE: Duration = Duration::from_secs(1);
+
+impl RetentionPass {
+    fn run(&mut self, conn: &mut Connection, index: &mut SpanIndex, extras: &Extras) {
+        if std::time::Instant::now() < self.next {
+            return;
+        }
+        let current = index.writing();
+        let outcome = retention::step(
+            conn,
+            &index.partitions,
+            current,
+            &extras.retention,
+            (extras.clock)(),
+        );
+        if index
+            .current
+            .as_ref()
+            .is_some_and(|c| !index.partitions.starts().contains(&c.start))
+        {
+            // The size cap deleted the partition being written: open a new one next time.
+            index.current = None;
+        }
+        self.next = std::time::Instant::now()
+            + match outcome {
+                Ok(retention::Step::Worked) => Duration::ZERO,
+                Ok(retention::Step::Idle) => RETENTION_IDLE,
+                Err(error) => {
+                    tracing::error!(%error, "A retention step failed; retrying.");
+                    RETENTION_IDLE
+                }
+            };
+    }
+}
 
 /// Indexes `group`, each record's spans in its partition (a group that crosses into a new
 /// window is committed in two runs); a batch the database refuses is counted and skipped. An
@@ -1292,10 +1332,10 @@ fn insert_batch(
         journeys.event(tx, event)?;
     }
     for error in &batch.errors {
-        let added = super::errors::insert_error(tx, error)?;
+        let added = super::errors::insert_error(tx, error, received)?;
         journeys.error(error, added.occurrences);
     }
-    journeys.finish(tx)
+    journeys.finish(tx, received)
 }
 
 // The store's row statements, public so a bulk loader (the benchmark's prefill) writes

@@ -108,6 +108,8 @@ impl InProcess {
             // A test of the bound need not wait the production 5 s for each refusal.
             unindexed_wait: std::time::Duration::from_millis(300),
             sample: config.sample().clone(),
+            partitions: config.partitions(),
+            retention: config.retention(),
             ..writer::Extras::default()
         };
         let extras = match clock {
