@@ -580,6 +580,82 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_stopped_midway_resumes_and_keeps_exactly_the_error_traces() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = PartitionConfig {
+            width_secs: 3600,
+            retention_secs: 3600,
+        };
+        let partitions = Partitions::open(dir.path(), config).expect("partitions");
+        // 50,000 spans (three chunks), every 1,000th trace with an error span.
+        let conn = partitions.open_for_write(0, 0).expect("partition");
+        conn.execute_batch("BEGIN").expect("begin");
+        for i in 0..50_000i64 {
+            conn.execute(
+                crate::store::writer::INSERT_SPAN,
+                params![
+                    format!("{:032x}", i / 2),
+                    format!("{:016x}", i + 1),
+                    None::<String>,
+                    "GET",
+                    "server",
+                    i,
+                    i + 1_000_000,
+                    if i % 2000 == 1 { "error" } else { "unset" },
+                    "",
+                    "{}",
+                    "",
+                    None::<i64>,
+                    "otlp",
+                    i >> crate::store::EPOCH_BITS
+                ],
+            )
+            .expect("span");
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+        drop(conn);
+        let now = 3 * 3600 * NANOS;
+        let retention = RetentionConfig {
+            raw_secs: 3600,
+            ..RetentionConfig::default()
+        };
+        {
+            let mut main = crate::store::open(dir.path()).expect("store");
+            // Two steps: the first chunk scanned, the archive left half done (a stop).
+            for _ in 0..2 {
+                step(&mut main, &partitions, None, &retention, now).expect("step");
+            }
+            assert_eq!(partitions.starts(), [0], "not finished yet");
+        }
+        let partitions = Partitions::open(dir.path(), config).expect("reopened");
+        let mut main = crate::store::open(dir.path()).expect("reopened store");
+        let mut steps = 0;
+        while !partitions.starts().is_empty() {
+            step(&mut main, &partitions, None, &retention, now).expect("step");
+            steps += 1;
+            assert!(steps < 20);
+        }
+        let kept: i64 = main
+            .query_row("SELECT count(DISTINCT trace_id) FROM spans", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        let spans: i64 = main
+            .query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
+            .expect("count");
+        let server: i64 = main
+            .query_row(
+                "SELECT coalesce(sum(count), 0) FROM rollups WHERE metric = 'server.duration'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("rollups");
+        assert_eq!((kept, spans), (25, 50), "each error trace whole, once");
+        assert_eq!(server, 50_000, "every span's latency rolled up once");
+        assert!(!partitions.path(0).exists());
+    }
+
+    #[test]
     fn the_size_cap_deletes_the_oldest_partitions_first_and_never_the_one_being_written() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = crate::store::open(dir.path()).expect("store");
