@@ -50,6 +50,10 @@ struct Cli {
     /// store nothing (the baseline that shows what durability costs). Never in production.
     #[arg(long)]
     bench_discard_writes: bool,
+    /// Benchmarks only: run the store's clock this many seconds ahead of the system's, so
+    /// stored data falls past its retention tiers and the retention pass runs under load.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    bench_clock_offset_secs: Option<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -183,6 +187,13 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     };
     let mut config =
         Config::load(cli.config.as_deref(), overrides).context("loading the configuration")?;
+    if let Some(offset) = cli.bench_clock_offset_secs {
+        tracing::warn!(
+            offset,
+            "--bench-clock-offset-secs: the store's clock is shifted (a benchmark)."
+        );
+        config.set_clock_offset_secs(offset);
+    }
     if cli.bench_discard_writes {
         tracing::warn!("--bench-discard-writes: every request is acknowledged and NOTHING is stored (a benchmark baseline).");
         config.set_discard_writes(true);

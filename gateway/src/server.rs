@@ -210,6 +210,10 @@ pub async fn run_with_listeners(
         partitions: config.partitions(),
         sample: config.sample().clone(),
         retention: config.retention(),
+        clock: match config.clock_offset_secs().saturating_mul(1_000_000_000) {
+            0 => Arc::new(crate::model::time::now_unix_nano),
+            offset => Arc::new(move || crate::model::time::now_unix_nano().saturating_add(offset)),
+        },
         ..store::writer::Extras::default()
     };
     let (store, writer) =

@@ -12,7 +12,9 @@ use crate::bodies::{self, Kind, Payload};
 use crate::http_client;
 use crate::prefill::{self, Filled};
 use crate::process::{self, Server};
-use crate::report::{self, EnrichmentRuns, Meta, PeakScenario, Report, SamplingRun, StoreRun};
+use crate::report::{
+    self, EnrichmentRuns, Meta, PeakScenario, Report, RetentionRun, SamplingRun, StoreRun,
+};
 use crate::scenario::{self, RunResult, Spec};
 
 /// Options of `rum-loadgen run`.
@@ -104,6 +106,8 @@ pub enum Section {
     Store,
     /// 20-event beacons and OTLP with tail sampling off and on.
     Sampling,
+    /// Latency at half load with and without the retention pass busy.
+    Retention,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -209,6 +213,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
+    let mut retention = Vec::new();
+    if args.only.contains(&Section::Retention) {
+        retention = retention_section(&bench, &beacon20).await?;
+    }
     let mut store = (Vec::new(), Vec::new());
     if args.only.contains(&Section::Store) && !store_sizes.is_empty() {
         store = store_section(&bench, &beacon20, &store_sizes).await?;
@@ -220,6 +228,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         peak,
         enrichment,
         sampling,
+        retention,
         store: store.0,
         store_skipped: store.1,
         total_runtime_s: total,
@@ -371,6 +380,79 @@ async fn sampling_section(
                 checks,
             });
         }
+    }
+    Ok(runs)
+}
+
+/// Events prefilled (over the week before now) for the retention comparison.
+const RETENTION_PREFILL_EVENTS: u64 = 300_000;
+
+/// The store clock 8 days ahead: every prefilled event is past the 7-day raw tier.
+const RETENTION_CLOCK_OFFSET: &str = "691200";
+
+/// A store prefilled with a week of events; then, on it, a gateway whose retention pass has
+/// nothing to do and one whose clock runs 8 days ahead (so the pass archives and deletes the
+/// whole week while the load runs), both at the same rate: half the first one's peak.
+async fn retention_section(
+    bench: &Bench,
+    beacon20: &Arc<Payload>,
+) -> anyhow::Result<Vec<RetentionRun>> {
+    println!("\n== Retention pass idle / busy (20-event beacons at half load)");
+    let dir = bench.work.join("retention");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let toml = config_toml(&dir, &bench.enrich_on)?;
+    let fill_dir = dir.clone();
+    let filled = tokio::task::spawn_blocking(move || -> anyhow::Result<prefill::Filled> {
+        let templates = prefill::templates(&toml, &fill_dir, Arc::new(bodies::beacon(100)), 42)?;
+        prefill::fill(&fill_dir, &templates, RETENTION_PREFILL_EVENTS)
+    })
+    .await
+    .context("prefill thread")??;
+    println!(
+        "  prefill: {} events over the week before now in {:.0} s",
+        filled.events_added, filled.seconds
+    );
+    let partitions = |dir: &Path| {
+        std::fs::read_dir(dir.join(gateway::store::partitions::DIR))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".sqlite"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut runs = Vec::new();
+    let mut rate = 0.0;
+    for (mode, args) in [
+        ("idle", vec![]),
+        (
+            "busy",
+            vec!["--bench-clock-offset-secs", RETENTION_CLOCK_OFFSET],
+        ),
+    ] {
+        let label = format!("retention-{mode}");
+        let before = partitions(&dir);
+        let gateway =
+            start_gateway_configured(bench, &label, &dir, &bench.enrich_on, &args, "").await?;
+        if mode == "idle" {
+            let closed =
+                scenario::closed_loop(&gateway.target(), Arc::clone(beacon20), bench.spec).await?;
+            print_run("retention idle", &closed);
+            rate = closed.req_per_s / 2.0;
+        }
+        let open =
+            scenario::open_loop(&gateway.target(), Arc::clone(beacon20), bench.spec, rate).await?;
+        print_run(&format!("retention {mode}"), &open);
+        let checks = finish_gateway(gateway, &dir, &[&open], true).await?;
+        let after = partitions(&dir);
+        println!("    partitions: {before} before, {after} after");
+        runs.push(RetentionRun {
+            mode,
+            half_load: open,
+            partitions_before: before,
+            partitions_after: after,
+            checks,
+        });
     }
     Ok(runs)
 }

@@ -478,6 +478,19 @@ fn insert(
             v.attributes,
         ])?;
     }
+    // Its session, as the gateway's journeys keep one (the retention pass goes by it).
+    if let Some(first) = rows.views.first() {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO sessions (session_id, start_unix_nano, end_unix_nano,
+                view_count, received_unix_nano) VALUES (?1, ?2, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            session,
+            first.start + shift,
+            rows.views.len() as i64,
+            received + shift
+        ])?;
+    }
     let mut vital_stmt = tx.prepare_cached(gateway::store::writer::UPSERT_VITAL)?;
     for v in &rows.vitals {
         vital_stmt.execute(params![

@@ -133,6 +133,18 @@ pub struct SamplingRun {
     pub checks: Checks,
 }
 
+/// One gateway of the retention comparison.
+#[derive(Debug, Serialize)]
+pub struct RetentionRun {
+    /// `idle` (nothing past a tier) or `busy` (the store clock 8 days ahead).
+    pub mode: &'static str,
+    pub half_load: RunResult,
+    /// Span partition files before and after the run.
+    pub partitions_before: usize,
+    pub partitions_after: usize,
+    pub checks: Checks,
+}
+
 #[derive(Debug, Serialize)]
 pub struct StoreRun {
     pub target_events: u64,
@@ -149,6 +161,7 @@ pub struct Report {
     pub peak: Vec<PeakScenario>,
     pub enrichment: Option<EnrichmentRuns>,
     pub sampling: Vec<SamplingRun>,
+    pub retention: Vec<RetentionRun>,
     pub store: Vec<StoreRun>,
     /// Store sizes not measured, and why.
     pub store_skipped: Vec<String>,
@@ -471,6 +484,43 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(
             s,
             "\nWith tail sampling on, every span is stored as it arrives and waits 10 s; then              the decision pass deletes the nine tenths of traces the ratio drops. A beacon's              fetch spans are each their own trace (the worst case: one decision per span); an              OTLP request holds 4 traces of 5 spans. The p99 is the acknowledgement's, at the              same request rate for both gateways."
+        );
+    }
+
+    if !report.retention.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Retention pass idle / busy (20-event beacons, open loop at the same rate)\n"
+        );
+        let _ = writeln!(
+            s,
+            "| retention pass | req/s | p50 / p99 / max ms | server CPU cores | partitions before → after | non-2xx |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+        for run in &report.retention {
+            let r = &run.half_load;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} / {} / {} | {:.2} | {} → {} | {} |",
+                run.mode,
+                count(r.req_per_s),
+                ms(r.latency.p50_ms),
+                ms(r.latency.p99_ms),
+                ms(r.latency.max_ms),
+                r.usage.cpu_cores,
+                run.partitions_before,
+                run.partitions_after,
+                errors(r),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nThe store is prefilled with a week of 100-event beacons (one span partition per \
+             day). *Idle*: a gateway on it whose retention pass finds nothing past a tier; \
+             *busy*: the same store under a gateway whose store clock runs 8 days ahead \
+             (`--bench-clock-offset-secs`), so the pass archives every partition (rolls up its \
+             latencies, keeps its error traces), rolls up and deletes the week's vitals and \
+             page views while the load runs. Both at half the idle gateway's peak."
         );
     }
 

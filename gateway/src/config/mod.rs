@@ -149,6 +149,8 @@ pub struct Config {
     dev_mode: bool,
     /// Benchmarks only (`--bench-discard-writes`): acknowledge without storing.
     discard_writes: bool,
+    /// Benchmarks only: the store clock's offset from the system clock, seconds.
+    clock_offset_secs: i64,
     enrich: EnrichConfig,
     export: crate::export::ExportConfig,
     scrub: ScrubConfig,
@@ -280,6 +282,7 @@ impl Config {
             apps,
             dev_mode,
             discard_writes: false,
+            clock_offset_secs: 0,
             enrich: file.enrich,
             export: file.export,
             scrub: file.scrub,
@@ -323,6 +326,12 @@ impl Config {
     /// no-op sink that shows what durability costs; `rum-gateway --bench-discard-writes`).
     pub fn discard_writes(&self) -> bool {
         self.discard_writes
+    }
+    pub fn clock_offset_secs(&self) -> i64 {
+        self.clock_offset_secs
+    }
+    pub fn set_clock_offset_secs(&mut self, secs: i64) {
+        self.clock_offset_secs = secs;
     }
     pub fn set_discard_writes(&mut self, discard: bool) {
         self.discard_writes = discard;

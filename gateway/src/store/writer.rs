@@ -704,7 +704,13 @@ fn run_indexer(
         let wait = match &tail {
             Some(_) => tail::PASS_EVERY,
             None => RETENTION_IDLE,
-        };
+        }
+        .min(
+            retention
+                .next
+                .saturating_duration_since(std::time::Instant::now()),
+        )
+        .max(Duration::from_millis(1));
         let first = match rx.recv_timeout(wait) {
             Ok(first) => Some(first),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
@@ -850,13 +856,16 @@ impl SpanIndex {
 }
 
 /// The retention pass (`super::retention`), run by the indexer between groups: a step at most
-/// every [`RETENTION_IDLE`] while nothing is due, one after every group while there is work.
+/// every [`RETENTION_IDLE`] while nothing is due, every [`RETENTION_PAUSE`] while there is work.
 struct RetentionPass {
     next: std::time::Instant,
 }
 
 /// How long the pass rests after a step that found nothing to do.
 const RETENTION_IDLE: Duration = Duration::from_secs(1);
+
+/// How long it rests between steps that did work.
+const RETENTION_PAUSE: Duration = Duration::from_millis(20);
 
 impl RetentionPass {
     fn run(&mut self, conn: &mut Connection, index: &mut SpanIndex, extras: &Extras) {
@@ -881,7 +890,8 @@ impl RetentionPass {
         }
         self.next = std::time::Instant::now()
             + match outcome {
-                Ok(retention::Step::Worked) => Duration::ZERO,
+                // A pause between steps: the pass takes a bounded share of the index's time.
+                Ok(retention::Step::Worked) => RETENTION_PAUSE,
                 Ok(retention::Step::Idle) => RETENTION_IDLE,
                 Err(error) => {
                     tracing::error!(%error, "A retention step failed; retrying.");
