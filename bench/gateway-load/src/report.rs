@@ -483,7 +483,11 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(
             s,
-            "\nWith tail sampling on, every span is stored as it arrives and waits 10 s; then              the decision pass deletes the nine tenths of traces the ratio drops. A beacon's              fetch spans are each their own trace (the worst case: one decision per span); an              OTLP request holds 4 traces of 5 spans. The p99 is the acknowledgement's, at the              same request rate for both gateways."
+            "\nWith tail sampling on, every span is stored as it arrives and waits 10 s; then \
+             the decision pass deletes the nine tenths of traces the ratio drops. A beacon's \
+             fetch spans are each their own trace (the worst case: one decision per span); an \
+             OTLP request holds 4 traces of 5 spans. The p99 is the acknowledgement's, at the \
+             same request rate for both gateways."
         );
     }
 
