@@ -155,6 +155,15 @@ test('the viewer lists the trace and renders its waterfall', async () => {
   assert.ok(demoPage && demoPage.vitals.LCP.count >= 1, 'the demo page is summarised');
   const cell = await page.$eval('#pages [data-p75="LCP"]', (td) => td.textContent);
   assert.match(cell, /\d+ ms/);
+  // The same vitals over a time range, from /api/vitals/quantiles (raw reports: the last 7 days).
+  const week = await gateway.api('/api/vitals/quantiles?metric=LCP&from_ms=' + (Date.now() - 7 * 86400000));
+  assert.equal(week.source, 'raw');
+  assert.ok(week.count >= 1);
+  await page.waitForSelector('#vitals-range [data-range-p75="LCP"][data-source]');
+  const ranged = await page.$eval('#vitals-range [data-range-p75="LCP"]', (td) => td.textContent);
+  const expected = (week.p75 < 10 ? week.p75.toFixed(2) : week.p75.toFixed(0)) + ' ms';
+  assert.ok(ranged.startsWith(expected), `the ranged p75 is the API's ${expected}: ${ranged}`);
+  assert.ok(ranged.includes('n=' + week.count), ranged);
   assert.ok((await page.$$('#page-views details')).length > 0, 'attribution shown with the page view vitals');
   await page.goto(gateway.admin + '/#/trace/' + withServer[0].trace_id);
   await page.waitForSelector('#waterfall .row');

@@ -59,9 +59,34 @@ function summaryCell(name, s) {
       el('span', { class: 'poor', style: { width: pct(s.poor) } })));
 }
 
+// p75 of each vital over a chosen range: raw reports inside the raw tier, the hourly rollups
+// before it (`/api/vitals/quantiles`), so ranges beyond the 7 days of raw data still answer.
+const RANGES = [['24 hours', 1], ['7 days', 7], ['30 days', 30], ['90 days', 90], ['400 days', 400]];
+
+function vitalsOverRange() {
+  const cells = el('tr');
+  const select = el('select', { id: 'vitals-range-select', 'aria-label': 'time range' },
+    ...RANGES.map(([label, days]) => el('option', { value: String(days) }, 'last ' + label)));
+  select.value = '7';
+  const load = async () => {
+    const from = Date.now() - Number(select.value) * 86400000;
+    const results = await Promise.all(VITALS.map((n) =>
+      api('/api/vitals/quantiles?' + new URLSearchParams({ metric: n, from_ms: String(Math.max(0, Math.round(from))) }))));
+    cells.replaceChildren(...results.map((q, i) => el('td', { 'data-range-p75': VITALS[i], 'data-source': q.source },
+      q.count === 0 ? '—' : (VITALS[i] === 'CLS' ? q.p75.toFixed(3) : fmtMs(q.p75)),
+      el('span', { class: 'muted' }, ` n=${q.count}${q.source === 'raw' ? '' : ' (' + q.source + ', ±' + (q.max_relative_error * 100).toFixed(1) + '%)'}`))));
+  };
+  select.addEventListener('change', () => { load().catch(() => {}); });
+  load().catch(() => {});
+  return el('div', { id: 'vitals-range' },
+    el('h2', null, 'All pages, p75 over ', select),
+    el('table', null, el('tr', null, ...VITALS.map((n) => el('th', null, n))), cells));
+}
+
 async function renderHome() {
   const [{ traces }, { page_views }, { pages }] = await Promise.all([api('/api/traces?limit=100'), api('/api/page_views?limit=50'), api('/api/pages')]);
   app.replaceChildren(
+    vitalsOverRange(),
     el('h2', null, 'Pages (p75 and good / needs improvement / poor)'),
     pages.length === 0 ? el('p', null, 'No page views yet.') : el('table', { id: 'pages' },
       el('tr', null, el('th', null, 'Path'), el('th', null, 'Views'), ...VITALS.map((n) => el('th', null, n))),
