@@ -18,7 +18,7 @@ fn ids(seed: u64) -> impl FnMut() -> u64 {
 #[tokio::test]
 async fn browser_and_backend_halves_of_a_trace_are_kept_or_dropped_together() {
     const TRACES: usize = 10_000;
-    const RATIO: f64 = 0.25;
+    const RATIO: f64 = 0.1;
     let clock = Clock::at(0);
     let gw = clock.gateway(&format!(
         "[[sample.rules]]\nenvironment = \"prod\"\nratio = {RATIO}\n"
