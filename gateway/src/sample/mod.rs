@@ -57,8 +57,11 @@ pub struct SampleConfig {
     pub max_waiting_traces: u64,
     /// Spans after which a waiting trace is decided early. Default 1,000.
     pub max_spans_per_trace: u64,
-    /// How long a decision is remembered for spans arriving late, in ms. Default 300,000.
+    /// How long a decision is remembered for spans arriving late, in ms. Default 60,000.
     pub remember_decisions_ms: u64,
+    /// Most decisions remembered (in memory, about 60 bytes each); past it the oldest are
+    /// forgotten early. Default 500,000.
+    pub max_remembered_decisions: u64,
     /// The adaptive ratio's tuning (rules with `target_traces_per_second`).
     pub adaptive: adaptive::AdaptiveConfig,
 }
@@ -75,7 +78,8 @@ impl Default for SampleConfig {
             drop: Vec::new(),
             max_waiting_traces: 100_000,
             max_spans_per_trace: 1_000,
-            remember_decisions_ms: 300_000,
+            remember_decisions_ms: 60_000,
+            max_remembered_decisions: 500_000,
             adaptive: adaptive::AdaptiveConfig::default(),
         }
     }

@@ -66,6 +66,7 @@ pub struct Outbox {
     /// whose traces are all decided, and leaves out the spans of dropped traces.
     held: Arc<std::sync::atomic::AtomicBool>,
     released: Arc<AtomicU64>,
+    decisions: Arc<std::sync::Mutex<Option<Arc<std::sync::Mutex<super::tail::Decisions>>>>>,
 }
 
 impl Outbox {
@@ -78,11 +79,14 @@ impl Outbox {
             exported: Arc::new(AtomicU64::new(0)),
             held: Arc::default(),
             released: Arc::new(AtomicU64::new(0)),
+            decisions: Arc::default(),
         }
     }
 
-    /// The writer, at start, when tail sampling runs: export waits for [`Outbox::release`].
-    pub fn hold(&self) {
+    /// The writer, at start, when tail sampling runs: export waits for [`Outbox::release`]
+    /// and follows `decisions`.
+    pub fn hold(&self, decisions: Arc<std::sync::Mutex<super::tail::Decisions>>) {
+        *self.decisions.lock().unwrap_or_else(|p| p.into_inner()) = Some(decisions);
         self.held.store(true, Ordering::Release);
     }
 
@@ -146,16 +150,6 @@ impl Outbox {
         self.exported.store(position, Ordering::Release);
         Ok(position)
     }
-}
-
-/// A read connection to `rum.sqlite` for the decisions.
-fn open_decisions(data_dir: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        data_dir.join(super::DB_FILE),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
 }
 
 fn position_path(data_dir: &Path) -> PathBuf {
@@ -257,21 +251,19 @@ pub struct ExportQueue {
     next_id: i64,
     position: u64,
     queued_bytes: u64,
-    /// With tail sampling: `rum.sqlite`, where the decisions are (`super::tail`).
-    decisions: Option<Connection>,
+    /// With tail sampling: the decisions (`super::tail`).
+    decisions: Option<Arc<std::sync::Mutex<super::tail::Decisions>>>,
 }
 
 impl ExportQueue {
     /// Starts after the position the writer loaded ([`Outbox::open_position`]).
     pub fn new(data_dir: &Path, outbox: &Outbox) -> ExportQueue {
         let position = outbox.exported();
-        let decisions = outbox.held().then(|| open_decisions(data_dir)).and_then(|c| match c {
-            Ok(conn) => Some(conn),
-            Err(error) => {
-                tracing::error!(%error, "Cannot read tail-sampling decisions; exporting every span.");
-                None
-            }
-        });
+        let decisions = outbox
+            .decisions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         ExportQueue {
             decisions,
             data_dir: data_dir.to_path_buf(),
@@ -360,12 +352,11 @@ impl ExportQueue {
                 .map(|payload| std::mem::take(&mut payload.bytes))
                 .unwrap_or_default();
             let mut items = p.items;
-            if let (Some(conn), Signal::Traces) = (&self.decisions, p.signal) {
-                // Spans of traces tail sampling dropped stay behind (a failed lookup keeps
-                // the span: re-sending is allowed, losing is not).
-                (payload, items) = super::tail::filter_trace_payload(payload, |trace| {
-                    super::tail::exported(conn, trace).unwrap_or(true)
-                });
+            if let (Some(decisions), Signal::Traces) = (&self.decisions, p.signal) {
+                // Spans of traces tail sampling dropped stay behind.
+                let decisions = decisions.lock().unwrap_or_else(|p| p.into_inner());
+                (payload, items) =
+                    super::tail::filter_trace_payload(payload, |trace| decisions.exported(trace));
                 if items == 0 {
                     // Every span was dropped: the entry is finished without a request.
                     entries.push(Entry {

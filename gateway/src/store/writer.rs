@@ -339,10 +339,10 @@ pub fn start_with(
         last_pass: std::time::Instant::now(),
         releases: std::collections::VecDeque::new(),
         hold_export: extras.outbox.is_some(),
-        waiting: 0,
     });
     if let Some(tail) = &mut tail {
-        tail.waiting = tail::waiting(&write_conn)?;
+        // What the last run left waiting, and the decisions it still remembers.
+        tail.index.load(&write_conn, (extras.clock)())?;
     }
     let (log, recovery) = Log::open(data_dir, replay_from)?;
     if let Some(outbox) = &extras.outbox {
@@ -391,7 +391,7 @@ pub fn start_with(
         if let Some(tail) = &mut tail {
             // Export waits for the decisions: what was indexed before this start is released
             // once every trace it can hold is decided.
-            outbox.hold();
+            outbox.hold(tail.index.decisions());
             let due = (extras.clock)().saturating_add(tail.index.wait_nanos());
             tail.releases.push_back((indexed, due));
         }
@@ -418,7 +418,7 @@ pub fn start_with(
             Some(_) => Some(Mutex::new(SamplingStatus {
                 decision_wait_ms: extras.sample.decision_wait_ms,
                 // Traces left waiting by the last run, until the first pass counts again.
-                waiting_traces: tail.as_ref().map_or(0, |t| t.waiting),
+                waiting_traces: tail.as_ref().map_or(0, |t| t.index.waiting()),
                 ..SamplingStatus::default()
             })),
             None => None,
@@ -946,13 +946,14 @@ fn index_group_keeping(
             continue;
         };
         let at = Positions { main_at, part_at };
-        let (late, new) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+        let late = std::cell::Cell::new(0);
+        let staged = tail::Staged::default();
         let ctx = tail.as_ref().map(|t| TailCtx {
             index: &t.index,
             now,
             partition: target,
             late: &late,
-            new: &new,
+            staged: &staged,
         });
         match commit_group(conn, &mut part.conn, &run, last, at, ctx) {
             Ok(outcomes) => {
@@ -960,7 +961,7 @@ fn index_group_keeping(
                 index.main_at = index.main_at.max(last);
                 if let Some(tail) = tail.as_mut() {
                     extras.telemetry.add(Counter::SpansSampledOut, late.get());
-                    tail.waiting += new.get();
+                    tail.index.apply(staged.take());
                     if tail.hold_export {
                         let due = now.saturating_add(tail.index.wait_nanos());
                         tail.releases.push_back((last, due));
@@ -1032,7 +1033,7 @@ fn commit_group(
             tracing::warn!(%error, batches = run.len(), "Index group failed; retrying batch by batch.");
             if let Some(ctx) = tail {
                 ctx.late.set(0);
-                ctx.new.set(0);
+                ctx.staged.borrow_mut().clear();
             }
             commit_each(conn, part, run, last, at, tail)
         }
@@ -1143,8 +1144,8 @@ struct TailCtx<'a> {
     now: i64,
     partition: i64,
     late: &'a std::cell::Cell<u64>,
-    /// Traces that started waiting.
-    new: &'a std::cell::Cell<u64>,
+    /// The run's observations, applied once it commits.
+    staged: &'a tail::Staged,
 }
 
 /// Tail sampling's part of the indexer (`super::tail`).
@@ -1156,8 +1157,6 @@ struct Tail {
     releases: std::collections::VecDeque<(u64, i64)>,
     /// Whether an exporter reads the log (and so waits for the releases).
     hold_export: bool,
-    /// Traces waiting for their decision (counted once at start, then kept up to date).
-    waiting: u64,
 }
 
 /// Decides every trace whose window has passed (`super::tail`): a dropped trace's spans are
@@ -1173,7 +1172,7 @@ fn decide_pass(
     tail.last_pass = std::time::Instant::now();
     let now = (extras.clock)();
     let waiting = loop {
-        let due = tail.index.due(conn, now, tail.waiting)?;
+        let due = tail.index.due(now);
         let decided: Vec<_> = due
             .due
             .iter()
@@ -1198,8 +1197,9 @@ fn decide_pass(
             deleted += delete_in_partition(index, partition, &traces)?;
         }
         let tx = conn.transaction()?;
-        tail.index.record(&tx, &decided, now)?;
+        let remembered = tail.index.record(&tx, &decided, now)?;
         tx.commit()?;
+        tail.index.remember(remembered);
         let telemetry = &extras.telemetry;
         telemetry.add(Counter::SpansSampledOut, deleted);
         for (d, decision) in &decided {
@@ -1208,9 +1208,8 @@ fn decide_pass(
                 telemetry.add(Counter::EarlyDecisions(early), 1);
             }
         }
-        tail.waiting = tail.waiting.saturating_sub(decided.len() as u64);
         if due.complete {
-            break tail.waiting;
+            break tail.index.waiting();
         }
     };
     let mut released = None;
@@ -1300,7 +1299,7 @@ fn insert_batch(
                 epoch,
             };
             ctx.index
-                .observe(tx, batch, ctx.now, place, into.main, ctx.new)?
+                .observe(tx, batch, ctx.now, place, into.main, ctx.staged)?
         }
         _ => std::collections::HashMap::new(),
     };
