@@ -169,6 +169,32 @@ pub struct Figure {
 }
 
 impl Figure {
+    /// Both sides, the test's result and the verdict it gives.
+    fn tested(
+        figure: FigureKind,
+        name: Option<String>,
+        unit: &'static str,
+        baseline: Side,
+        candidate: Side,
+        test: Test,
+        result: Option<stats::TestResult>,
+    ) -> Figure {
+        let (verdict, reason) = verdict(baseline.n, candidate.n, result);
+        Figure {
+            figure,
+            name,
+            unit,
+            difference: Difference::of(&baseline, &candidate),
+            baseline,
+            candidate,
+            verdict,
+            test,
+            p_value: result.map(|r| r.p_value),
+            z: result.map(|r| r.z),
+            reason,
+        }
+    }
+
     /// `vital LCP`, `fetch_latency GET /api/cart`, `error_rate`.
     pub fn label(&self) -> String {
         match &self.name {
@@ -235,20 +261,7 @@ fn distribution(
 ) -> Figure {
     let (b, c) = (distribution_side(baseline), distribution_side(candidate));
     let result = mann_whitney_u(baseline, candidate).map(|m| m.test);
-    let (verdict, reason) = verdict(b.n, c.n, result);
-    Figure {
-        figure,
-        name,
-        unit,
-        difference: Difference::of(&b, &c),
-        baseline: b,
-        candidate: c,
-        verdict,
-        test: Test::MannWhitneyU,
-        p_value: result.map(|r| r.p_value),
-        z: result.map(|r| r.z),
-        reason,
-    }
+    Figure::tested(figure, name, unit, b, c, Test::MannWhitneyU, result)
 }
 
 fn rate_side(events: u64, n: u64) -> Side {
@@ -263,25 +276,12 @@ fn rate_side(events: u64, n: u64) -> Side {
 fn proportion(figure: FigureKind, name: Option<String>, b: Side, c: Side) -> Figure {
     let (be, ce) = (b.events.unwrap_or(0), c.events.unwrap_or(0));
     let result = two_proportion_z(be, b.n, ce, c.n);
-    let (verdict, reason) = verdict(b.n, c.n, result);
     let unit = if figure == FigureKind::ErrorRate {
         "errors per 1,000 page views"
     } else {
         "share"
     };
-    Figure {
-        figure,
-        name,
-        unit,
-        difference: Difference::of(&b, &c),
-        baseline: b,
-        candidate: c,
-        verdict,
-        test: Test::TwoProportionZ,
-        p_value: result.map(|r| r.p_value),
-        z: result.map(|r| r.z),
-        reason,
-    }
+    Figure::tested(figure, name, unit, b, c, Test::TwoProportionZ, result)
 }
 
 fn error_rate_side(s: &ReleaseSamples) -> Side {

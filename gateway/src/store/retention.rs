@@ -343,12 +343,10 @@ fn archive_chunk(conn: &mut Connection, start: i64, window_end: i64) -> Result<b
 
 /// A span's route for rollups: its `http.route` or `url.path`, or the path of its `url.full`.
 fn route_of(text: &str) -> String {
-    match text.split_once("://") {
-        Some((_, rest)) => {
-            let path = rest.find('/').map_or("/", |i| &rest[i..]);
-            path.split(['?', '#']).next().unwrap_or("/").to_string()
-        }
-        None => text.to_string(),
+    if text.contains("://") {
+        crate::model::time::url_path(text).to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -464,14 +462,9 @@ fn error_step(conn: &mut Connection, cutoff: i64) -> Result<Step, StoreError> {
             })?;
         for trace in &traces {
             if let (Some(low), Some(high)) = (low, high) {
-                let mut spans =
-                    tx.prepare_cached("DELETE FROM spans WHERE epoch = ?1 AND trace_id = ?2")?;
-                for epoch in low..=high {
-                    deleted += spans.execute(params![epoch, trace])?;
-                }
+                deleted += super::tail::delete_spans(&tx, trace, low..=high)? as usize;
             }
             for statement in [
-                "DELETE FROM span_extras WHERE trace_id = ?1",
                 "DELETE FROM trace_starts WHERE trace_id = ?1",
                 "DELETE FROM kept_traces WHERE trace_id = ?1",
             ] {

@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
+use crate::model::time::url_path;
 
 pub(crate) const SCHEMA: &str = r#"
 -- Hourly histograms (store/rollups.rs), kept past the raw tier.
@@ -208,13 +209,6 @@ impl Rollup {
         }
         Ok(())
     }
-}
-
-/// The path of a URL (what a page without a view name is rolled up by).
-fn url_path(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = rest.find('/').map_or("/", |i| &rest[i..]);
-    path.split(['?', '#']).next().unwrap_or("/")
 }
 
 /// Rolls up the vitals received in `[from, to)` (nanoseconds), by page view: the page's

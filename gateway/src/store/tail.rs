@@ -599,15 +599,26 @@ pub(crate) fn delete_trace(
     epochs: std::ops::RangeInclusive<i64>,
     first_start: i64,
 ) -> Result<u64, StoreError> {
+    let deleted = delete_spans(part, trace_id, epochs)?;
+    part.prepare_cached("DELETE FROM trace_starts WHERE start_unix_nano = ?1 AND trace_id = ?2")?
+        .execute(params![first_start, trace_id])?;
+    Ok(deleted)
+}
+
+/// Deletes a trace's spans in the given epochs of `conn`'s `spans` (one index seek each), with
+/// their events and links; returns the spans deleted.
+pub(crate) fn delete_spans(
+    conn: &Connection,
+    trace_id: &str,
+    epochs: std::ops::RangeInclusive<i64>,
+) -> Result<u64, StoreError> {
     let mut deleted = 0u64;
-    let mut spans = part.prepare_cached("DELETE FROM spans WHERE epoch = ?1 AND trace_id = ?2")?;
+    let mut spans = conn.prepare_cached("DELETE FROM spans WHERE epoch = ?1 AND trace_id = ?2")?;
     for epoch in epochs {
         deleted += spans.execute(params![epoch, trace_id])? as u64;
     }
-    part.prepare_cached("DELETE FROM span_extras WHERE trace_id = ?1")?
+    conn.prepare_cached("DELETE FROM span_extras WHERE trace_id = ?1")?
         .execute([trace_id])?;
-    part.prepare_cached("DELETE FROM trace_starts WHERE start_unix_nano = ?1 AND trace_id = ?2")?
-        .execute(params![first_start, trace_id])?;
     Ok(deleted)
 }
 
