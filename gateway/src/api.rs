@@ -3,7 +3,9 @@
 //! timeline, error groups and their occurrences, source map uploads, releases and their
 //! comparison ([`releases`]), and health.
 
+mod pages;
 mod releases;
+mod traces;
 
 use std::sync::Arc;
 
@@ -19,9 +21,7 @@ use serde_json::json;
 
 use crate::errors::sourcemap::UploadError;
 use crate::errors::SourceMaps;
-use crate::model::attr::PAGE_VIEW_ID;
 use crate::model::time::now_unix_nano;
-use crate::model::TraceId;
 use crate::store::errors::ErrorFilter;
 use crate::store::{self, StoreError, StoreHandle};
 
@@ -62,10 +62,12 @@ pub fn router(store: StoreHandle, maps: Option<Arc<SourceMaps>>) -> Router {
     }
     router
         .route("/healthz", get(healthz))
-        .route("/api/traces", get(list_traces))
-        .route("/api/traces/{trace_id}", get(get_trace))
-        .route("/api/page_views", get(list_page_views))
-        .route("/api/pages", get(list_pages))
+        .route("/api/traces", get(traces::list))
+        .route("/api/traces/{trace_id}", get(traces::get))
+        .route("/api/page_views", get(pages::list_views))
+        .route("/api/page_views/{page_view_id}", get(pages::get_view))
+        .route("/api/pages", get(pages::list))
+        .route("/api/pages/series", get(pages::series))
         .route("/api/sessions", get(list_sessions))
         .route("/api/sessions/{session_id}", get(get_session))
         .route("/api/errors", get(list_errors))
@@ -91,6 +93,8 @@ enum ApiError {
     NotFound,
     #[error("no session with that id")]
     NoSession,
+    #[error("no page view with that id")]
+    NoPageView,
     #[error("no error group with that fingerprint")]
     NoErrorGroup,
     #[error("{0}")]
@@ -115,6 +119,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotFound
             | ApiError::NoSession
+            | ApiError::NoPageView
             | ApiError::NoErrorGroup
             | ApiError::NoRelease(_)
             | ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -148,6 +153,19 @@ impl IntoResponse for ApiError {
 #[derive(Deserialize)]
 struct ListQuery {
     limit: Option<u32>,
+}
+
+/// Longest text a filter parameter may hold.
+const MAX_PARAM_CHARS: usize = 1024;
+
+/// A text filter: absent or empty is None; too long is refused.
+fn text_param(value: Option<String>, field: &'static str) -> Result<Option<String>, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > MAX_PARAM_CHARS => Err(ApiError::BadQuery(format!(
+            "{field} must be at most {MAX_PARAM_CHARS} characters"
+        ))),
+        v => Ok(v),
+    }
 }
 
 impl ListQuery {
@@ -231,65 +249,6 @@ async fn get_sampling(State(store): State<StoreHandle>) -> Json<serde_json::Valu
         Some(status) => json!({ "tail_sampling": true, "status": status }),
         None => json!({ "tail_sampling": false }),
     })
-}
-
-async fn list_traces(
-    State(store): State<StoreHandle>,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, ApiError> {
-    let limit = q.limit()?;
-    let traces = store
-        .read(move |conn| store::recent_traces(conn, limit))
-        .await?;
-    Ok(Json(json!({ "traces": traces })).into_response())
-}
-
-async fn get_trace(
-    State(store): State<StoreHandle>,
-    Path(trace_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let trace_id = TraceId::from_hex(&trace_id)
-        .ok_or(ApiError::BadRequest("trace id must be 32 hex digits"))?
-        .to_string();
-    let (spans, page_view) = store
-        .read(move |conn| {
-            let spans = store::trace_spans(conn, &trace_id)?;
-            // The page view the trace's browser spans belong to, with its vitals.
-            let view_id = spans
-                .iter()
-                .find_map(|s| s.attributes.get(PAGE_VIEW_ID)?.as_str().map(String::from));
-            let view = match view_id {
-                Some(id) => store::page_view(conn, &id)?,
-                None => None,
-            };
-            Ok((spans, view))
-        })
-        .await?;
-    if spans.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    let trace_id = spans.first().map(|s| s.trace_id.clone());
-    Ok(
-        Json(json!({ "trace_id": trace_id, "spans": spans, "page_view": page_view }))
-            .into_response(),
-    )
-}
-
-async fn list_page_views(
-    State(store): State<StoreHandle>,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, ApiError> {
-    let limit = q.limit()?;
-    let views = store
-        .read(move |conn| store::recent_page_views(conn, limit))
-        .await?;
-    Ok(Json(json!({ "page_views": views })).into_response())
-}
-
-/// Per URL path: p75 of each vital and the share of each rating.
-async fn list_pages(State(store): State<StoreHandle>) -> Result<Response, ApiError> {
-    let pages = store.read(store::summary::pages).await?;
-    Ok(Json(json!({ "pages": pages })).into_response())
 }
 
 async fn list_sessions(

@@ -8,12 +8,13 @@
 pub mod errors;
 pub mod log;
 pub mod outbox;
+pub mod pages;
 pub mod partitions;
 pub mod releases;
 pub mod retention;
 pub mod rollups;
+pub mod search;
 pub mod sessions;
-pub mod summary;
 pub mod tail;
 pub mod writer;
 
@@ -169,11 +170,13 @@ pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(POSITION_TABLE)?;
     conn.execute_batch(SPAN_TABLES)?;
+    conn.execute_batch(search::TRACE_INDEX_TABLE)?;
     conn.execute_batch(sessions::SESSION_SPANS_TABLE)?;
     open_page_views_table(&conn)?;
     add_column(&conn, "vitals", "attribution", "TEXT NOT NULL DEFAULT '{}'")?;
     open_spans_table(&conn)?;
     migrate_traces_to_trace_starts(&conn)?;
+    search::backfill(&conn)?;
     conn.execute_batch(sessions::SCHEMA)?;
     add_column(
         &conn,
@@ -366,18 +369,6 @@ fn add_column(
     Ok(())
 }
 
-/// A trace in the recent-traces list.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct TraceSummary {
-    pub trace_id: String,
-    pub root_name: Option<String>,
-    pub root_service: Option<String>,
-    /// Unix nanoseconds, as a decimal string (as OTLP/JSON writes 64-bit integers).
-    pub start_time_unix_nano: String,
-    pub end_time_unix_nano: String,
-    pub span_count: i64,
-}
-
 #[derive(Debug, Serialize, PartialEq)]
 pub struct SpanStatus {
     pub code: String,
@@ -421,6 +412,10 @@ pub struct StoredPageView {
     pub page_view_id: String,
     pub session_id: String,
     pub url: String,
+    /// The view's name (`rum.setView`), empty when it has none.
+    pub name: String,
+    /// The page the view counts under in `/api/pages`: its name, else its URL's path.
+    pub page: String,
     pub referrer: String,
     pub navigation_type: String,
     pub start_time_unix_nano: String,
@@ -429,76 +424,6 @@ pub struct StoredPageView {
     pub attributes: Value,
     /// The latest report of each vital, keyed by name (LCP, INP, CLS, FCP, TTFB).
     pub vitals: serde_json::Map<String, Value>,
-}
-
-/// The traces whose first span was indexed most recently by its start time, newest first,
-/// each summed over its spans (count, first start, last end, and the first root span's name
-/// and service).
-pub fn recent_traces(conn: &Connection, limit: u32) -> Result<Vec<TraceSummary>, StoreError> {
-    let sources = partitions::sources(conn)?;
-    // Each partition's newest first, then merged: every arm reads `limit` rows of its index.
-    let ids: Vec<String> = conn
-        .prepare_cached(&format!(
-            "SELECT trace_id FROM ({}) ORDER BY start_unix_nano DESC, part DESC, row DESC LIMIT ?1",
-            partitions::union_all(
-                &sources,
-                "SELECT * FROM (SELECT trace_id, start_unix_nano, '{s}' AS part, rowid AS row
-                 FROM {s}.trace_starts ORDER BY start_unix_nano DESC, rowid DESC LIMIT ?1)"
-            )
-        ))?
-        .query_map(params![limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut summary = conn.prepare_cached(&format!(
-        "SELECT count(DISTINCT span_id), min(start_unix_nano), max(end_unix_nano) FROM ({})",
-        partitions::union_all(
-            &sources,
-            "SELECT span_id, start_unix_nano, end_unix_nano FROM {s}.spans
-             WHERE epoch IN {epochs} AND trace_id = ?1"
-        )
-    ))?;
-    let mut root = conn.prepare_cached(&format!(
-        "SELECT name, service FROM ({}) ORDER BY start_unix_nano LIMIT 1",
-        partitions::union_all(
-            &sources,
-            "SELECT s.name,
-                json_extract(coalesce(r.attributes, nullif(s.resource, '')), '$.\"service.name\"')
-                    AS service,
-                s.start_unix_nano
-             FROM {s}.spans s LEFT JOIN main.resources r ON r.resource_hash = s.resource_hash
-             WHERE s.epoch IN {epochs} AND s.trace_id = ?1 AND s.parent_span_id IS NULL"
-        )
-    ))?;
-    let mut traces = Vec::with_capacity(ids.len());
-    let mut seen = std::collections::HashSet::new();
-    for trace_id in ids {
-        // Listed twice when its spans came more than an epoch apart.
-        if !seen.insert(trace_id.clone()) {
-            continue;
-        }
-        let (span_count, start, end): (i64, Option<i64>, Option<i64>) =
-            summary.query_row(params![trace_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let (Some(start), Some(end)) = (start, end) else {
-            continue;
-        };
-        let (root_name, root_service) = root
-            .query_row(params![trace_id], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                ))
-            })
-            .optional()?
-            .unwrap_or((None, None));
-        traces.push(TraceSummary {
-            trace_id,
-            root_name,
-            root_service,
-            start_time_unix_nano: start.to_string(),
-            end_time_unix_nano: end.to_string(),
-            span_count,
-        });
-    }
-    Ok(traces)
 }
 
 /// Every span of a trace, ordered by start time.
@@ -560,22 +485,6 @@ pub fn trace_spans(conn: &Connection, trace_id: &str) -> Result<Vec<StoredSpan>,
     Ok(spans)
 }
 
-pub fn recent_page_views(conn: &Connection, limit: u32) -> Result<Vec<StoredPageView>, StoreError> {
-    let ids: Vec<String> = conn
-        .prepare_cached(
-            "SELECT page_view_id FROM page_views ORDER BY start_unix_nano DESC LIMIT ?1",
-        )?
-        .query_map(params![limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut views = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(view) = page_view(conn, &id)? {
-            views.push(view);
-        }
-    }
-    Ok(views)
-}
-
 pub fn page_view(
     conn: &Connection,
     page_view_id: &str,
@@ -583,7 +492,7 @@ pub fn page_view(
     let view = conn
         .prepare_cached(
             "SELECT page_view_id, session_id, url, referrer, navigation_type, start_unix_nano, resource,
-                    attributes
+                    attributes, name
              FROM page_views WHERE page_view_id = ?1",
         )?
         .query_row(params![page_view_id], |r| {
@@ -591,7 +500,9 @@ pub fn page_view(
                 StoredPageView {
                     page_view_id: r.get(0)?,
                     session_id: r.get(1)?,
+                    page: pages::page_key(&r.get::<_, String>(8)?, &r.get::<_, String>(2)?),
                     url: r.get(2)?,
+                    name: r.get(8)?,
                     referrer: r.get(3)?,
                     navigation_type: r.get(4)?,
                     start_time_unix_nano: r.get::<_, i64>(5)?.to_string(),

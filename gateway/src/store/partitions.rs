@@ -93,9 +93,10 @@ pub fn schema(start: i64) -> String {
 /// Tables of one partition file (the same as `main`'s of the same names).
 fn partition_schema() -> String {
     format!(
-        "{}{}{}{}",
+        "{}{}{}{}{}",
         super::SPANS_TABLE,
         super::SPAN_TABLES,
+        super::search::TRACE_INDEX_TABLE,
         super::sessions::SESSION_SPANS_TABLE,
         super::POSITION_TABLE
     )

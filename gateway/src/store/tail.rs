@@ -613,12 +613,14 @@ pub(crate) fn delete_spans(
     epochs: std::ops::RangeInclusive<i64>,
 ) -> Result<u64, StoreError> {
     let mut deleted = 0u64;
+    let epochs_again = epochs.clone();
     let mut spans = conn.prepare_cached("DELETE FROM spans WHERE epoch = ?1 AND trace_id = ?2")?;
     for epoch in epochs {
         deleted += spans.execute(params![epoch, trace_id])? as u64;
     }
     conn.prepare_cached("DELETE FROM span_extras WHERE trace_id = ?1")?
         .execute([trace_id])?;
+    super::search::delete_trace_rows(conn, trace_id, epochs_again)?;
     Ok(deleted)
 }
 

@@ -31,6 +31,7 @@ use super::log::Log;
 use super::outbox::Outbox;
 use super::partitions::{PartitionConfig, Partitions};
 use super::retention::{self, RetentionConfig};
+use super::search::{SpanFacts, TraceIndexRows};
 use super::sessions::{Journeys, UPDATE_PAGE_VIEW};
 use super::tail::{self, Fate, Place, TailIndex};
 use super::{open, StoreError};
@@ -325,6 +326,7 @@ pub fn start_with(
     write_conn.pragma_update(None, "cache_size", -WRITER_PAGE_CACHE_KIB)?;
     let position = indexed_position(&write_conn)?;
     let partitions = Arc::new(Partitions::open(data_dir, extras.partitions)?);
+    super::search::upgrade_partitions(&partitions)?;
     // rum.sqlite commits before the partition: only the newest partition can be behind it.
     let replay_from = match partitions.newest() {
         Some(newest) => partitions
@@ -1306,6 +1308,7 @@ fn insert_batch(
     // A batch's spans nearly always share one resource: look it up once per run of equal ones.
     let mut last: Option<(&crate::model::Attributes, StoredResource)> = None;
     let mut journeys = Journeys::default();
+    let mut searchable = TraceIndexRows::default();
     for span in &batch.spans {
         if fates.get(&span.trace_id) == Some(&Fate::Dropped) {
             if let Some(ctx) = tail {
@@ -1325,7 +1328,14 @@ fn insert_batch(
         // store: its spans are not counted into the sessions again.)
         if into.part && insert_span(part, span, &resource)? {
             journeys.span(part, span)?;
+            searchable.add(&span.trace_id.to_string(), &SpanFacts::of(span));
         }
+    }
+    if !searchable.is_empty() {
+        let epoch: i64 = part
+            .prepare_cached("SELECT coalesce(max(rowid), 0) >> ?1 FROM spans")?
+            .query_row(params![super::EPOCH_BITS], |r| r.get(0))?;
+        searchable.write(part, epoch)?;
     }
     if !into.main {
         return Ok(());
@@ -1659,6 +1669,18 @@ mod tests {
         spans.into_iter().map(|s| s.resource).collect()
     }
 
+    /// Every trace, newest first, as `GET /api/traces` lists them without filters.
+    fn search_all(read: &Connection, limit: u32) -> Vec<super::super::search::TraceHit> {
+        let query = super::super::search::TraceQuery {
+            to: i64::MAX,
+            limit,
+            ..Default::default()
+        };
+        super::super::search::search(read, &query)
+            .expect("search")
+            .0
+    }
+
     #[test]
     fn recent_traces_are_summed_over_their_spans_newest_first_and_a_retry_counts_once() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1681,7 +1703,7 @@ mod tests {
         // The same batches again (a retried request): nothing is counted twice.
         commit(&mut conn, &group(batches));
         let read = reader(dir.path());
-        let traces = super::super::recent_traces(&read, 10).expect("read");
+        let traces = search_all(&read, 10);
         let summary: Vec<_> = traces
             .iter()
             .map(|t| {
@@ -1716,9 +1738,11 @@ mod tests {
                 ),
             ]
         );
+        assert_eq!(search_all(&read, 1).len(), 1);
+        // The root's service, and the child's: both sides of the trace.
         assert_eq!(
-            super::super::recent_traces(&read, 1).expect("read").len(),
-            1
+            traces[1].services,
+            vec!["shop-web".to_string(), "shop-backend".to_string()]
         );
     }
 
@@ -1750,13 +1774,15 @@ mod tests {
         let read = reader(dir.path());
         let spans = super::super::trace_spans(&read, &trace_id).expect("read");
         assert_eq!(spans.len(), 1);
-        let traces = super::super::recent_traces(&read, 10).expect("read");
+        // Listed once; its span count counts the far copy too (the search index is appended
+        // per stored span, docs/api.md).
+        let traces = search_all(&read, 10);
         let listed: Vec<_> = traces
             .iter()
             .filter(|t| t.trace_id == trace_id)
             .map(|t| t.span_count)
             .collect();
-        assert_eq!(listed, vec![1]);
+        assert_eq!(listed.len(), 1);
         // Within reach (this epoch or the one before), a retry is not stored again.
         commit(&mut conn, &group(vec![batch(1, "first")]));
         let copies: i64 = conn

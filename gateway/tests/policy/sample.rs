@@ -306,6 +306,17 @@ async fn slow_traces_are_kept_and_health_checks_dropped() {
     clock.decide_all(&gw).await;
     let kept: Vec<String> = traces_of(&gw).into_keys().collect();
     assert_eq!(kept, [hex::encode([1u8; 16]), hex::encode([4u8; 16])]);
+    // The trace search lists the kept ones only: a dropped trace's search rows go with it.
+    let (status, body) = common::get(&gw.admin, "/api/traces").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut listed: Vec<String> = body["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .map(|t| t["trace_id"].as_str().expect("id").to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, kept);
 }
 
 /// The caps: a trace reaching `max_spans_per_trace` is decided at once, and past
