@@ -33,11 +33,8 @@ async function get(path, params) {
 
 const id = (s) => encodeURIComponent(s);
 
-/** What `GET /api/traces` filters on: the traces search's form and hash use the same names. */
-export const TRACE_FILTERS = ['service', 'name', 'url', 'status', 'min_ms', 'max_ms', 'from_ms', 'to_ms',
-  'session_id', 'user_id', 'page', 'page_view_id'];
-
-// Traces
+// Traces: `filters` are the API's names (service, name, url, status, min_ms, max_ms, from_ms,
+// to_ms, session_id, user_id, page, page_view_id, limit, cursor), as the search's hash has them.
 export const traces = (filters) => get('/api/traces', filters);
 export const trace = (traceId) => get('/api/traces/' + id(traceId));
 

@@ -89,7 +89,6 @@ export function hashOf(path, params) {
 // Each href is built from an id that matched its format, never from a beacon's text as is.
 
 export const TRACE_ID = /^[0-9a-f]{32}$/;
-export const SPAN_ID = /^[0-9a-f]{16}$/;
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const PAGE_VIEW_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const FINGERPRINT = /^[0-9a-f]{32}$/;
