@@ -5,6 +5,7 @@
 //!   rum-loadgen run [--gateway-bin PATH] [--out bench/results] [--duration-secs 10] …
 //!   rum-loadgen load --addr 127.0.0.1:4318 [--pid PID] [--payload beacon-20] [--rate R]
 //!   rum-loadgen soak [--duration-secs 600]
+//!   rum-loadgen viewer [--events 1000000]
 //!
 //! Run from the repository root after `cargo build --release -p gateway -p gateway-load`.
 
@@ -18,6 +19,7 @@ mod report;
 mod retention;
 mod scenario;
 mod soak;
+mod viewer;
 
 use std::net::SocketAddr;
 
@@ -51,6 +53,9 @@ enum Command {
     /// What deleting a day costs: a week prefilled, the oldest day's span partition deleted
     /// as a file, against the same rows deleted by `DELETE`.
     Retention(retention::RetentionArgs),
+    /// How fast the viewer's pages answer: a week of 1 million events prefilled, each page's
+    /// admin API requests timed.
+    Viewer(viewer::ViewerArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -108,5 +113,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Load(args) => load(args).await,
         Command::Soak(args) => soak::soak(args).await,
         Command::Retention(args) => retention::retention(args).await,
+        Command::Viewer(args) => viewer::viewer(args).await,
     }
 }

@@ -24,6 +24,7 @@ use gateway::model::attr::{PAGE_VIEW_ID, SESSION_ID};
 use gateway::model::Batch;
 use gateway::server::OfflineIngest;
 use gateway::store::partitions::{PartitionConfig, Partitions};
+use gateway::store::search::{SpanFacts, TraceIndexRows};
 use gateway::wire::beacon_v1;
 use rusqlite::params;
 use serde_json::Value;
@@ -48,6 +49,9 @@ struct SpanRow {
     resource: String,
     resource_hash: i64,
     source: &'static str,
+    /// The template's attributes and resource, for its trace search row.
+    attribute_map: gateway::model::Attributes,
+    resource_map: gateway::model::Attributes,
 }
 
 struct ViewRow {
@@ -158,6 +162,8 @@ fn serialize(batch: Batch) -> anyhow::Result<Rows> {
             "template ids not found"
         );
         spans.push(SpanRow {
+            attribute_map: span.attributes.clone(),
+            resource_map: span.resource.clone(),
             resource_hash: gateway::store::writer::resource_hash(&serde_json::to_string(
                 &span.resource,
             )?),
@@ -442,11 +448,28 @@ fn insert(
     let mut trace_stmt = part.prepare_cached(gateway::store::writer::INSERT_TRACE_START)?;
     let mut epoch_stmt = part.prepare_cached(gateway::store::writer::NEXT_EPOCH)?;
     let (mut with_view, mut attributes) = (String::new(), String::new());
+    let mut searchable = TraceIndexRows::default();
+    let mut epoch = 0;
     for (j, span) in rows.spans.iter().enumerate() {
         // The beacon's spans are fetch spans: each a root of its own trace.
         let trace_id = ids.spread32(slot.batch * per_batch + j as u64, slot.batches * per_batch);
         patched(&span.attributes, &span.view_at, &view, &mut with_view);
         patched(&with_view, &span.session_at, &session, &mut attributes);
+        epoch =
+            epoch_stmt.query_row(params![gateway::store::EPOCH_BITS], |r| r.get::<_, i64>(0))?;
+        let mut facts = SpanFacts::from_parts(
+            &span.name,
+            span.kind,
+            true,
+            (span.start + shift, span.end + shift),
+            span.status == "error",
+            span.source == "browser",
+            &span.attribute_map,
+            &span.resource_map,
+        );
+        facts.page_view_id = Some(&view);
+        facts.session_id = Some(&session);
+        searchable.add(&trace_id, &facts);
         span_stmt.execute(params![
             trace_id,
             ids.hex16(),
@@ -461,10 +484,11 @@ fn insert(
             "",
             span.resource_hash,
             span.source,
-            epoch_stmt.query_row(params![gateway::store::EPOCH_BITS], |r| r.get::<_, i64>(0))?,
+            epoch,
         ])?;
         trace_stmt.execute(params![trace_id, span.start + shift])?;
     }
+    searchable.write(part, epoch)?;
     let mut view_stmt = tx.prepare_cached(gateway::store::writer::INSERT_PAGE_VIEW)?;
     for v in &rows.views {
         view_stmt.execute(params![

@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS trace_index (
 );
 CREATE INDEX IF NOT EXISTS trace_index_by_start ON trace_index (start_unix_nano);
 CREATE INDEX IF NOT EXISTS trace_index_by_id ON trace_index (epoch, trace_id);
+-- A session's traces (and through it a page view's and a user's), and the traces with an
+-- error: partial indexes, so backend-only rows and error-free rows add no entries.
+CREATE INDEX IF NOT EXISTS trace_index_by_session ON trace_index (session_id, start_unix_nano)
+    WHERE session_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS trace_index_errors ON trace_index (start_unix_nano) WHERE errors > 0;
 "#;
 
 /// Most distinct values a row keeps per set, and most bytes per set: a trace of thousands of
@@ -456,7 +461,216 @@ fn index_sources(conn: &Connection) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
-/// The traces matching `q`, newest first, and the cursor of the next page when there is one.
+/// Most page views whose traces a search seeks through the session index; with more, it
+/// streams every row and checks the page views on each merged trace.
+const MAX_VIEWS_TO_SEEK: usize = 100;
+
+/// One trace merged over all its rows.
+#[derive(Debug, Default)]
+struct Merged {
+    start: i64,
+    end: i64,
+    spans: i64,
+    errors: i64,
+    browser: i64,
+    services: Vec<String>,
+    names: String,
+    urls: String,
+    root: Option<(i64, Option<String>, Option<String>, Option<String>)>,
+    root_url: Option<String>,
+    root_route: Option<String>,
+    url: Option<String>,
+    route: Option<String>,
+    session_id: Option<String>,
+    user_id: Option<String>,
+    page_view_id: Option<String>,
+    session_ids: Vec<String>,
+    user_ids: Vec<String>,
+    page_view_ids: Vec<String>,
+}
+
+/// Reads every row of one trace (one index seek per epoch of each source) and merges them.
+fn merge(conn: &Connection, sources: &[String], trace_id: &str) -> Result<Merged, StoreError> {
+    let sql = format!(
+        "SELECT * FROM ({})",
+        partitions::union_all(
+            sources,
+            "SELECT start_unix_nano, end_unix_nano, spans, errors, browser_spans, services,
+                    names, urls, root_start, root_name, root_service, root_kind, url, route,
+                    session_id, user_id, page_view_id
+             FROM {s}.trace_index
+             WHERE epoch IN (WITH RECURSIVE e(n) AS (
+                     SELECT min(epoch) FROM {s}.trace_index
+                     UNION ALL SELECT n + 1 FROM e
+                        WHERE n < (SELECT max(epoch) FROM {s}.trace_index))
+                   SELECT n FROM e WHERE n IS NOT NULL)
+               AND trace_id = ?1"
+        )
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([trace_id])?;
+    let mut m = Merged {
+        start: i64::MAX,
+        end: i64::MIN,
+        ..Merged::default()
+    };
+    let push = |list: &mut Vec<String>, value: Option<String>| {
+        if let Some(v) = value {
+            if !list.contains(&v) {
+                list.push(v);
+            }
+        }
+    };
+    while let Some(r) = rows.next()? {
+        m.start = m.start.min(r.get(0)?);
+        m.end = m.end.max(r.get(1)?);
+        m.spans += r.get::<_, i64>(2)?;
+        m.errors += r.get::<_, i64>(3)?;
+        m.browser += r.get::<_, i64>(4)?;
+        for service in r.get::<_, String>(5)?.split('\n').filter(|s| !s.is_empty()) {
+            push(&mut m.services, Some(service.to_string()));
+        }
+        m.names
+            .push_str(&r.get::<_, String>(6)?.to_ascii_lowercase());
+        m.urls
+            .push_str(&r.get::<_, String>(7)?.to_ascii_lowercase());
+        let (url, route): (Option<String>, Option<String>) = (r.get(12)?, r.get(13)?);
+        if let Some(root_start) = r.get::<_, Option<i64>>(8)? {
+            if m.root.as_ref().is_none_or(|(s, ..)| root_start < *s) {
+                m.root = Some((root_start, r.get(9)?, r.get(10)?, r.get(11)?));
+                m.root_url = url.clone();
+                m.root_route = route.clone();
+            }
+        }
+        m.url = m.url.take().or(url);
+        m.route = m.route.take().or(route);
+        push(&mut m.session_ids, r.get(14)?);
+        push(&mut m.user_ids, r.get(15)?);
+        push(&mut m.page_view_ids, r.get(16)?);
+    }
+    m.session_id = m.session_ids.first().cloned();
+    m.user_id = m.user_ids.first().cloned();
+    m.page_view_id = m.page_view_ids.first().cloned();
+    Ok(m)
+}
+
+impl Merged {
+    /// Whether the merged trace passes every filter of `q`.
+    fn matches(
+        &self,
+        q: &TraceQuery,
+        lower_name: Option<&str>,
+        lower_url: Option<&str>,
+        views: Option<&std::collections::HashSet<&str>>,
+    ) -> bool {
+        let duration = self.end - self.start;
+        q.service.as_ref().is_none_or(|s| self.services.contains(s))
+            && lower_name.is_none_or(|n| self.names.contains(n))
+            && lower_url.is_none_or(|u| self.urls.contains(u))
+            && q.error.is_none_or(|e| (self.errors > 0) == e)
+            && q.min_duration.is_none_or(|d| duration >= d)
+            && q.max_duration.is_none_or(|d| duration <= d)
+            && q.session_id
+                .as_ref()
+                .is_none_or(|s| self.session_ids.contains(s))
+            && q.user_id.as_ref().is_none_or(|u| self.user_ids.contains(u))
+            && views.is_none_or(|ids| {
+                self.page_view_ids
+                    .iter()
+                    .any(|id| ids.contains(id.as_str()))
+            })
+    }
+
+    fn hit(self, trace_id: String) -> TraceHit {
+        let (root_name, root_service, root_kind) = match self.root {
+            Some((_, name, service, kind)) => (name, service, kind),
+            None => (None, None, None),
+        };
+        // The root's service first, then the others as their rows came.
+        let mut services = self.services;
+        if let Some(at) = services
+            .iter()
+            .position(|s| Some(s) == root_service.as_ref())
+        {
+            let root = services.remove(at);
+            services.insert(0, root);
+        }
+        TraceHit {
+            trace_id,
+            start_time_unix_nano: self.start.to_string(),
+            end_time_unix_nano: self.end.to_string(),
+            duration_ms: (self.end - self.start) as f64 / 1e6,
+            span_count: self.spans,
+            error_count: self.errors,
+            root_name,
+            root_service,
+            root_kind,
+            // The root's URL and route describe the trace best.
+            url: self.root_url.or(self.url),
+            route: self.root_route.or(self.route),
+            services,
+            browser: self.browser > 0,
+            backend: self.spans > self.browser,
+            session_id: self.session_id,
+            user_id: self.user_id,
+            page_view_id: self.page_view_id,
+        }
+    }
+}
+
+/// The one row-level condition a search streams its candidates by: the most selective of its
+/// filters that a single row can satisfy (the others are checked on the merged trace, since
+/// the service may be on one span and the session on another).
+fn candidate_condition(q: &TraceQuery) -> (&'static str, Option<String>) {
+    // Many page views (a popular page's) are better checked on the merged traces.
+    if let Some(ids) = q
+        .page_view_ids
+        .as_ref()
+        .filter(|ids| ids.len() <= MAX_VIEWS_TO_SEEK)
+    {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        return (
+            "session_id IN (SELECT session_id FROM main.page_views
+                WHERE page_view_id IN (SELECT value FROM json_each(?3)))
+             AND page_view_id IN (SELECT value FROM json_each(?3))",
+            Some(json),
+        );
+    }
+    if let Some(session) = &q.session_id {
+        return ("session_id = ?3", Some(session.clone()));
+    }
+    if let Some(user) = &q.user_id {
+        return (
+            "session_id IN (SELECT session_id FROM main.sessions WHERE user_id = ?3)
+             AND user_id = ?3",
+            Some(user.clone()),
+        );
+    }
+    if q.error == Some(true) {
+        return ("errors > 0 AND ?3 IS NULL", None);
+    }
+    if let Some(url) = &q.url {
+        return ("instr(lower(urls), ?3) > 0", Some(url.to_ascii_lowercase()));
+    }
+    if let Some(name) = &q.name {
+        return (
+            "instr(lower(names), ?3) > 0",
+            Some(name.to_ascii_lowercase()),
+        );
+    }
+    if let Some(service) = &q.service {
+        return ("instr(services, ?3) > 0", Some(format!("\n{service}\n")));
+    }
+    ("?3 IS NULL", None)
+}
+
+/// The traces matching `q`, newest first by their first span's start, and the cursor of the
+/// next page when there is one.
+///
+/// Rows satisfying the most selective single-row condition stream newest first (by their
+/// start: an upper bound of their trace's start); each new trace is merged over all its rows
+/// and checked against every filter. The stream stops once `limit + 1` traces matched and the
+/// next row starts before the last of them: no later trace can sort before it.
 pub fn search(
     conn: &Connection,
     q: &TraceQuery,
@@ -465,152 +679,67 @@ pub fn search(
     if sources.is_empty() {
         return Ok((Vec::new(), None));
     }
+    let (condition, value) = candidate_condition(q);
     let sql = format!(
-        "SELECT trace_id, min(start_unix_nano), max(end_unix_nano), sum(spans), sum(errors),
-                sum(browser_spans)
-         FROM ({})
-         GROUP BY trace_id
-         HAVING (?3 IS NULL OR max(instr(services, ?3)) > 0)
-            AND (?4 IS NULL OR max(instr(lower(names), ?4)) > 0)
-            AND (?5 IS NULL OR max(instr(lower(urls), ?5)) > 0)
-            AND (?6 IS NULL OR (sum(errors) > 0) = ?6)
-            AND (?7 IS NULL OR max(end_unix_nano) - min(start_unix_nano) >= ?7)
-            AND (?8 IS NULL OR max(end_unix_nano) - min(start_unix_nano) <= ?8)
-            AND (?9 IS NULL OR max(session_id = ?9))
-            AND (?10 IS NULL OR max(user_id = ?10))
-            AND (?11 IS NULL OR max(page_view_id IN (SELECT value FROM json_each(?11))))
-            AND (?12 IS NULL OR min(start_unix_nano) < ?12
-                 OR (min(start_unix_nano) = ?12 AND trace_id < ?13))
-         ORDER BY 2 DESC, 1 DESC
-         LIMIT ?14",
+        "SELECT trace_id, start_unix_nano FROM ({}) ORDER BY start_unix_nano DESC",
         partitions::union_all(
             &sources,
-            "SELECT trace_id, start_unix_nano, end_unix_nano, spans, errors, browser_spans,
-                    services, names, urls, session_id, user_id, page_view_id
-             FROM {s}.trace_index WHERE start_unix_nano BETWEEN ?1 AND ?2"
+            &format!(
+                "SELECT trace_id, start_unix_nano FROM {{s}}.trace_index
+                 WHERE start_unix_nano BETWEEN ?1 AND ?2 AND {condition}"
+            )
         )
     );
-    let page_views = q
+    let lower_name = q.name.as_ref().map(|s| s.to_ascii_lowercase());
+    let lower_url = q.url.as_ref().map(|s| s.to_ascii_lowercase());
+    let views: Option<std::collections::HashSet<&str>> = q
         .page_view_ids
         .as_ref()
-        .map(serde_json::to_string)
-        .transpose()?;
-    let lower = |s: &Option<String>| s.as_ref().map(|s| s.to_ascii_lowercase());
+        .map(|ids| ids.iter().map(String::as_str).collect());
+    let want = q.limit as usize + 1;
     let mut stmt = conn.prepare_cached(&sql)?;
-    let found = stmt
-        .query_map(
-            params![
-                q.from,
-                q.to,
-                q.service.as_ref().map(|s| format!("\n{s}\n")),
-                lower(&q.name),
-                lower(&q.url),
-                q.error,
-                q.min_duration,
-                q.max_duration,
-                q.session_id,
-                q.user_id,
-                page_views,
-                q.after.as_ref().map(|c| c.start),
-                q.after.as_ref().map(|c| c.trace_id.as_str()),
-                i64::from(q.limit) + 1,
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            },
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = found.len() > q.limit as usize;
-    let mut hits = Vec::with_capacity(found.len().min(q.limit as usize));
-    for (trace_id, start, end, spans, errors, browser) in found.into_iter().take(q.limit as usize) {
-        let mut hit = TraceHit {
-            trace_id,
-            start_time_unix_nano: start.to_string(),
-            end_time_unix_nano: end.to_string(),
-            duration_ms: (end - start) as f64 / 1e6,
-            span_count: spans,
-            error_count: errors,
-            root_name: None,
-            root_service: None,
-            root_kind: None,
-            url: None,
-            route: None,
-            services: Vec::new(),
-            browser: browser > 0,
-            backend: spans > browser,
-            session_id: None,
-            user_id: None,
-            page_view_id: None,
-        };
-        details(conn, &sources, &mut hit, start, end)?;
-        hits.push(hit);
-    }
-    let next = if more {
-        hits.last().map(|h| Cursor {
-            start: h.start_time_unix_nano.parse().unwrap_or(0),
-            trace_id: h.trace_id.clone(),
-        })
-    } else {
-        None
-    };
-    Ok((hits, next))
-}
-
-/// Fills a hit's root, URL, route, services, session, user and page view from its rows (those
-/// starting within the trace's extent).
-fn details(
-    conn: &Connection,
-    sources: &[String],
-    hit: &mut TraceHit,
-    start: i64,
-    end: i64,
-) -> Result<(), StoreError> {
-    let sql = format!(
-        "SELECT * FROM ({}) ORDER BY root_start IS NULL, root_start",
-        partitions::union_all(
-            sources,
-            "SELECT root_start, root_name, root_service, root_kind, url, route, services,
-                    session_id, user_id, page_view_id
-             FROM {s}.trace_index WHERE start_unix_nano BETWEEN ?2 AND ?3 AND trace_id = ?1"
-        )
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![hit.trace_id, start, end])?;
-    let mut root_url = None;
-    let mut root_route = None;
+    let mut rows = stmt.query(params![q.from, q.to, value])?;
+    let mut seen = std::collections::HashSet::new();
+    // Matches, sorted newest first: (start, trace id, merged).
+    let mut hits: Vec<(i64, String, Merged)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let root_start: Option<i64> = r.get(0)?;
-        let url: Option<String> = r.get(4)?;
-        let route: Option<String> = r.get(5)?;
-        if root_start.is_some() && hit.root_name.is_none() {
-            hit.root_name = r.get(1)?;
-            hit.root_service = r.get(2)?;
-            hit.root_kind = r.get(3)?;
-            root_url = url.clone();
-            root_route = route.clone();
+        let (trace_id, row_start): (String, i64) = (r.get(0)?, r.get(1)?);
+        if hits.len() >= want && row_start < hits[want - 1].0 {
+            break;
         }
-        hit.url = hit.url.take().or(url);
-        hit.route = hit.route.take().or(route);
-        for service in r.get::<_, String>(6)?.split('\n').filter(|s| !s.is_empty()) {
-            if !hit.services.iter().any(|s| s == service) {
-                hit.services.push(service.to_string());
+        if !seen.insert(trace_id.clone()) {
+            continue;
+        }
+        let merged = merge(conn, &sources, &trace_id)?;
+        if !merged.matches(
+            q,
+            lower_name.as_deref(),
+            lower_url.as_deref(),
+            views.as_ref(),
+        ) {
+            continue;
+        }
+        if let Some(c) = &q.after {
+            if (merged.start, trace_id.as_str()) >= (c.start, c.trace_id.as_str()) {
+                continue;
             }
         }
-        hit.session_id = hit.session_id.take().or(r.get(7)?);
-        hit.user_id = hit.user_id.take().or(r.get(8)?);
-        hit.page_view_id = hit.page_view_id.take().or(r.get(9)?);
+        let at = hits
+            .partition_point(|(s, id, _)| (*s, id.as_str()) > (merged.start, trace_id.as_str()));
+        hits.insert(at, (merged.start, trace_id, merged));
+        hits.truncate(want);
     }
-    // The root's URL and route describe the trace best.
-    hit.url = root_url.or(hit.url.take());
-    hit.route = root_route.or(hit.route.take());
-    Ok(())
+    let more = hits.len() > q.limit as usize;
+    hits.truncate(q.limit as usize);
+    let next = more
+        .then(|| {
+            hits.last().map(|(start, id, _)| Cursor {
+                start: *start,
+                trace_id: id.clone(),
+            })
+        })
+        .flatten();
+    Ok((hits.into_iter().map(|(_, id, m)| m.hit(id)).collect(), next))
 }
 
 /// Gives every partition file a `trace_index`, built from its spans when it is new there
@@ -640,4 +769,155 @@ pub(crate) fn upgrade_partitions(partitions: &partitions::Partitions) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(start: i64, view: &'a str, session: &'a str, service: &'a str) -> SpanFacts<'a> {
+        SpanFacts {
+            name: "HTTP GET",
+            kind: "client",
+            root: true,
+            start,
+            end: start + 10,
+            error: false,
+            browser: true,
+            service: Some(service),
+            url: None,
+            path: None,
+            route: None,
+            session_id: Some(session),
+            user_id: None,
+            page_view_id: Some(view),
+        }
+    }
+
+    fn query(limit: u32) -> TraceQuery {
+        TraceQuery {
+            to: i64::MAX,
+            limit,
+            ..TraceQuery::default()
+        }
+    }
+
+    /// 150 traces, one per page view, started at 1000 + i; trace 0 also has a later backend
+    /// batch.
+    fn store() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = crate::store::open(dir.path()).expect("store");
+        for i in 0..150i64 {
+            let mut rows = TraceIndexRows::default();
+            let (view, session) = (format!("v{i:03}"), format!("s{}", i % 3));
+            rows.add(
+                &format!("{i:032x}"),
+                &facts(1000 + i, &view, &session, "web"),
+            );
+            rows.write(&conn, 0).expect("write");
+            conn.execute(
+                crate::store::writer::INSERT_PAGE_VIEW,
+                params![
+                    view,
+                    session,
+                    "http://a.test/",
+                    "",
+                    "navigate",
+                    1000 + i,
+                    "{}",
+                    "{}"
+                ],
+            )
+            .expect("page view");
+        }
+        let mut later = TraceIndexRows::default();
+        let mut backend = facts(5000, "", "", "api");
+        (
+            backend.root,
+            backend.browser,
+            backend.session_id,
+            backend.page_view_id,
+        ) = (false, false, None, None);
+        later.add(&format!("{:032x}", 0), &backend);
+        later.write(&conn, 0).expect("write");
+        (dir, conn)
+    }
+
+    fn ids(hits: &[TraceHit]) -> Vec<i64> {
+        hits.iter()
+            .map(|h| i64::from_str_radix(&h.trace_id, 16).expect("hex"))
+            .collect()
+    }
+
+    #[test]
+    fn cursor_pages_list_every_trace_once_newest_first_by_its_first_row() {
+        let (_dir, conn) = store();
+        let mut all = Vec::new();
+        let mut q = query(40);
+        loop {
+            let (hits, next) = search(&conn, &q).expect("search");
+            all.extend(ids(&hits));
+            match next {
+                Some(cursor) => q.after = Some(cursor),
+                None => break,
+            }
+        }
+        // Trace 0's later row (5000) streams first, but it sorts by its start (1000): last.
+        assert_eq!(all, (0..150).rev().collect::<Vec<_>>());
+        let (first, _) = search(&conn, &query(1)).expect("search");
+        assert_eq!(ids(&first), vec![149]);
+        let (zero, _) = search(
+            &conn,
+            &TraceQuery {
+                service: Some("api".into()),
+                ..query(10)
+            },
+        )
+        .expect("search");
+        assert_eq!(zero[0].span_count, 2);
+        assert_eq!(zero[0].services, vec!["web", "api"]);
+        assert_eq!(zero[0].end_time_unix_nano, "5010");
+    }
+
+    #[test]
+    fn many_page_views_are_checked_on_the_merged_traces_and_few_are_sought() {
+        let (_dir, conn) = store();
+        let many: Vec<String> = (0..150)
+            .filter(|i| *i != 7)
+            .map(|i| format!("v{i:03}"))
+            .collect();
+        assert!(many.len() > MAX_VIEWS_TO_SEEK);
+        let (hits, _) = search(
+            &conn,
+            &TraceQuery {
+                page_view_ids: Some(many),
+                ..query(1000)
+            },
+        )
+        .expect("search");
+        assert_eq!(
+            ids(&hits),
+            (0..150).rev().filter(|i| *i != 7).collect::<Vec<_>>()
+        );
+        let (one, _) = search(
+            &conn,
+            &TraceQuery {
+                page_view_ids: Some(vec!["v007".into()]),
+                session_id: Some("s1".into()),
+                ..query(10)
+            },
+        )
+        .expect("search");
+        assert_eq!(ids(&one), vec![7]);
+        let (none, _) = search(
+            &conn,
+            &TraceQuery {
+                page_view_ids: Some(vec!["v007".into()]),
+                session_id: Some("s2".into()),
+                ..query(10)
+            },
+        )
+        .expect("search");
+        assert!(none.is_empty(), "the session filter still applies");
+    }
 }
