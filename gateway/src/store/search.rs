@@ -465,6 +465,9 @@ fn index_sources(conn: &Connection) -> Result<Vec<String>, StoreError> {
 /// streams every row and checks the page views on each merged trace.
 const MAX_VIEWS_TO_SEEK: usize = 100;
 
+/// A trace's earliest root span: its start, name, service and kind.
+type Root = (i64, Option<String>, Option<String>, Option<String>);
+
 /// One trace merged over all its rows.
 #[derive(Debug, Default)]
 struct Merged {
@@ -476,7 +479,7 @@ struct Merged {
     services: Vec<String>,
     names: String,
     urls: String,
-    root: Option<(i64, Option<String>, Option<String>, Option<String>)>,
+    root: Option<Root>,
     root_url: Option<String>,
     root_route: Option<String>,
     url: Option<String>,
