@@ -15,6 +15,8 @@ import * as compare from '/js/pages/compare.js';
 const app = document.getElementById('app');
 const status = document.getElementById('status');
 
+// The pages: #/ and #/traces?…, #/trace/{trace_id}, #/pages?…, #/page_view/{id}, #/sessions,
+// #/session/{id}, #/errors, #/error/{fingerprint}, #/releases?service=…, #/compare?….
 // [hash pattern, page module, navigation entry]. The first match wins; anything else is the
 // traces search. Ids are matched by their format here, so a page gets a well-formed one.
 const ROUTES = [
