@@ -14,16 +14,11 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
-/// The viewer's entry module, also served at `/viewer.js`: the single script's path before
-/// the viewer was split into modules (its imports are absolute, so it loads from either).
-const APP_JS: &str = include_str!("../viewer/js/app.js");
-
 /// Every file the viewer loads: path → (content, content type).
 const ASSETS: &[(&str, &str, &str)] = &[
     ("/", include_str!("../viewer/index.html"), HTML),
     ("/viewer.css", include_str!("../viewer/viewer.css"), CSS),
-    ("/viewer.js", APP_JS, JS),
-    ("/js/app.js", APP_JS, JS),
+    ("/js/app.js", include_str!("../viewer/js/app.js"), JS),
     ("/js/api.js", include_str!("../viewer/js/api.js"), JS),
     ("/js/dom.js", include_str!("../viewer/js/dom.js"), JS),
     ("/js/range.js", include_str!("../viewer/js/range.js"), JS),
@@ -170,10 +165,7 @@ mod tests {
     /// The viewer's own scripts never parse data as HTML or code.
     #[test]
     fn no_html_or_eval_sinks() {
-        for (path, body, _) in ASSETS
-            .iter()
-            .filter(|(p, _, _)| p.starts_with("/js/") || *p == "/viewer.js")
-        {
+        for (path, body, _) in ASSETS.iter().filter(|(p, _, _)| p.starts_with("/js/")) {
             for sink in [
                 "innerHTML",
                 "outerHTML",
