@@ -445,7 +445,10 @@ fn insert(
     let session = ids.hex32();
     let per_batch = rows.spans.len() as u64;
     let mut span_stmt = part.prepare_cached(gateway::store::writer::INSERT_SPAN)?;
-    let mut trace_stmt = part.prepare_cached(gateway::store::writer::INSERT_TRACE_START)?;
+    let mut timeline_stmt = part.prepare_cached(
+        "INSERT OR IGNORE INTO session_spans (session_id, start_unix_nano, trace_id, span_id,
+            category) VALUES (?1, ?2, ?3, ?4, 'fetch')",
+    )?;
     let mut epoch_stmt = part.prepare_cached(gateway::store::writer::NEXT_EPOCH)?;
     let (mut with_view, mut attributes) = (String::new(), String::new());
     let mut searchable = TraceIndexRows::default();
@@ -470,9 +473,10 @@ fn insert(
         facts.page_view_id = Some(&view);
         facts.session_id = Some(&session);
         searchable.add(&trace_id, &facts);
+        let span_id = ids.hex16();
         span_stmt.execute(params![
             trace_id,
-            ids.hex16(),
+            span_id,
             Option::<String>::None,
             span.name,
             span.kind,
@@ -486,7 +490,8 @@ fn insert(
             span.source,
             epoch,
         ])?;
-        trace_stmt.execute(params![trace_id, span.start + shift])?;
+        // The session's timeline index, as the gateway's journeys keep it for fetch spans.
+        timeline_stmt.execute(params![session, span.start + shift, trace_id, span_id])?;
     }
     searchable.write(part, epoch)?;
     let mut view_stmt = tx.prepare_cached(gateway::store::writer::INSERT_PAGE_VIEW)?;

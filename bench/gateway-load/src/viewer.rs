@@ -178,6 +178,14 @@ async fn pages(admin: SocketAddr) -> anyhow::Result<Vec<(&'static str, Vec<Strin
             vec![format!("/api/traces?limit=50&{last_day}&min_ms=100")],
         ),
         (
+            "traces, all time, name matches none",
+            vec!["/api/traces?limit=50&name=no-such-span".into()],
+        ),
+        (
+            "traces, 24 h, duration matches none",
+            vec![format!("/api/traces?limit=50&{last_day}&min_ms=86400000")],
+        ),
+        (
             "traces, all time, session",
             vec![format!("/api/traces?limit=50&session_id={session}")],
         ),

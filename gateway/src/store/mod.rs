@@ -95,9 +95,9 @@ CREATE TABLE IF NOT EXISTS span_extras (
     PRIMARY KEY (trace_id, span_id)
 ) WITHOUT ROWID;
 
--- Each trace once, when its first span is indexed: the recent-traces list reads it newest
--- first and sums the trace's spans through spans_by_id. Appended, never updated (a row kept up
--- to date per span was a write to a random page for every span).
+-- Each trace once, when its first span was indexed: what the recent-traces list read before
+-- trace search (`trace_index`, store/search.rs). No longer written; the rows of stores from
+-- before are deleted with their traces by tail sampling and retention.
 CREATE TABLE IF NOT EXISTS trace_starts (
     trace_id        TEXT NOT NULL,
     start_unix_nano INTEGER NOT NULL

@@ -45,10 +45,9 @@ CREATE TABLE IF NOT EXISTS trace_index (
 );
 CREATE INDEX IF NOT EXISTS trace_index_by_start ON trace_index (start_unix_nano);
 CREATE INDEX IF NOT EXISTS trace_index_by_id ON trace_index (epoch, trace_id);
--- A session's traces (and through it a page view's and a user's), and the traces with an
--- error: partial indexes, so backend-only rows and error-free rows add no entries.
-CREATE INDEX IF NOT EXISTS trace_index_by_session ON trace_index (session_id, start_unix_nano)
-    WHERE session_id IS NOT NULL;
+-- The traces with an error: a partial index, so error-free rows add no entries. (A session's
+-- traces are found through session_spans, which the journeys keep anyway.)
+DROP INDEX IF EXISTS trace_index_by_session;
 CREATE INDEX IF NOT EXISTS trace_index_errors ON trace_index (start_unix_nano) WHERE errors > 0;
 "#;
 
@@ -621,10 +620,14 @@ impl Merged {
     }
 }
 
-/// The one row-level condition a search streams its candidates by: the most selective of its
-/// filters that a single row can satisfy (the others are checked on the merged trace, since
-/// the service may be on one span and the session on another).
-fn candidate_condition(q: &TraceQuery) -> (&'static str, Option<String>) {
+/// Where a search streams its candidates from: the rows satisfying the most selective of its
+/// filters that a single row can (the others are checked on the merged trace, since the
+/// service may be on one span and the session on another). Session, user and page view
+/// filters read the session's timeline index (`session_spans`: its actions, route changes,
+/// fetches and page loads, the roots of its browser traces), the rest `trace_index`.
+fn candidates(q: &TraceQuery) -> (&'static str, &'static str, Option<String>) {
+    const SESSIONS: &str = "session_spans";
+    const INDEX: &str = "trace_index";
     // Many page views (a popular page's) are better checked on the merged traces.
     if let Some(ids) = q
         .page_view_ids
@@ -633,45 +636,54 @@ fn candidate_condition(q: &TraceQuery) -> (&'static str, Option<String>) {
     {
         let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         return (
+            SESSIONS,
             "session_id IN (SELECT session_id FROM main.page_views
-                WHERE page_view_id IN (SELECT value FROM json_each(?3)))
-             AND page_view_id IN (SELECT value FROM json_each(?3))",
+                WHERE page_view_id IN (SELECT value FROM json_each(?3)))",
             Some(json),
         );
     }
     if let Some(session) = &q.session_id {
-        return ("session_id = ?3", Some(session.clone()));
+        return (SESSIONS, "session_id = ?3", Some(session.clone()));
     }
     if let Some(user) = &q.user_id {
         return (
-            "session_id IN (SELECT session_id FROM main.sessions WHERE user_id = ?3)
-             AND user_id = ?3",
+            SESSIONS,
+            "session_id IN (SELECT session_id FROM main.sessions WHERE user_id = ?3)",
             Some(user.clone()),
         );
     }
     if q.error == Some(true) {
-        return ("errors > 0 AND ?3 IS NULL", None);
+        return (INDEX, "errors > 0 AND ?3 IS NULL", None);
     }
     if let Some(url) = &q.url {
-        return ("instr(lower(urls), ?3) > 0", Some(url.to_ascii_lowercase()));
+        return (
+            INDEX,
+            "instr(lower(urls), ?3) > 0",
+            Some(url.to_ascii_lowercase()),
+        );
     }
     if let Some(name) = &q.name {
         return (
+            INDEX,
             "instr(lower(names), ?3) > 0",
             Some(name.to_ascii_lowercase()),
         );
     }
     if let Some(service) = &q.service {
-        return ("instr(services, ?3) > 0", Some(format!("\n{service}\n")));
+        return (
+            INDEX,
+            "instr(services, ?3) > 0",
+            Some(format!("\n{service}\n")),
+        );
     }
-    ("?3 IS NULL", None)
+    (INDEX, "?3 IS NULL", None)
 }
 
 /// The traces matching `q`, newest first by their first span's start, and the cursor of the
 /// next page when there is one.
 ///
-/// Rows satisfying the most selective single-row condition stream newest first (by their
-/// start: an upper bound of their trace's start); each new trace is merged over all its rows
+/// Rows satisfying the most selective single-row condition ([`candidates`]) stream newest first
+/// (by their start: an upper bound of their trace's start); each new trace is merged over all its rows
 /// and checked against every filter. The stream stops once `limit + 1` traces matched and the
 /// next row starts before the last of them: no later trace can sort before it.
 pub fn search(
@@ -682,13 +694,13 @@ pub fn search(
     if sources.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let (condition, value) = candidate_condition(q);
+    let (table, condition, value) = candidates(q);
     let sql = format!(
         "SELECT trace_id, start_unix_nano FROM ({}) ORDER BY start_unix_nano DESC",
         partitions::union_all(
             &sources,
             &format!(
-                "SELECT trace_id, start_unix_nano FROM {{s}}.trace_index
+                "SELECT trace_id, start_unix_nano FROM {{s}}.{table}
                  WHERE start_unix_nano BETWEEN ?1 AND ?2 AND {condition}"
             )
         )
@@ -832,6 +844,12 @@ mod tests {
                 ],
             )
             .expect("page view");
+            conn.execute(
+                "INSERT INTO session_spans (session_id, start_unix_nano, trace_id, span_id,
+                    category) VALUES (?1, ?2, ?3, 'b7ad6b7169203331', 'fetch')",
+                params![session, 1000 + i, format!("{i:032x}")],
+            )
+            .expect("timeline");
         }
         let mut later = TraceIndexRows::default();
         let mut backend = facts(5000, "", "", "api");

@@ -1371,9 +1371,6 @@ pub const NEXT_EPOCH: &str = "SELECT (coalesce(max(rowid), 0) + 1) >> ?1 FROM sp
 /// `?2` is one of them (1); -1 when neither. Two epochs: the pages a new span's entry goes to.
 pub const SPAN_SEEN: &str = "SELECT coalesce(max(span_id = ?2), -1) FROM spans
     WHERE epoch IN (?3, ?3 - 1) AND trace_id = ?1";
-/// A trace's first stored span: the trace, for the recent-traces list.
-pub const INSERT_TRACE_START: &str =
-    "INSERT INTO trace_starts (trace_id, start_unix_nano) VALUES (?1, ?2)";
 /// A page view; every beacon of a view repeats it: the first one stored keeps its URL, start,
 /// type and referrer, and the writer then merges the journey fields (`sessions::UPDATE_PAGE_VIEW`).
 pub const INSERT_PAGE_VIEW: &str =
@@ -1470,10 +1467,6 @@ fn insert_span(
     }
     if !span.events.is_empty() || !span.links.is_empty() {
         insert_extras(tx, span, &trace_id)?;
-    }
-    if seen == -1 {
-        tx.prepare_cached(INSERT_TRACE_START)?
-            .execute(params![trace_id, span.start_unix_nano])?;
     }
     Ok(true)
 }
