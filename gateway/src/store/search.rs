@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS trace_index (
     errors          INTEGER NOT NULL,
     browser_spans   INTEGER NOT NULL,
     services        TEXT NOT NULL,
+    -- Span names, and URLs and routes, lowercased (ASCII).
     names           TEXT NOT NULL,
     urls            TEXT NOT NULL,
     root_start      INTEGER,
@@ -195,9 +196,10 @@ impl TraceIndexRows {
         if let Some(service) = span.service {
             row.services.add(service);
         }
-        row.names.add(span.name);
+        // Lowercased (ASCII) once here, so a search's substring test need not per row.
+        row.names.add(&span.name.to_ascii_lowercase());
         for url in [span.url, span.path, span.route].into_iter().flatten() {
-            row.urls.add(url);
+            row.urls.add(&url.to_ascii_lowercase());
         }
         let url = span.url.or(span.path);
         let earlier_root = span.root && row.root.as_ref().is_none_or(|r| span.start < r.0);
@@ -532,10 +534,8 @@ fn merge(conn: &Connection, sources: &[String], trace_id: &str) -> Result<Merged
         for service in r.get::<_, String>(5)?.split('\n').filter(|s| !s.is_empty()) {
             push(&mut m.services, Some(service.to_string()));
         }
-        m.names
-            .push_str(&r.get::<_, String>(6)?.to_ascii_lowercase());
-        m.urls
-            .push_str(&r.get::<_, String>(7)?.to_ascii_lowercase());
+        m.names.push_str(&r.get::<_, String>(6)?);
+        m.urls.push_str(&r.get::<_, String>(7)?);
         let (url, route): (Option<String>, Option<String>) = (r.get(12)?, r.get(13)?);
         if let Some(root_start) = r.get::<_, Option<i64>>(8)? {
             if m.root.as_ref().is_none_or(|(s, ..)| root_start < *s) {
@@ -656,17 +656,23 @@ fn candidates(q: &TraceQuery) -> (&'static str, &'static str, Option<String>) {
         return (INDEX, "errors > 0 AND ?3 IS NULL", None);
     }
     if let Some(url) = &q.url {
-        return (
-            INDEX,
-            "instr(lower(urls), ?3) > 0",
-            Some(url.to_ascii_lowercase()),
-        );
+        return (INDEX, "instr(urls, ?3) > 0", Some(url.to_ascii_lowercase()));
     }
     if let Some(name) = &q.name {
         return (
             INDEX,
-            "instr(lower(names), ?3) > 0",
+            "instr(names, ?3) > 0",
             Some(name.to_ascii_lowercase()),
+        );
+    }
+    if let Some(min) = q.min_duration {
+        // A trace lasting min_duration has a batch of spans (its root, as a rule) that does:
+        // Jaeger's duration filter, too, looks at spans. A trace that reaches it only over
+        // several batches, none lasting it, is found when another filter names it.
+        return (
+            INDEX,
+            "end_unix_nano - start_unix_nano >= CAST(?3 AS INTEGER)",
+            Some(min.to_string()),
         );
     }
     if let Some(service) = &q.service {
