@@ -120,6 +120,21 @@ async fn quantiles(gw: &InProcess, metric: &str, from: i64, to: i64) -> Value {
     body
 }
 
+/// The trace ids the trace search lists (all time).
+async fn listed(gw: &InProcess) -> Vec<String> {
+    let (_, body) = get(&gw.admin, "/api/traces?limit=1000").await;
+    let mut ids: Vec<String> = body["traces"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t["trace_id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
 async fn trace_spans(gw: &InProcess, trace: &str) -> usize {
     let (status, body) = get(&gw.admin, &format!("/api/traces/{trace}")).await;
     match status {
@@ -196,6 +211,9 @@ async fn each_tier_goes_at_its_time_and_rollups_keep_the_p75() {
         1,
         "the error trace is kept"
     );
+    // The search follows: the kept error trace is listed (its search row moved with it), the
+    // deleted one is not.
+    assert_eq!(listed(&gw).await, vec![failing.to_string()]);
     let rolled = quantiles(&gw, "LCP", from, to).await;
     assert_eq!(rolled["source"], "rollups", "{rolled}");
     assert_eq!(rolled["count"], 200);
@@ -217,6 +235,7 @@ async fn each_tier_goes_at_its_time_and_rollups_keep_the_p75() {
         trace_spans(&gw, failing).await == 0
     })
     .await;
+    assert_eq!(listed(&gw).await, Vec::<String>::new());
     assert_eq!(quantiles(&gw, "LCP", from, to).await["p75"], rolled["p75"]);
 
     // Past the rollup tier.

@@ -313,15 +313,17 @@ fn archive_chunk(conn: &mut Connection, start: i64, window_end: i64) -> Result<b
             )?;
             let finished = to >= last;
             if finished {
-                // Their search rows, under the epoch their spans now have in main.
+                // Their search rows, under the newest epoch of main's spans (the error tier's
+                // deletion seeks a trace's rows in the epochs its spans span).
                 tx.execute(
-                    "INSERT INTO main.trace_index SELECT trace_id, ?1, start_unix_nano,
+                    "INSERT INTO main.trace_index SELECT trace_id,
+                        (SELECT coalesce(max(epoch), 0) FROM main.spans), start_unix_nano,
                         end_unix_nano, spans, errors, browser_spans, services, names, urls,
                         root_start, root_name, root_service, root_kind, url, route, session_id,
                         user_id, page_view_id
                      FROM archived.trace_index
                      WHERE trace_id IN (SELECT trace_id FROM archive_traces)",
-                    [epoch],
+                    [],
                 )?;
                 // The traces' events and links, starts (for the traces list) and the
                 // sessions' index entries.
