@@ -195,7 +195,7 @@ fn stored(data: &Path) -> (std::collections::HashMap<String, (i64, i64)>, i64, i
             "SELECT s.trace_id, count(*),
                     (SELECT count(*) FROM ({}) t WHERE t.trace_id = s.trace_id)
              FROM ({}) s GROUP BY s.trace_id",
-            union("SELECT trace_id FROM {s}.trace_starts"),
+            union("SELECT trace_id FROM {s}.trace_index"),
             union("SELECT trace_id FROM {s}.spans"),
         ))
         .expect("prepare");
@@ -674,7 +674,7 @@ fn a_store_written_before_the_ingest_log_existed_is_read_and_written() {
         names.contains(&"POST /api/cart"),
         "the backend span: {names:?}"
     );
-    // Its `traces` rows became `trace_starts` (store::migrate_traces_to_trace_starts).
+    // Its spans are indexed for search once at start (store::search::backfill).
     let list = get("/api/traces");
     let listed = list["traces"]
         .as_array()
