@@ -116,7 +116,7 @@ fn measure(data: &Path, work: &Path) -> anyhow::Result<()> {
         &[
             "DELETE FROM spans WHERE rowid > 0",
             "DELETE FROM span_extras WHERE trace_id > ''",
-            "DELETE FROM trace_starts WHERE start_unix_nano > 0",
+            "DELETE FROM trace_index WHERE start_unix_nano > 0",
             "DELETE FROM session_spans WHERE session_id > ''",
         ],
     )?;
