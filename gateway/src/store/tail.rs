@@ -456,6 +456,10 @@ impl TailIndex {
 
     /// A committed run's observations become the waiting traces'.
     pub fn apply(&mut self, staged: HashMap<TraceId, Waiting>) {
+        // Queued oldest first: by due time, then by first observation (the order the run saw
+        // them), so a cap decides the oldest early whatever the map's order.
+        let mut staged: Vec<(TraceId, Waiting)> = staged.into_iter().collect();
+        staged.sort_by_key(|(_, w)| (w.due, w.first_observation));
         for (trace, waiting) in staged {
             let new = !self.waiting.contains_key(&trace);
             if new {
@@ -657,6 +661,37 @@ pub fn filter_trace_payload(
 mod tests {
     use super::*;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
+
+    /// Traces staged in one run share a due time: the waiting cap decides them in the order
+    /// they were first observed, not in the staging map's order.
+    #[test]
+    fn the_cap_decides_the_oldest_observed_first_within_one_run() {
+        let config = crate::sample::SampleConfig {
+            max_waiting_traces: 2,
+            ..crate::sample::SampleConfig::default()
+        };
+        let mut index = TailIndex::new(&config);
+        let staged: HashMap<TraceId, Waiting> = (1..=40u8)
+            .map(|t| {
+                let waiting = Waiting {
+                    facts: TraceFacts::default(),
+                    spans: 1,
+                    due: 1_000,
+                    early: None,
+                    partition: 0,
+                    first_epoch: 0,
+                    first_start: 0,
+                    first_observation: i64::from(t),
+                };
+                (TraceId([t; 16]), waiting)
+            })
+            .collect();
+        index.apply(staged);
+        let decided: Vec<u8> = index.due(0).due.iter().map(|d| d.trace.0[0]).collect();
+        assert_eq!(decided, (1..=38).collect::<Vec<u8>>());
+        assert!(index.waiting.contains_key(&TraceId([39; 16])));
+        assert!(index.waiting.contains_key(&TraceId([40; 16])));
+    }
 
     #[test]
     fn a_payload_loses_exactly_the_dropped_traces_spans() {
