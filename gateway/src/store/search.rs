@@ -128,26 +128,27 @@ impl<'a> SpanFacts<'a> {
 
 /// A `\n`-delimited set of distinct values, capped.
 #[derive(Debug, Default)]
-struct Set(String);
+struct Set {
+    text: String,
+    values: usize,
+}
 
 impl Set {
     fn add(&mut self, value: &str) {
-        if value.is_empty() {
+        if value.is_empty() || self.values >= MAX_SET_VALUES {
             return;
         }
         let value = value.replace('\n', " ");
-        if self.0.is_empty() {
-            self.0.push('\n');
+        if self.text.is_empty() {
+            self.text.push('\n');
         }
         let needle = format!("\n{value}\n");
-        if self.0.contains(&needle)
-            || self.0.len() + value.len() + 1 > MAX_SET_BYTES
-            || self.0.matches('\n').count() > MAX_SET_VALUES
-        {
+        if self.text.contains(&needle) || self.text.len() + value.len() + 1 > MAX_SET_BYTES {
             return;
         }
-        self.0.push_str(&value);
-        self.0.push('\n');
+        self.text.push_str(&value);
+        self.text.push('\n');
+        self.values += 1;
     }
 }
 
@@ -252,9 +253,9 @@ impl TraceIndexRows {
                 row.spans,
                 row.errors,
                 row.browser,
-                row.services.0,
-                row.names.0,
-                row.urls.0,
+                row.services.text,
+                row.names.text,
+                row.urls.text,
                 root_start,
                 root_name,
                 root_service,
@@ -485,9 +486,6 @@ struct Merged {
     root_route: Option<String>,
     url: Option<String>,
     route: Option<String>,
-    session_id: Option<String>,
-    user_id: Option<String>,
-    page_view_id: Option<String>,
     session_ids: Vec<String>,
     user_ids: Vec<String>,
     page_view_ids: Vec<String>,
@@ -550,9 +548,6 @@ fn merge(conn: &Connection, sources: &[String], trace_id: &str) -> Result<Merged
         push(&mut m.user_ids, r.get(15)?);
         push(&mut m.page_view_ids, r.get(16)?);
     }
-    m.session_id = m.session_ids.first().cloned();
-    m.user_id = m.user_ids.first().cloned();
-    m.page_view_id = m.page_view_ids.first().cloned();
     Ok(m)
 }
 
@@ -613,9 +608,10 @@ impl Merged {
             services,
             browser: self.browser > 0,
             backend: self.spans > self.browser,
-            session_id: self.session_id,
-            user_id: self.user_id,
-            page_view_id: self.page_view_id,
+            // The first span's that carries one.
+            session_id: self.session_ids.into_iter().next(),
+            user_id: self.user_ids.into_iter().next(),
+            page_view_id: self.page_view_ids.into_iter().next(),
         }
     }
 }

@@ -1265,7 +1265,7 @@ fn delete_in_partition(
     };
     let tx = conn.transaction()?;
     let last_epoch: i64 = tx
-        .prepare_cached("SELECT coalesce(max(rowid), 0) >> ?1 FROM spans")?
+        .prepare_cached(LAST_EPOCH)?
         .query_row([super::EPOCH_BITS], |r| r.get(0))?;
     let mut deleted = 0;
     for (due, first) in traces {
@@ -1333,7 +1333,7 @@ fn insert_batch(
     }
     if !searchable.is_empty() {
         let epoch: i64 = part
-            .prepare_cached("SELECT coalesce(max(rowid), 0) >> ?1 FROM spans")?
+            .prepare_cached(LAST_EPOCH)?
             .query_row(params![super::EPOCH_BITS], |r| r.get(0))?;
         searchable.write(part, epoch)?;
     }
@@ -1365,6 +1365,8 @@ pub const INSERT_SPAN: &str =
             start_unix_nano, end_unix_nano, status_code, status_message, attributes, resource,
             resource_hash, source, epoch)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+/// The epoch of the last span stored (`?1`: [`super::EPOCH_BITS`]).
+const LAST_EPOCH: &str = "SELECT coalesce(max(rowid), 0) >> ?1 FROM spans";
 /// The epoch of the next span stored (`?1`: [`super::EPOCH_BITS`]).
 pub const NEXT_EPOCH: &str = "SELECT (coalesce(max(rowid), 0) + 1) >> ?1 FROM spans";
 /// Whether the trace (`?1`) has spans in epoch `?3` or the one before (0), and whether span
